@@ -1,0 +1,107 @@
+package apitoken
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"sync"
+)
+
+// MinSaltLen is the shortest salt accepted, in bytes. Strapi generates 16
+// random bytes written in base64 (24 characters).
+const MinSaltLen = 16
+
+// maxKeyLen bounds the keys worth hashing. Issued keys are 256 characters;
+// anything much longer is refused before it costs a hash.
+const maxKeyLen = 512
+
+// errNoSalt explains how to make a salt.
+var errNoSalt = errors.New("apitoken: no salt: set Config.Salt or the API_TOKEN_SALT environment variable " +
+	"to a random secret of at least 16 bytes, e.g. the output of `openssl rand -base64 16`, and keep it: " +
+	"changing it invalidates every token")
+
+// Hash is the stored form of a key: HMAC-SHA512 keyed with the salt. Stores
+// keep it as the 128 lowercase hex characters of Hex, which is what Strapi
+// stores, so a Strapi database verifies here given the same salt.
+type Hash [sha512.Size]byte
+
+// Hex returns h as 128 lowercase hex characters.
+func (h Hash) Hex() string { return hex.EncodeToString(h[:]) }
+
+// ParseHash parses the 128 hex characters of a stored hash.
+func ParseHash(s string) (Hash, error) {
+	var h Hash
+	if len(s) != hex.EncodedLen(len(h)) {
+		return h, fmt.Errorf("apitoken: hash must be %d hex characters, got %d", hex.EncodedLen(len(h)), len(s))
+	}
+	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
+		return h, fmt.Errorf("apitoken: hash is not hex: %w", err)
+	}
+	return h, nil
+}
+
+// Hasher computes key hashes for one salt. It is safe for concurrent use and
+// does not allocate per call for keys of up to 512 bytes.
+type Hasher struct {
+	pool sync.Pool // of *hmacState
+}
+
+type hmacState struct {
+	mac hash.Hash
+	buf []byte // the key, copied so that Write does not need a conversion
+	sum []byte
+}
+
+// NewHasher returns a Hasher for salt, which must be at least MinSaltLen bytes.
+// The salt's bytes are the HMAC key as they are: a base64 salt is not decoded,
+// as in Strapi.
+func NewHasher(salt string) (*Hasher, error) {
+	if salt == "" {
+		return nil, errNoSalt
+	}
+	if len(salt) < MinSaltLen {
+		return nil, fmt.Errorf("apitoken: salt is %d bytes, want at least %d: generate one with `openssl rand -base64 16`", len(salt), MinSaltLen)
+	}
+	key := []byte(salt)
+	h := &Hasher{}
+	h.pool.New = func() any {
+		return &hmacState{mac: hmac.New(sha512.New, key), buf: make([]byte, 0, maxKeyLen), sum: make([]byte, 0, sha512.Size)}
+	}
+	return h, nil
+}
+
+// saltFromEnv returns salt, or API_TOKEN_SALT when salt is empty.
+func saltFromEnv(salt string) string {
+	if salt != "" {
+		return salt
+	}
+	return os.Getenv("API_TOKEN_SALT")
+}
+
+// Sum returns the hash of key.
+func (h *Hasher) Sum(key string) Hash {
+	st := h.pool.Get().(*hmacState)
+	st.mac.Reset()
+	st.buf = append(st.buf[:0], key...)
+	st.mac.Write(st.buf)
+	st.sum = st.mac.Sum(st.sum[:0])
+	var out Hash
+	copy(out[:], st.sum)
+	if cap(st.buf) <= maxKeyLen {
+		h.pool.Put(st)
+	}
+	return out
+}
+
+// newKey returns a new Strapi-format key: 128 random bytes as 256 lowercase
+// hex characters.
+func newKey() string {
+	var b [128]byte
+	rand.Read(b[:]) // never fails: crypto/rand panics rather than return an error
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,50 @@
+// Package testenv finds the databases and browser that tests need. On a
+// developer's machine a missing one skips the test; in CI (CI=true) it fails
+// it, so that nothing passes by not running.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// InCI reports whether the tests run in CI, where nothing may be skipped for
+// want of a service.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Need skips t, or fails it in CI, saying what is missing and how to provide it.
+func Need(t testing.TB, what string) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("%s (required in CI)", what)
+	}
+	t.Skip(what)
+}
+
+// DSN returns the value of the environment variable env, the data source
+// name of a test database.
+func DSN(t testing.TB, env string) string {
+	t.Helper()
+	dsn := os.Getenv(env)
+	if dsn == "" {
+		Need(t, env+" is not set: point it at a test database (see .ci/run)")
+	}
+	return dsn
+}
+
+// Chromium returns the path of a Chromium binary: $CHROMIUM, or chromium on
+// the PATH.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	Need(t, "no chromium found: apt-get install chromium, or set CHROMIUM")
+	return ""
+}

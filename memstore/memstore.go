@@ -1,0 +1,205 @@
+// Package memstore keeps API tokens in memory. It suits tests and single-process
+// servers that can lose their tokens on restart.
+package memstore
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+// Store is an in-memory apitoken.Store. It is safe for concurrent use; the
+// zero value is not ready, use New.
+//
+// Stored tokens are never modified in place: every change replaces the token,
+// so GetByHash can hand out the stored value without copying it.
+type Store struct {
+	mu     sync.RWMutex
+	byID   map[string]*entry
+	byHash map[apitoken.Hash]*entry
+	byName map[string]*entry
+}
+
+type entry struct {
+	token *apitoken.Token // replaced, never modified
+	hash  apitoken.Hash
+}
+
+var _ apitoken.Store = (*Store)(nil)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		byID:   make(map[string]*entry),
+		byHash: make(map[apitoken.Hash]*entry),
+		byName: make(map[string]*entry),
+	}
+}
+
+// Create implements apitoken.Store.
+func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Hash) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.byName[t.Name]; ok {
+		return apitoken.ErrNameTaken
+	}
+	if _, ok := s.byID[t.ID]; ok {
+		return errDuplicate("id")
+	}
+	if _, ok := s.byHash[hash]; ok {
+		return errDuplicate("key hash")
+	}
+	e := &entry{token: normalize(t), hash: hash}
+	s.byID[t.ID] = e
+	s.byHash[hash] = e
+	s.byName[t.Name] = e
+	return nil
+}
+
+// Get implements apitoken.Store.
+func (s *Store) Get(ctx context.Context, id string) (*apitoken.Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.byID[id]
+	if !ok {
+		return nil, apitoken.ErrNotFound
+	}
+	return e.token.Clone(), nil
+}
+
+// GetByHash implements apitoken.Store. The token it returns is shared.
+func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.Token, error) {
+	s.mu.RLock()
+	e, ok := s.byHash[hash]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, apitoken.ErrNotFound
+	}
+	return e.token, nil
+}
+
+// List implements apitoken.Store.
+func (s *Store) List(ctx context.Context) ([]*apitoken.Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	list := make([]*apitoken.Token, 0, len(s.byID))
+	for _, e := range s.byID {
+		list = append(list, e.token.Clone())
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(list, func(a, b *apitoken.Token) int { return strings.Compare(a.Name, b.Name) })
+	return list, nil
+}
+
+// Update implements apitoken.Store.
+func (s *Store) Update(ctx context.Context, t *apitoken.Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.byID[t.ID]
+	if !ok {
+		return apitoken.ErrNotFound
+	}
+	if other, ok := s.byName[t.Name]; ok && other != e {
+		return apitoken.ErrNameTaken
+	}
+	old := e.token
+	u := normalize(t)
+	u.CreatedAt, u.LastUsedAt = old.CreatedAt, old.LastUsedAt
+	delete(s.byName, old.Name)
+	s.byName[u.Name] = e
+	e.token = u
+	return nil
+}
+
+// SetHash implements apitoken.Store.
+func (s *Store) SetHash(ctx context.Context, id string, hash apitoken.Hash, updatedAt time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.byID[id]
+	if !ok {
+		return apitoken.ErrNotFound
+	}
+	if other, ok := s.byHash[hash]; ok && other != e {
+		return errDuplicate("key hash")
+	}
+	delete(s.byHash, e.hash)
+	e.hash = hash
+	s.byHash[hash] = e
+	u := e.token.Clone()
+	u.UpdatedAt = updatedAt.UTC()
+	e.token = u
+	return nil
+}
+
+// Delete implements apitoken.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.byID[id]
+	if !ok {
+		return apitoken.ErrNotFound
+	}
+	delete(s.byID, id)
+	delete(s.byHash, e.hash)
+	delete(s.byName, e.token.Name)
+	return nil
+}
+
+// Touch implements apitoken.Store.
+func (s *Store) Touch(ctx context.Context, id string, at, notAfter time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.byID[id]
+	if !ok {
+		return false, nil
+	}
+	if last := e.token.LastUsedAt; last != nil && last.After(notAfter) {
+		return false, nil
+	}
+	u := e.token.Clone()
+	at = at.UTC()
+	u.LastUsedAt = &at
+	e.token = u
+	return true, nil
+}
+
+// normalize returns a copy of t with its times in UTC.
+func normalize(t *apitoken.Token) *apitoken.Token {
+	c := t.Clone()
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	for _, p := range []**time.Time{&c.ExpiresAt, &c.LastUsedAt} {
+		if *p != nil {
+			u := (*p).UTC()
+			*p = &u
+		}
+	}
+	return c
+}
+
+type errDuplicate string
+
+func (e errDuplicate) Error() string { return "memstore: duplicate " + string(e) }

@@ -1,0 +1,216 @@
+package apitoken
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// ParseBearer returns the key of an Authorization header value, matching
+// Strapi: the value, without surrounding white space, must be exactly two
+// parts separated by white space, and the first must be "bearer" in any case.
+// An empty value is ErrNoCredentials; any other mismatch ErrMalformedHeader.
+// It does not allocate.
+func ParseBearer(v string) (string, error) {
+	v = trimSpace(v)
+	if v == "" {
+		return "", ErrNoCredentials
+	}
+	i := 0
+	for i < len(v) && !isSpace(v[i]) {
+		i++
+	}
+	if !strings.EqualFold(v[:i], "bearer") {
+		return "", ErrMalformedHeader
+	}
+	key := trimSpace(v[i:])
+	for j := 0; j < len(key); j++ {
+		if isSpace(key[j]) {
+			return "", ErrMalformedHeader
+		}
+	}
+	if key == "" {
+		return "", ErrMalformedHeader
+	}
+	return key, nil
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+func trimSpace(s string) string {
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// Authenticate returns the token that r's Authorization header carries. Only
+// the header is read: never the query string or cookies. More than one
+// Authorization header is ErrMultipleHeaders.
+func (s *Service) Authenticate(r *http.Request) (*Token, error) {
+	vals := r.Header["Authorization"]
+	switch len(vals) {
+	case 0:
+		return nil, ErrNoCredentials
+	case 1:
+	default:
+		return nil, ErrMultipleHeaders
+	}
+	key, err := ParseBearer(vals[0])
+	if err != nil {
+		return nil, err
+	}
+	return s.Verify(r.Context(), key)
+}
+
+// Check authenticates r and authorizes it for every one of actions. With no
+// actions only FullAccess tokens pass. It returns the token, if one was
+// found, with ErrForbidden or ErrExpired.
+func (s *Service) Check(r *http.Request, actions ...string) (*Token, error) {
+	t, err := s.Authenticate(r)
+	if err != nil {
+		return t, err
+	}
+	if !t.Allows(actions...) {
+		return t, ErrForbidden
+	}
+	return t, nil
+}
+
+// Require returns middleware that lets a request through only with a token
+// allowed every one of actions, and puts the token in the request context
+// (see FromContext). Refused requests never reach the handler, so they cannot
+// have read or changed anything. The actions are registered with the
+// Service's Actions, for custom tokens and the admin screen.
+//
+// Require with no actions guards a route that declares none: only FullAccess
+// tokens pass.
+func (s *Service) Require(actions ...string) func(http.Handler) http.Handler {
+	s.actions.Register(actions...)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			t, err := s.Check(r, actions...)
+			if err != nil {
+				s.errorHandler(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), t)))
+		})
+	}
+}
+
+// Authenticated lets through requests with a valid token, whatever its
+// type, and puts the token in the request context. Authorize inside the
+// handler with Can; this suits GraphQL, where each field is an action.
+func (s *Service) Authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := s.Authenticate(r)
+		if err != nil {
+			s.errorHandler(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), t)))
+	})
+}
+
+// Collection holds the handlers of a collection type's REST routes. Nil
+// handlers are not registered.
+type Collection struct {
+	Find    http.Handler // GET    /path
+	FindOne http.Handler // GET    /path/{id}
+	Create  http.Handler // POST   /path
+	Update  http.Handler // PUT    /path/{id}
+	Delete  http.Handler // DELETE /path/{id}
+}
+
+// HandleCollection registers on mux the REST routes of a collection type at
+// path, each guarded by its action under uid: for path "/api/articles" and
+// uid "api::article.article", GET /api/articles requires
+// "api::article.article.find" and DELETE /api/articles/{id}
+// "api::article.article.delete". Handlers read the id with
+// r.PathValue("id").
+func (s *Service) HandleCollection(mux *http.ServeMux, path, uid string, c Collection) {
+	path = strings.TrimSuffix(path, "/")
+	routes := []struct {
+		pattern, action string
+		h               http.Handler
+	}{
+		{"GET " + path, "find", c.Find},
+		{"GET " + path + "/{id}", "findOne", c.FindOne},
+		{"POST " + path, "create", c.Create},
+		{"PUT " + path + "/{id}", "update", c.Update},
+		{"DELETE " + path + "/{id}", "delete", c.Delete},
+	}
+	for _, rt := range routes {
+		if rt.h != nil {
+			mux.Handle(rt.pattern, s.Require(uid+"."+rt.action)(rt.h))
+		}
+	}
+}
+
+// StatusCode returns the HTTP status for an error of Authenticate, Check or
+// Can: 400 for ErrMultipleHeaders, 401 for missing, malformed, unknown or
+// expired credentials, 403 for ErrForbidden, 503 for ErrUnavailable, and 500
+// for anything else.
+func StatusCode(err error) int {
+	for _, e := range errorResponses {
+		if errors.Is(err, e.err) {
+			return e.status
+		}
+	}
+	return http.StatusInternalServerError
+}
+
+// errorResponses maps errors to Strapi's error bodies and RFC 6750's error
+// codes. The first match wins.
+var errorResponses = []struct {
+	err       error
+	status    int
+	challenge string // RFC 6750 error code; "" for a bare challenge
+	body      string
+}{
+	{ErrNoCredentials, http.StatusUnauthorized, "", errorBody(401, "UnauthorizedError", "Missing or invalid credentials")},
+	{ErrMalformedHeader, http.StatusUnauthorized, "invalid_token", errorBody(401, "UnauthorizedError", "Missing or invalid credentials")},
+	{ErrInvalidKey, http.StatusUnauthorized, "invalid_token", errorBody(401, "UnauthorizedError", "Missing or invalid credentials")},
+	{ErrExpired, http.StatusUnauthorized, "invalid_token", errorBody(401, "UnauthorizedError", "Token expired")},
+	{ErrMultipleHeaders, http.StatusBadRequest, "invalid_request", errorBody(400, "ApplicationError", "Only one Authorization header is allowed")},
+	{ErrForbidden, http.StatusForbidden, "insufficient_scope", errorBody(403, "ForbiddenError", "Forbidden")},
+	{ErrUnavailable, http.StatusServiceUnavailable, "", errorBody(503, "ServiceUnavailableError", "Token store unavailable")},
+}
+
+func errorBody(status int, name, msg string) string {
+	return `{"data":null,"error":{"status":` + strconv.Itoa(status) + `,"name":"` + name + `","message":"` + msg + `","details":{}}}`
+}
+
+// WriteError writes the response for an error of Authenticate, Check or Can:
+// Strapi's JSON error body with the status of StatusCode, and for 401, 400
+// and 403 an RFC 6750 WWW-Authenticate challenge in the Service's realm. It
+// is the default Config.ErrorHandler; replacements may call it.
+func (s *Service) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	for _, e := range errorResponses {
+		if !errors.Is(err, e.err) {
+			continue
+		}
+		if e.status != http.StatusServiceUnavailable {
+			challenge := `Bearer realm="` + s.realm + `"`
+			if e.challenge != "" {
+				challenge += `, error="` + e.challenge + `"`
+			}
+			h.Set("WWW-Authenticate", challenge)
+		}
+		w.WriteHeader(e.status)
+		w.Write([]byte(e.body))
+		return
+	}
+	w.WriteHeader(http.StatusInternalServerError)
+	w.Write([]byte(errorBody(500, "InternalServerError", "Internal Server Error")))
+}

@@ -1,0 +1,296 @@
+package apitoken
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Config configures a Service. Only Store is required; the salt may come from
+// the environment.
+type Config struct {
+	// Store keeps the tokens. Required.
+	Store Store
+
+	// Salt keys the HMAC of every key. If empty, the API_TOKEN_SALT
+	// environment variable is used; if that is empty too, New fails. It must
+	// be at least MinSaltLen bytes. Changing it invalidates every token.
+	Salt string
+
+	// Actions is the set of actions custom tokens may be granted. Routes
+	// declared through the Service register theirs here. If nil, New makes an
+	// empty registry and checks custom permissions for syntax only, which
+	// suits tools such as a CLI that declare no routes.
+	Actions *Registry
+
+	// Durations are the lifespans a token may be given. Default
+	// DefaultDurations: 7, 30 and 90 days, and Unlimited.
+	Durations []Duration
+
+	// TouchInterval is how stale a token's LastUsedAt must be before a use
+	// records a new one. Default one hour, as in Strapi. Recording never
+	// happens on the request path: writes are batched in the background and
+	// flushed by Close.
+	TouchInterval time.Duration
+
+	// Realm is the realm of WWW-Authenticate challenges. Default "api".
+	Realm string
+
+	// ErrorHandler writes the response when the middleware refuses a
+	// request. Default Service.WriteError. It can read the reason from err.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Logger receives background errors. Default slog.Default(). Keys never
+	// reach it.
+	Logger *slog.Logger
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Service issues, manages and verifies tokens. It is safe for concurrent use.
+// Call Close when done, to flush recorded token use.
+type Service struct {
+	store         Store
+	hasher        *Hasher
+	actions       *Registry
+	strictActions bool
+	durations     []Duration
+	realm         string
+	errorHandler  func(http.ResponseWriter, *http.Request, error)
+	now           func() time.Time
+	touches       *toucher
+}
+
+// New returns a Service for cfg. It fails if the store or the salt is missing.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("apitoken: Config.Store is required")
+	}
+	hasher, err := NewHasher(saltFromEnv(cfg.Salt))
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		store:         cfg.Store,
+		hasher:        hasher,
+		actions:       cfg.Actions,
+		strictActions: cfg.Actions != nil,
+		durations:     cfg.Durations,
+		realm:         cfg.Realm,
+		errorHandler:  cfg.ErrorHandler,
+		now:           cfg.Now,
+	}
+	if s.actions == nil {
+		s.actions = &Registry{}
+	}
+	if s.durations == nil {
+		s.durations = DefaultDurations
+	}
+	if s.realm == "" {
+		s.realm = "api"
+	}
+	if strings.ContainsAny(s.realm, "\"\\\r\n") {
+		return nil, errors.New("apitoken: Config.Realm must not contain quotes, backslashes or line breaks")
+	}
+	if s.errorHandler == nil {
+		s.errorHandler = s.WriteError
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	interval := cfg.TouchInterval
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s.touches = newToucher(cfg.Store, interval, logger)
+	return s, nil
+}
+
+// Actions returns the registry of actions that tokens may be granted.
+func (s *Service) Actions() *Registry { return s.actions }
+
+// Durations returns the lifespans a token may be given.
+func (s *Service) Durations() []Duration { return s.durations }
+
+// Close flushes recorded token use to the store and stops the background
+// writer. ctx bounds the flush.
+func (s *Service) Close(ctx context.Context) error { return s.touches.close(ctx) }
+
+// Flush writes recorded token use to the store now.
+func (s *Service) Flush(ctx context.Context) error { return s.touches.flush(ctx) }
+
+// CreateParams describe a new token.
+type CreateParams struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Type        Type     `json:"type"`     // default ReadOnly
+	Lifespan    Duration `json:"lifespan"` // default Unlimited
+	Permissions []string `json:"permissions"`
+}
+
+// Create issues a token and returns it with its key, which is not stored and
+// cannot be had again. It returns a *ValidationError (ErrValidation, and
+// ErrNameTaken for a taken name).
+func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, error) {
+	now := s.now().UTC().Truncate(time.Millisecond)
+	t := &Token{
+		ID:          uuid.NewString(),
+		Name:        p.Name,
+		Description: p.Description,
+		Type:        p.Type,
+		Lifespan:    p.Lifespan,
+		Permissions: p.Permissions,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if t.Type == "" {
+		t.Type = ReadOnly
+	}
+	if err := s.validate(t, &t.Lifespan); err != nil {
+		return nil, "", err
+	}
+	t.ExpiresAt = expiry(now, t.Lifespan)
+	key := newKey()
+	if err := s.store.Create(ctx, t, s.hasher.Sum(key)); err != nil {
+		return nil, "", nameTaken(err)
+	}
+	return t, key, nil
+}
+
+// Get returns the token with the given id, or ErrNotFound.
+func (s *Service) Get(ctx context.Context, id string) (*Token, error) {
+	return s.store.Get(ctx, id)
+}
+
+// List returns every token, sorted by name.
+func (s *Service) List(ctx context.Context) ([]*Token, error) {
+	return s.store.List(ctx)
+}
+
+// UpdateParams change a token; nil fields stay as they are. A non-nil
+// Permissions, even empty, replaces the list. Setting Lifespan restarts the
+// token's life: the new expiry counts from now, and Unlimited clears it.
+// Changing to a type other than Custom drops the permissions.
+type UpdateParams struct {
+	Name        *string   `json:"name"`
+	Description *string   `json:"description"`
+	Type        *Type     `json:"type"`
+	Lifespan    *Duration `json:"lifespan"`
+	Permissions []string  `json:"permissions"`
+}
+
+// Update changes a token and returns it. It returns ErrNotFound or a
+// *ValidationError.
+func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token, error) {
+	t, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if p.Name != nil {
+		t.Name = *p.Name
+	}
+	if p.Description != nil {
+		t.Description = *p.Description
+	}
+	if p.Type != nil {
+		t.Type = *p.Type
+	}
+	switch {
+	case p.Permissions != nil:
+		t.Permissions = p.Permissions
+	case t.Type != Custom:
+		t.Permissions = nil
+	}
+	if err := s.validate(t, p.Lifespan); err != nil {
+		return nil, err
+	}
+	if p.Lifespan != nil {
+		t.Lifespan = *p.Lifespan
+		t.ExpiresAt = expiry(now, t.Lifespan)
+	}
+	t.UpdatedAt = now
+	if err := s.store.Update(ctx, t); err != nil {
+		return nil, nameTaken(err)
+	}
+	return t, nil
+}
+
+// Regenerate gives a token a new key, which it returns, and makes the old key
+// fail at once. Expiry, lifespan, permissions and last use stay as they were.
+// It returns ErrNotFound.
+func (s *Service) Regenerate(ctx context.Context, id string) (*Token, string, error) {
+	key := newKey()
+	if err := s.store.SetHash(ctx, id, s.hasher.Sum(key), s.now().UTC().Truncate(time.Millisecond)); err != nil {
+		return nil, "", err
+	}
+	t, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	return t, key, nil
+}
+
+// Delete removes a token and returns it as it was. It returns ErrNotFound.
+func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
+	t, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.Delete(ctx, id); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Verify returns the token whose key is key, and records its use. It returns
+// ErrInvalidKey for an unknown key, ErrExpired (with the token) for an expired
+// one, and ErrUnavailable when the store cannot be asked. The token is shared
+// and must not be modified.
+func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
+	if key == "" || len(key) > maxKeyLen {
+		return nil, ErrInvalidKey
+	}
+	t, err := s.store.GetByHash(ctx, s.hasher.Sum(key))
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, ErrInvalidKey
+		}
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	now := s.now()
+	if t.Expired(now) {
+		return t, ErrExpired
+	}
+	s.touches.note(t, now)
+	return t, nil
+}
+
+func expiry(from time.Time, d Duration) *time.Time {
+	if d == Unlimited {
+		return nil
+	}
+	e := from.Add(time.Duration(d))
+	return &e
+}
+
+// nameTaken turns the store's ErrNameTaken into a validation error on the name.
+func nameTaken(err error) error {
+	if !errors.Is(err, ErrNameTaken) {
+		return err
+	}
+	v := &ValidationError{cause: err}
+	v.add("name", "Name already taken")
+	return v
+}

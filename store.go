@@ -1,0 +1,51 @@
+package apitoken
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists tokens and their key hashes. Implementations must be safe for
+// concurrent use. Run the storetest suite against a new implementation.
+//
+// Stores keep times as given, to at least millisecond precision, and return
+// them in UTC.
+type Store interface {
+	// Create saves t, whose ID the caller has set, with the hash of its key.
+	// It returns ErrNameTaken if another token has t.Name: name uniqueness is
+	// the store's atomic guarantee, so of concurrent creates with one name
+	// exactly one succeeds. Create saves the token and its permissions
+	// atomically.
+	Create(ctx context.Context, t *Token, hash Hash) error
+
+	// Get returns a copy of the token with the given id, or ErrNotFound.
+	Get(ctx context.Context, id string) (*Token, error)
+
+	// GetByHash returns the token whose key has the given hash, or
+	// ErrNotFound. It must not scan: it sits on every authenticated request.
+	// The returned token may be shared with other callers and must not be
+	// modified.
+	GetByHash(ctx context.Context, hash Hash) (*Token, error)
+
+	// List returns copies of all tokens, sorted by name.
+	List(ctx context.Context) ([]*Token, error)
+
+	// Update replaces the name, description, type, lifespan, expiry,
+	// permissions and update time of the token with t.ID, atomically. It
+	// returns ErrNotFound or ErrNameTaken. The key hash, creation time and
+	// last use are left alone.
+	Update(ctx context.Context, t *Token) error
+
+	// SetHash replaces the key hash of the token with the given id, so that
+	// the old key stops working at once. It returns ErrNotFound.
+	SetHash(ctx context.Context, id string, hash Hash, updatedAt time.Time) error
+
+	// Delete removes the token and its permissions, or returns ErrNotFound.
+	Delete(ctx context.Context, id string) error
+
+	// Touch records that the token was used at time at, but only if its
+	// last use is unset or not after notAfter; this lets many server
+	// instances record use without multiplying writes. It reports whether it
+	// wrote. An unknown id is not an error.
+	Touch(ctx context.Context, id string, at, notAfter time.Time) (bool, error)
+}

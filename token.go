@@ -1,0 +1,165 @@
+// Package apitoken issues, stores and verifies named API tokens the way Strapi's
+// "API Tokens" feature does, and protects net/http handlers with them.
+//
+// A token has a type that decides what it may do: ReadOnly tokens may only call
+// find and findOne actions, FullAccess tokens may call anything, and Custom
+// tokens may call exactly the actions in their permission list. Only a salted
+// HMAC-SHA512 of each key is stored; the key itself is returned once, by
+// Service.Create and Service.Regenerate.
+package apitoken
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// Type says what a token may do.
+type Type string
+
+// The token types, spelled as in Strapi's API.
+const (
+	ReadOnly   Type = "read-only"
+	FullAccess Type = "full-access"
+	Custom     Type = "custom"
+)
+
+// Valid reports whether t is one of the three token types.
+func (t Type) Valid() bool {
+	return t == ReadOnly || t == FullAccess || t == Custom
+}
+
+// Duration is a token's lifespan: how long after creation (or after the edit
+// that set it) the token expires. The zero value, Unlimited, never expires.
+//
+// In JSON a Duration is a number of milliseconds, or null for Unlimited, as in
+// Strapi's API.
+type Duration time.Duration
+
+// The lifespans Strapi offers. Config.Durations can allow others.
+const (
+	Unlimited Duration = 0
+	Days7     Duration = Duration(7 * 24 * time.Hour)
+	Days30    Duration = Duration(30 * 24 * time.Hour)
+	Days90    Duration = Duration(90 * 24 * time.Hour)
+)
+
+// DefaultDurations are the lifespans a token may have unless Config.Durations
+// says otherwise.
+var DefaultDurations = []Duration{Days7, Days30, Days90, Unlimited}
+
+// Milliseconds returns d in whole milliseconds, the unit of Strapi's lifespan.
+func (d Duration) Milliseconds() int64 { return time.Duration(d).Milliseconds() }
+
+// String returns d as "unlimited", whole days such as "30d", or a Go duration.
+func (d Duration) String() string {
+	switch {
+	case d == Unlimited:
+		return "unlimited"
+	case time.Duration(d)%(24*time.Hour) == 0:
+		return strconv.FormatInt(int64(time.Duration(d)/(24*time.Hour)), 10) + "d"
+	default:
+		return time.Duration(d).String()
+	}
+}
+
+// ParseDuration parses "unlimited", a number of days such as "30d", or a Go
+// duration such as "12h". It does not check that the lifespan is allowed.
+func ParseDuration(s string) (Duration, error) {
+	if s == "unlimited" || s == "0" {
+		return Unlimited, nil
+	}
+	if n := len(s); n > 1 && n <= 6 && s[n-1] == 'd' {
+		days, err := strconv.ParseUint(s[:n-1], 10, 16)
+		if err == nil && days > 0 {
+			return Duration(time.Duration(days) * 24 * time.Hour), nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d > 0 && d <= 100*365*24*time.Hour {
+		return Duration(d), nil
+	}
+	return 0, fmt.Errorf("apitoken: invalid duration %q: want unlimited, days such as 30d, or a duration such as 12h", truncate(s, 40))
+}
+
+// MarshalJSON writes d in milliseconds, or null for Unlimited.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	if d == Unlimited {
+		return []byte("null"), nil
+	}
+	return strconv.AppendInt(nil, d.Milliseconds(), 10), nil
+}
+
+// UnmarshalJSON reads milliseconds or null.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*d = Unlimited
+		return nil
+	}
+	var ms int64
+	if err := json.Unmarshal(b, &ms); err != nil || ms < 0 || ms > int64(100*365*24*time.Hour/time.Millisecond) {
+		return fmt.Errorf("apitoken: lifespan must be null or a positive number of milliseconds")
+	}
+	*d = Duration(time.Duration(ms) * time.Millisecond)
+	return nil
+}
+
+// Token is an API token as stored and listed. It never holds the key or its
+// hash, so it is safe to log, print and return in list responses.
+type Token struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Type        Type       `json:"type"`
+	Lifespan    Duration   `json:"lifespan"`
+	ExpiresAt   *time.Time `json:"expiresAt"`  // nil: never expires
+	LastUsedAt  *time.Time `json:"lastUsedAt"` // nil: never used
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+	Permissions []string   `json:"permissions"` // only for Custom tokens; sorted
+}
+
+// Expired reports whether t has an expiry that is not after now.
+func (t *Token) Expired(now time.Time) bool {
+	return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)
+}
+
+// Clone returns a deep copy of t.
+func (t *Token) Clone() *Token {
+	c := *t
+	c.ExpiresAt = cloneTime(t.ExpiresAt)
+	c.LastUsedAt = cloneTime(t.LastUsedAt)
+	if t.Permissions != nil {
+		c.Permissions = append([]string{}, t.Permissions...)
+	}
+	return &c
+}
+
+// String identifies the token for people and logs.
+func (t *Token) String() string {
+	return fmt.Sprintf("apitoken.Token{ID:%s Name:%q Type:%s}", t.ID, t.Name, t.Type)
+}
+
+// LogValue makes slog record the token's identity and type.
+func (t *Token) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("id", t.ID),
+		slog.String("name", t.Name),
+		slog.String("type", string(t.Type)),
+	)
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,95 @@
+package apitoken
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on token fields. Strapi's admin screen caps names at 100 characters;
+// descriptions are capped so that a body cannot fill the store.
+const (
+	MaxNameLen        = 100
+	MaxDescriptionLen = 1000
+	maxPermissions    = 1000
+)
+
+// validate trims t's text fields and checks them, and lifespan when it is
+// given, collecting every problem.
+func (s *Service) validate(t *Token, lifespan *Duration) error {
+	v := &ValidationError{}
+	t.Name = strings.TrimSpace(t.Name)
+	t.Description = strings.TrimSpace(t.Description)
+	switch n := utf8.RuneCountInString(t.Name); {
+	case !utf8.ValidString(t.Name):
+		v.add("name", "name must be valid UTF-8")
+	case n == 0:
+		v.add("name", "name is a required field")
+	case n > MaxNameLen:
+		v.add("name", fmt.Sprintf("name must be at most %d characters", MaxNameLen))
+	case strings.IndexFunc(t.Name, unicode.IsControl) >= 0:
+		v.add("name", "name must not contain control characters")
+	}
+	switch {
+	case !utf8.ValidString(t.Description):
+		v.add("description", "description must be valid UTF-8")
+	case utf8.RuneCountInString(t.Description) > MaxDescriptionLen:
+		v.add("description", fmt.Sprintf("description must be at most %d characters", MaxDescriptionLen))
+	}
+	if !t.Type.Valid() {
+		v.add("type", "type must be one of the following values: read-only, full-access, custom")
+	}
+	if lifespan != nil && !slices.Contains(s.durations, *lifespan) {
+		v.add("lifespan", s.lifespanMessage())
+	}
+	s.validatePermissions(t, v)
+	return v.orNil()
+}
+
+func (s *Service) validatePermissions(t *Token, v *ValidationError) {
+	switch {
+	case t.Type != Custom && len(t.Permissions) > 0:
+		v.add("permissions", "Non-custom tokens should not reference permissions")
+		return
+	case t.Type != Custom:
+		t.Permissions = nil
+		return
+	case t.Permissions == nil:
+		v.add("permissions", "Missing permissions attribute for custom token")
+		return
+	case len(t.Permissions) > maxPermissions:
+		v.add("permissions", fmt.Sprintf("a token may have at most %d permissions", maxPermissions))
+		return
+	}
+	var unknown []string
+	perms := make([]string, 0, len(t.Permissions))
+	for _, p := range t.Permissions {
+		_, err := ParseAction(p)
+		if err != nil || (s.strictActions && !s.actions.Has(p)) {
+			unknown = append(unknown, truncate(p, 60))
+			continue
+		}
+		perms = append(perms, p)
+	}
+	if len(unknown) > 0 {
+		v.add("permissions", "Unknown permissions provided: "+strings.Join(unknown, ", "))
+		return
+	}
+	slices.Sort(perms)
+	t.Permissions = slices.Compact(perms)
+}
+
+func (s *Service) lifespanMessage() string {
+	allowed := make([]string, len(s.durations))
+	for i, a := range s.durations {
+		if a == Unlimited {
+			allowed[i] = "null"
+		} else {
+			allowed[i] = strconv.FormatInt(a.Milliseconds(), 10)
+		}
+	}
+	return "lifespan must be one of the following values: " + strings.Join(allowed, ", ")
+}
