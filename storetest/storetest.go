@@ -1,0 +1,391 @@
+// Package storetest is the conformance suite for apitoken.Store
+// implementations. Every store in this module runs it, and so should yours:
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) apitoken.Store { return newEmptyStore(t) })
+//	}
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+// Run tests the store that newStore returns. Each call of newStore must
+// return an empty store, ready for use.
+func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, apitoken.Store)
+	}{
+		{"CreateGet", testCreateGet},
+		{"GetByHash", testGetByHash},
+		{"NotFound", testNotFound},
+		{"NameTaken", testNameTaken},
+		{"ConcurrentCreateSameName", testConcurrentCreate},
+		{"List", testList},
+		{"Update", testUpdate},
+		{"SetHash", testSetHash},
+		{"Delete", testDelete},
+		{"Touch", testTouch},
+		{"ReturnsCopies", testReturnsCopies},
+		{"CancelledContext", testCancelled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
+	}
+}
+
+// base is a fixed instant with millisecond precision, which every store keeps.
+var base = time.Date(2026, 3, 4, 5, 6, 7, 8_000_000, time.UTC)
+
+func newToken(name string, typ apitoken.Type, perms ...string) *apitoken.Token {
+	exp := base.Add(30 * 24 * time.Hour)
+	t := &apitoken.Token{
+		ID:          uuid.NewString(),
+		Name:        name,
+		Description: "about " + name,
+		Type:        typ,
+		Lifespan:    apitoken.Days30,
+		ExpiresAt:   &exp,
+		CreatedAt:   base,
+		UpdatedAt:   base,
+	}
+	if typ == apitoken.Custom {
+		t.Permissions = perms
+	}
+	return t
+}
+
+func newHash(t *testing.T) apitoken.Hash {
+	t.Helper()
+	var h apitoken.Hash
+	_, err := rand.Read(h[:])
+	require.NoError(t, err)
+	return h
+}
+
+func create(t *testing.T, s apitoken.Store, tok *apitoken.Token) apitoken.Hash {
+	t.Helper()
+	h := newHash(t)
+	require.NoError(t, s.Create(context.Background(), tok, h))
+	return h
+}
+
+// equal asserts that got has want's fields, comparing times as instants.
+func equal(t *testing.T, want, got *apitoken.Token) {
+	t.Helper()
+	assert.Equal(t, want.ID, got.ID)
+	assert.Equal(t, want.Name, got.Name)
+	assert.Equal(t, want.Description, got.Description)
+	assert.Equal(t, want.Type, got.Type)
+	assert.Equal(t, want.Lifespan, got.Lifespan)
+	assert.ElementsMatch(t, want.Permissions, got.Permissions, "permissions")
+	assert.True(t, want.CreatedAt.Equal(got.CreatedAt), "createdAt: want %v, got %v", want.CreatedAt, got.CreatedAt)
+	assert.True(t, want.UpdatedAt.Equal(got.UpdatedAt), "updatedAt: want %v, got %v", want.UpdatedAt, got.UpdatedAt)
+	timePtrEqual(t, "expiresAt", want.ExpiresAt, got.ExpiresAt)
+	timePtrEqual(t, "lastUsedAt", want.LastUsedAt, got.LastUsedAt)
+	assert.Equal(t, time.UTC, got.CreatedAt.Location(), "times come back in UTC")
+}
+
+func timePtrEqual(t *testing.T, field string, want, got *time.Time) {
+	t.Helper()
+	if want == nil || got == nil {
+		assert.True(t, want == nil && got == nil, "%s: want %v, got %v", field, want, got)
+		return
+	}
+	assert.True(t, want.Equal(*got), "%s: want %v, got %v", field, *want, *got)
+}
+
+func testCreateGet(t *testing.T, s apitoken.Store) {
+	ctx := context.Background()
+	for _, tok := range []*apitoken.Token{
+		newToken("reader", apitoken.ReadOnly),
+		newToken("writer", apitoken.FullAccess),
+		newToken("custom", apitoken.Custom, "api::article.article.create", "api::article.article.find"),
+		{ID: uuid.NewString(), Name: "forever ünïcødé ✓", Type: apitoken.ReadOnly, CreatedAt: base, UpdatedAt: base},
+	} {
+		create(t, s, tok)
+		got, err := s.Get(ctx, tok.ID)
+		require.NoError(t, err)
+		equal(t, tok, got)
+	}
+	empty := &apitoken.Token{ID: uuid.NewString(), Name: "no perms", Type: apitoken.Custom, Permissions: []string{}, CreatedAt: base, UpdatedAt: base}
+	create(t, s, empty)
+	got, err := s.Get(ctx, empty.ID)
+	require.NoError(t, err)
+	assert.Empty(t, got.Permissions)
+}
+
+func testGetByHash(t *testing.T, s apitoken.Store) {
+	ctx := context.Background()
+	tok := newToken("custom", apitoken.Custom, "api::a.a.find", "plugin::upload.content-api.find")
+	h := create(t, s, tok)
+	create(t, s, newToken("other", apitoken.ReadOnly))
+	got, err := s.GetByHash(ctx, h)
+	require.NoError(t, err)
+	equal(t, tok, got)
+
+	_, err = s.GetByHash(ctx, newHash(t))
+	assert.ErrorIs(t, err, apitoken.ErrNotFound)
+}
+
+func testNotFound(t *testing.T, s apitoken.Store) {
+	ctx := context.Background()
+	id := uuid.NewString()
+	_, err := s.Get(ctx, id)
+	assert.ErrorIs(t, err, apitoken.ErrNotFound, "Get")
+	assert.ErrorIs(t, s.Update(ctx, newToken("x", apitoken.ReadOnly)), apitoken.ErrNotFound, "Update")
+	assert.ErrorIs(t, s.SetHash(ctx, id, newHash(t), base), apitoken.ErrNotFound, "SetHash")
+	assert.ErrorIs(t, s.Delete(ctx, id), apitoken.ErrNotFound, "Delete")
+	wrote, err := s.Touch(ctx, id, base, base)
+	assert.NoError(t, err, "Touch of an unknown id")
+	assert.False(t, wrote)
+}
+
+func testNameTaken(t *testing.T, s apitoken.Store) {
+	ctx := context.Background()
+	a := newToken("taken", apitoken.ReadOnly)
+	create(t, s, a)
+	err := s.Create(ctx, newToken("taken", apitoken.FullAccess), newHash(t))
+	assert.ErrorIs(t, err, apitoken.ErrNameTaken)
+
+	// Names are compared exactly: case matters.
+	create(t, s, newToken("TAKEN", apitoken.ReadOnly))
+
+	b := newToken("free", apitoken.ReadOnly)
+	create(t, s, b)
+	b.Name = "taken"
+	assert.ErrorIs(t, s.Update(ctx, b), apitoken.ErrNameTaken)
+	got, err := s.Get(ctx, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "free", got.Name, "a refused update changes nothing")
+
+	list, err := s.List(ctx)
+	require.NoError(t, err)
+	assert.Len(t, list, 3)
+}
+
+func testConcurrentCreate(t *testing.T, s apitoken.Store) {
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok := newToken("contested", apitoken.Custom, "api::a.a.find", fmt.Sprintf("api::a.a.act%d", i))
+			errs[i] = s.Create(context.Background(), tok, newHash(t))
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		if err == nil {
+			wins++
+		} else {
+			assert.ErrorIs(t, err, apitoken.ErrNameTaken)
+		}
+	}
+	assert.Equal(t, 1, wins, "exactly one create wins")
+	list, err := s.List(context.Background())
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Len(t, list[0].Permissions, 2, "the winner keeps its own permissions only")
+}
+
+func testList(t *testing.T, s apitoken.Store) {
+	ctx := context.Background()
+	list, err := s.List(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, list)
+
+	for _, name := range []string{"delta", "Alpha", "charlie", "bravo", "alpha"} {
+		create(t, s, newToken(name, apitoken.Custom, "api::"+name+".x.find"))
+	}
+	list, err = s.List(ctx)
+	require.NoError(t, err)
+	var names []string
+	for _, tok := range list {
+		names = append(names, tok.Name)
+		assert.Equal(t, []string{"api::" + tok.Name + ".x.find"}, tok.Permissions)
+	}
+	assert.Equal(t, []string{"Alpha", "alpha", "bravo", "charlie", "delta"}, names, "sorted by name, bytewise")
+}
+
+func testUpdate(t *testing.T, s apitoken.Store) {
+	ctx := context.Background()
+	tok := newToken("before", apitoken.Custom, "api::a.a.find", "api::a.a.create")
+	h := create(t, s, tok)
+	used := base.Add(time.Minute)
+	_, err := s.Touch(ctx, tok.ID, used, used.Add(-time.Hour))
+	require.NoError(t, err)
+
+	u := tok.Clone()
+	u.Name = "after"
+	u.Description = ""
+	u.Permissions = []string{"api::a.a.delete"}
+	u.Lifespan = apitoken.Unlimited
+	u.ExpiresAt = nil
+	u.UpdatedAt = base.Add(time.Hour)
+	u.CreatedAt = base.Add(99 * time.Hour) // ignored
+	require.NoError(t, s.Update(ctx, u))
+
+	want := u.Clone()
+	want.CreatedAt = base
+	want.LastUsedAt = &used
+	got, err := s.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	equal(t, want, got)
+	got, err = s.GetByHash(ctx, h)
+	require.NoError(t, err)
+	equal(t, want, got)
+
+	u.Type, u.Permissions = apitoken.FullAccess, nil
+	require.NoError(t, s.Update(ctx, u))
+	got, err = s.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	assert.Empty(t, got.Permissions)
+	assert.Equal(t, apitoken.FullAccess, got.Type)
+
+	// The old name is free again.
+	create(t, s, newToken("before", apitoken.ReadOnly))
+}
+
+func testSetHash(t *testing.T, s apitoken.Store) {
+	ctx := context.Background()
+	tok := newToken("rotating", apitoken.Custom, "api::a.a.find")
+	old := create(t, s, tok)
+	fresh := newHash(t)
+	later := base.Add(2 * time.Hour)
+	require.NoError(t, s.SetHash(ctx, tok.ID, fresh, later))
+
+	_, err := s.GetByHash(ctx, old)
+	assert.ErrorIs(t, err, apitoken.ErrNotFound, "the old hash is gone at once")
+	got, err := s.GetByHash(ctx, fresh)
+	require.NoError(t, err)
+	want := tok.Clone()
+	want.UpdatedAt = later
+	equal(t, want, got)
+}
+
+func testDelete(t *testing.T, s apitoken.Store) {
+	ctx := context.Background()
+	tok := newToken("doomed", apitoken.Custom, "api::a.a.find")
+	h := create(t, s, tok)
+	keep := newToken("kept", apitoken.ReadOnly)
+	create(t, s, keep)
+	require.NoError(t, s.Delete(ctx, tok.ID))
+
+	_, err := s.Get(ctx, tok.ID)
+	assert.ErrorIs(t, err, apitoken.ErrNotFound)
+	_, err = s.GetByHash(ctx, h)
+	assert.ErrorIs(t, err, apitoken.ErrNotFound)
+	assert.ErrorIs(t, s.Delete(ctx, tok.ID), apitoken.ErrNotFound, "second delete")
+	list, err := s.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, keep.ID, list[0].ID)
+
+	// The name and permissions went with it: a new token can take the name.
+	again := newToken("doomed", apitoken.Custom, "api::a.a.find")
+	create(t, s, again)
+	got, err := s.Get(ctx, again.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"api::a.a.find"}, got.Permissions)
+}
+
+func testTouch(t *testing.T, s apitoken.Store) {
+	ctx := context.Background()
+	tok := newToken("used", apitoken.ReadOnly)
+	h := create(t, s, tok)
+	touch := func(at time.Time) bool {
+		t.Helper()
+		wrote, err := s.Touch(ctx, tok.ID, at, at.Add(-time.Hour))
+		require.NoError(t, err)
+		got, err := s.GetByHash(ctx, h)
+		require.NoError(t, err)
+		require.NotNil(t, got.LastUsedAt)
+		return wrote
+	}
+	t1 := base.Add(time.Minute)
+	assert.True(t, touch(t1), "first use is written")
+	assert.False(t, touch(t1.Add(59*time.Minute)), "a use within the interval is not")
+	got, err := s.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	assert.True(t, got.LastUsedAt.Equal(t1), "lastUsedAt stays at the first use: %v", got.LastUsedAt)
+	t2 := t1.Add(time.Hour)
+	assert.True(t, touch(t2), "a use a full interval later is written")
+	got, err = s.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	assert.True(t, got.LastUsedAt.Equal(t2))
+	assert.True(t, got.UpdatedAt.Equal(base), "a touch is not an update")
+
+	// Many concurrent touches of one stale token write once.
+	t3 := t2.Add(2 * time.Hour)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	writes := 0
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wrote, err := s.Touch(ctx, tok.ID, t3, t3.Add(-time.Hour))
+			assert.NoError(t, err)
+			if wrote {
+				mu.Lock()
+				writes++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, 1, writes, "concurrent touches write once")
+}
+
+func testReturnsCopies(t *testing.T, s apitoken.Store) {
+	ctx := context.Background()
+	tok := newToken("original", apitoken.Custom, "api::a.a.find")
+	create(t, s, tok)
+	tok.Name = "changed by caller"
+	tok.Permissions[0] = "api::x.x.x"
+
+	got, err := s.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "original", got.Name, "Create keeps a copy")
+	got.Name = "changed again"
+	got.Permissions[0] = "api::y.y.y"
+	list, err := s.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, "original", list[0].Name, "Get returns a copy")
+	assert.Equal(t, []string{"api::a.a.find"}, list[0].Permissions)
+}
+
+func testCancelled(t *testing.T, s apitoken.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	tok := newToken("never", apitoken.ReadOnly)
+	err := s.Create(ctx, tok, newHash(t))
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, context.Canceled), "Create: %v", err)
+	_, err = s.Get(ctx, tok.ID)
+	assert.ErrorIs(t, err, context.Canceled, "Get")
+	_, err = s.List(ctx)
+	assert.ErrorIs(t, err, context.Canceled, "List")
+
+	list, err := s.List(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, list, "a cancelled create leaves nothing")
+}
