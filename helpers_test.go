@@ -36,7 +36,7 @@ func (c *clock) Add(d time.Duration) {
 
 // newService returns a Service over a fresh memstore, closed at the end of
 // the test.
-func newService(t *testing.T, cfg apitoken.Config) (*apitoken.Service, *memstore.Store) {
+func newService(t testing.TB, cfg apitoken.Config) (*apitoken.Service, *memstore.Store) {
 	t.Helper()
 	store := memstore.New()
 	cfg.Store = store

@@ -1,0 +1,86 @@
+package apitoken_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/memstore"
+)
+
+// The README's quickstart: protect a collection type's routes and a custom
+// route, issue a read-only token, and use it.
+func Example() {
+	svc, err := apitoken.New(apitoken.Config{
+		Store: memstore.New(),
+		Salt:  "change-me-to-a-random-secret", // or leave empty to use API_TOKEN_SALT
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer svc.Close(context.Background())
+
+	mux := http.NewServeMux()
+	articles := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := apitoken.FromContext(r.Context())
+		fmt.Fprintf(w, "articles for %s", tok.Name)
+	})
+	svc.HandleCollection(mux, "/api/articles", "api::article.article", apitoken.Collection{
+		Find: articles, FindOne: articles, Create: articles, Update: articles, Delete: articles,
+	})
+	mux.Handle("POST /api/reports", svc.Require("api::report.report.generate")(articles))
+
+	_, key, err := svc.Create(context.Background(), apitoken.CreateParams{
+		Name: "dashboard", Type: apitoken.ReadOnly, Lifespan: apitoken.Days30,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	for _, method := range []string{"GET", "POST"} {
+		req := httptest.NewRequest(method, "/api/articles", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		fmt.Println(method, rec.Code, rec.Body.String())
+	}
+	// Output:
+	// GET 200 articles for dashboard
+	// POST 403 {"data":null,"error":{"status":403,"name":"ForbiddenError","message":"Forbidden","details":{}}}
+}
+
+// A custom token may call exactly the actions it lists.
+func ExampleService_Create_custom() {
+	svc, err := apitoken.New(apitoken.Config{Store: memstore.New(), Salt: "change-me-to-a-random-secret"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer svc.Close(context.Background())
+
+	tok, _, err := svc.Create(context.Background(), apitoken.CreateParams{
+		Name:        "importer",
+		Type:        apitoken.Custom,
+		Permissions: []string{"api::article.article.create", "api::article.article.find"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.Allows("api::article.article.create"), tok.Allows("api::article.article.delete"))
+	// Output: true false
+}
+
+// GraphQL resolvers and other non-HTTP code ask the token in the context.
+func ExampleCan() {
+	resolveDeleteArticle := func(ctx context.Context) error {
+		if err := apitoken.Can(ctx, "api::article.article.delete"); err != nil {
+			return err // ErrForbidden: answer FORBIDDEN
+		}
+		return nil
+	}
+	ctx := apitoken.NewContext(context.Background(), &apitoken.Token{Type: apitoken.ReadOnly})
+	fmt.Println(resolveDeleteArticle(ctx))
+	// Output: apitoken: forbidden
+}
