@@ -3,6 +3,7 @@ package apitoken
 import (
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
 	"errors"
@@ -49,6 +50,7 @@ func ParseHash(s string) (Hash, error) {
 // does not allocate per call for keys of up to 512 bytes.
 type Hasher struct {
 	pool sync.Pool // of *hmacState
+	id   string
 }
 
 type hmacState struct {
@@ -68,12 +70,17 @@ func NewHasher(salt string) (*Hasher, error) {
 		return nil, fmt.Errorf("apitoken: salt is %d bytes, want at least %d: generate one with `openssl rand -base64 16`", len(salt), MinSaltLen)
 	}
 	key := []byte(salt)
-	h := &Hasher{}
+	fp := sha256.Sum256([]byte("apitoken salt id\x00" + salt))
+	h := &Hasher{id: hex.EncodeToString(fp[:6])}
 	h.pool.New = func() any {
 		return &hmacState{mac: hmac.New(sha512.New, key), buf: make([]byte, 0, maxKeyLen), sum: make([]byte, 0, sha512.Size)}
 	}
 	return h, nil
 }
+
+// ID returns a short public name for the salt: 12 hex characters of a
+// SHA-256 of it, which tells salts apart without revealing them.
+func (h *Hasher) ID() string { return h.id }
 
 // saltFromEnv returns salt, or API_TOKEN_SALT when salt is empty.
 func saltFromEnv(salt string) string {

@@ -153,6 +153,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 		Permissions: p.Permissions,
 		CreatedAt:   now,
 		UpdatedAt:   now,
+		SaltID:      s.hasher.ID(),
 	}
 	if t.Type == "" {
 		t.Type = ReadOnly
@@ -231,8 +232,25 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 // fail at once. Expiry, lifespan, permissions and last use stay as they were.
 // It returns ErrNotFound.
 func (s *Service) Regenerate(ctx context.Context, id string) (*Token, string, error) {
+	return s.RegenerateWithOverlap(ctx, id, 0)
+}
+
+// RegenerateWithOverlap is Regenerate that keeps the old key working for
+// overlap (but never past the token's expiry), so that clients can switch to
+// the new key without downtime. Regenerating again ends the earlier overlap.
+func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap time.Duration) (*Token, string, error) {
+	if overlap < 0 || overlap > maxOverlap {
+		v := &ValidationError{}
+		v.add("overlap", fmt.Sprintf("overlap must be between 0 and %d days", maxOverlap/(24*time.Hour)))
+		return nil, "", v
+	}
 	key := newKey()
-	if err := s.store.SetHash(ctx, id, s.hasher.Sum(key), s.now().UTC().Truncate(time.Millisecond)); err != nil {
+	now := s.now().UTC().Truncate(time.Millisecond)
+	k := NewKey{Hash: s.hasher.Sum(key), SaltID: s.hasher.ID(), UpdatedAt: now}
+	if overlap > 0 {
+		k.PreviousValidUntil = now.Add(overlap)
+	}
+	if err := s.store.SetKey(ctx, id, k); err != nil {
 		return nil, "", err
 	}
 	t, err := s.store.Get(ctx, id)
@@ -276,6 +294,9 @@ func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
 	s.touches.note(t, now)
 	return t, nil
 }
+
+// maxOverlap bounds how long an old key may outlive its regeneration.
+const maxOverlap = 30 * 24 * time.Hour
 
 func expiry(from time.Time, d Duration) *time.Time {
 	if d == Unlimited {

@@ -194,6 +194,32 @@ func TestRegenerate(t *testing.T) {
 	assert.ErrorIs(t, err, apitoken.ErrNotFound)
 }
 
+func TestRegenerateWithOverlap(t *testing.T) {
+	clk := newClock()
+	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
+	ctx := context.Background()
+	tok, old := mustCreate(t, svc, apitoken.CreateParams{Name: "ci", Lifespan: apitoken.Days7})
+	_, fresh, err := svc.RegenerateWithOverlap(ctx, tok.ID, 24*time.Hour)
+	require.NoError(t, err)
+
+	clk.Add(24*time.Hour - time.Millisecond)
+	_, err = svc.Verify(ctx, old)
+	assert.NoError(t, err, "the old key works during the overlap")
+	clk.Add(time.Millisecond)
+	_, err = svc.Verify(ctx, old)
+	assert.ErrorIs(t, err, apitoken.ErrExpired, "and expires at its end")
+	got, err := svc.Verify(ctx, fresh)
+	require.NoError(t, err)
+	assert.Equal(t, tok.ExpiresAt, got.ExpiresAt, "the new key keeps the token's expiry")
+
+	for _, bad := range []time.Duration{-time.Second, 31 * 24 * time.Hour} {
+		_, _, err = svc.RegenerateWithOverlap(ctx, tok.ID, bad)
+		assert.ErrorIs(t, err, apitoken.ErrValidation, "%v", bad)
+	}
+	_, err = svc.Verify(ctx, fresh)
+	assert.NoError(t, err, "a refused regeneration changes nothing")
+}
+
 func TestDelete(t *testing.T) {
 	svc, _ := newService(t, apitoken.Config{})
 	ctx := context.Background()

@@ -12,6 +12,7 @@ import (
 // them in UTC.
 type Store interface {
 	// Create saves t, whose ID the caller has set, with the hash of its key.
+	// Stores keep every field of t, including EncryptedKey and SaltID.
 	// It returns ErrNameTaken if another token has t.Name: name uniqueness is
 	// the store's atomic guarantee, so of concurrent creates with one name
 	// exactly one succeeds. Create saves the token and its permissions
@@ -36,9 +37,13 @@ type Store interface {
 	// last use are left alone.
 	Update(ctx context.Context, t *Token) error
 
-	// SetHash replaces the key hash of the token with the given id, so that
-	// the old key stops working at once. It returns ErrNotFound.
-	SetHash(ctx context.Context, id string, hash Hash, updatedAt time.Time) error
+	// SetKey replaces the key of the token with the given id: its hash,
+	// encrypted copy, salt id and update time, atomically. The old key stops
+	// working at once, unless k.PreviousValidUntil is set: then GetByHash
+	// still finds the token by the old hash until that time, returning it
+	// with ExpiresAt no later than PreviousValidUntil so that the old key
+	// expires then. Only one previous key is kept. It returns ErrNotFound.
+	SetKey(ctx context.Context, id string, k NewKey) error
 
 	// Delete removes the token and its permissions, or returns ErrNotFound.
 	Delete(ctx context.Context, id string) error
@@ -48,4 +53,15 @@ type Store interface {
 	// instances record use without multiplying writes. It reports whether it
 	// wrote. An unknown id is not an error.
 	Touch(ctx context.Context, id string, at, notAfter time.Time) (bool, error)
+}
+
+// NewKey is a token's new key, as SetKey stores it.
+type NewKey struct {
+	Hash         Hash
+	EncryptedKey string // see Token.EncryptedKey; "" when keys are not recoverable
+	SaltID       string // see Token.SaltID
+	UpdatedAt    time.Time
+	// PreviousValidUntil, when not zero, keeps the old key working until
+	// then, so that clients can switch without downtime.
+	PreviousValidUntil time.Time
 }

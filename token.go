@@ -105,7 +105,8 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 }
 
 // Token is an API token as stored and listed. It never holds the key or its
-// hash, so it is safe to log, print and return in list responses.
+// hash, and leaves its encrypted copy out of JSON, String and LogValue, so it
+// is safe to log, print and return in list responses.
 type Token struct {
 	ID          string     `json:"id"`
 	Name        string     `json:"name"`
@@ -117,6 +118,16 @@ type Token struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 	UpdatedAt   time.Time  `json:"updatedAt"`
 	Permissions []string   `json:"permissions"` // only for Custom tokens; sorted
+
+	// EncryptedKey is the key encrypted with Config.EncryptionKey in
+	// Strapi's "v1:<iv>:<ciphertext>:<tag>" form, or "" when keys are not
+	// recoverable. It is never encoded, printed or logged.
+	EncryptedKey string `json:"-"`
+
+	// SaltID names the salt that hashed the key (see Hasher.ID), so that
+	// tokens still on a previous salt can be counted after a rotation. It
+	// is "" for keys hashed before the salt was identified, e.g. by Strapi.
+	SaltID string `json:"-"`
 }
 
 // Expired reports whether t has an expiry that is not after now.

@@ -27,6 +27,11 @@ type Store struct {
 type entry struct {
 	token *apitoken.Token // replaced, never modified
 	hash  apitoken.Hash
+
+	// The previous key, still valid until prevUntil, after a graceful
+	// regeneration.
+	prev      apitoken.Hash
+	prevUntil time.Time
 }
 
 var _ apitoken.Store = (*Store)(nil)
@@ -81,11 +86,20 @@ func (s *Store) Get(ctx context.Context, id string) (*apitoken.Token, error) {
 func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.Token, error) {
 	s.mu.RLock()
 	e, ok := s.byHash[hash]
-	s.mu.RUnlock()
 	if !ok {
+		s.mu.RUnlock()
 		return nil, apitoken.ErrNotFound
 	}
-	return e.token, nil
+	t := e.token
+	if hash != e.hash {
+		// The previous key: it expires at its deadline at the latest.
+		t = t.Clone()
+		if t.ExpiresAt == nil || t.ExpiresAt.After(e.prevUntil) {
+			t.ExpiresAt = &e.prevUntil
+		}
+	}
+	s.mu.RUnlock()
+	return t, nil
 }
 
 // List implements apitoken.Store.
@@ -120,14 +134,15 @@ func (s *Store) Update(ctx context.Context, t *apitoken.Token) error {
 	old := e.token
 	u := normalize(t)
 	u.CreatedAt, u.LastUsedAt = old.CreatedAt, old.LastUsedAt
+	u.EncryptedKey, u.SaltID = old.EncryptedKey, old.SaltID
 	delete(s.byName, old.Name)
 	s.byName[u.Name] = e
 	e.token = u
 	return nil
 }
 
-// SetHash implements apitoken.Store.
-func (s *Store) SetHash(ctx context.Context, id string, hash apitoken.Hash, updatedAt time.Time) error {
+// SetKey implements apitoken.Store.
+func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -137,14 +152,20 @@ func (s *Store) SetHash(ctx context.Context, id string, hash apitoken.Hash, upda
 	if !ok {
 		return apitoken.ErrNotFound
 	}
-	if other, ok := s.byHash[hash]; ok && other != e {
+	if other, ok := s.byHash[k.Hash]; ok && other != e {
 		return errDuplicate("key hash")
 	}
-	delete(s.byHash, e.hash)
-	e.hash = hash
-	s.byHash[hash] = e
+	s.dropPrevious(e)
+	if k.PreviousValidUntil.IsZero() {
+		delete(s.byHash, e.hash)
+	} else {
+		e.prev, e.prevUntil = e.hash, k.PreviousValidUntil.UTC()
+	}
+	e.hash = k.Hash
+	s.byHash[k.Hash] = e
 	u := e.token.Clone()
-	u.UpdatedAt = updatedAt.UTC()
+	u.UpdatedAt = k.UpdatedAt.UTC()
+	u.EncryptedKey, u.SaltID = k.EncryptedKey, k.SaltID
 	e.token = u
 	return nil
 }
@@ -162,8 +183,17 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 	delete(s.byID, id)
 	delete(s.byHash, e.hash)
+	s.dropPrevious(e)
 	delete(s.byName, e.token.Name)
 	return nil
+}
+
+// dropPrevious forgets e's previous key.
+func (s *Store) dropPrevious(e *entry) {
+	if !e.prevUntil.IsZero() {
+		delete(s.byHash, e.prev)
+		e.prev, e.prevUntil = apitoken.Hash{}, time.Time{}
+	}
 }
 
 // Touch implements apitoken.Store.

@@ -36,7 +36,8 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store) {
 		{"ConcurrentCreateSameName", testConcurrentCreate},
 		{"List", testList},
 		{"Update", testUpdate},
-		{"SetHash", testSetHash},
+		{"SetKey", testSetKey},
+		{"SetKeyGrace", testSetKeyGrace},
 		{"Delete", testDelete},
 		{"Touch", testTouch},
 		{"ReturnsCopies", testReturnsCopies},
@@ -147,7 +148,7 @@ func testNotFound(t *testing.T, s apitoken.Store) {
 	_, err := s.Get(ctx, id)
 	assert.ErrorIs(t, err, apitoken.ErrNotFound, "Get")
 	assert.ErrorIs(t, s.Update(ctx, newToken("x", apitoken.ReadOnly)), apitoken.ErrNotFound, "Update")
-	assert.ErrorIs(t, s.SetHash(ctx, id, newHash(t), base), apitoken.ErrNotFound, "SetHash")
+	assert.ErrorIs(t, s.SetKey(ctx, id, apitoken.NewKey{Hash: newHash(t), UpdatedAt: base}), apitoken.ErrNotFound, "SetKey")
 	assert.ErrorIs(t, s.Delete(ctx, id), apitoken.ErrNotFound, "Delete")
 	wrote, err := s.Touch(ctx, id, base, base)
 	assert.NoError(t, err, "Touch of an unknown id")
@@ -263,21 +264,86 @@ func testUpdate(t *testing.T, s apitoken.Store) {
 	create(t, s, newToken("before", apitoken.ReadOnly))
 }
 
-func testSetHash(t *testing.T, s apitoken.Store) {
+func testSetKey(t *testing.T, s apitoken.Store) {
 	ctx := context.Background()
 	tok := newToken("rotating", apitoken.Custom, "api::a.a.find")
+	tok.EncryptedKey, tok.SaltID = "v1:00:11:22", "salt-a"
 	old := create(t, s, tok)
+	got, err := s.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "v1:00:11:22", got.EncryptedKey, "Create keeps the encrypted key")
+	assert.Equal(t, "salt-a", got.SaltID)
+
 	fresh := newHash(t)
 	later := base.Add(2 * time.Hour)
-	require.NoError(t, s.SetHash(ctx, tok.ID, fresh, later))
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: fresh, EncryptedKey: "v1:33:44:55", SaltID: "salt-b", UpdatedAt: later}))
 
-	_, err := s.GetByHash(ctx, old)
+	_, err = s.GetByHash(ctx, old)
 	assert.ErrorIs(t, err, apitoken.ErrNotFound, "the old hash is gone at once")
-	got, err := s.GetByHash(ctx, fresh)
+	got, err = s.GetByHash(ctx, fresh)
 	require.NoError(t, err)
 	want := tok.Clone()
 	want.UpdatedAt = later
 	equal(t, want, got)
+	assert.Equal(t, "v1:33:44:55", got.EncryptedKey)
+	assert.Equal(t, "salt-b", got.SaltID)
+
+	// Update leaves the key alone.
+	got.Description = "edited"
+	require.NoError(t, s.Update(ctx, got))
+	got, err = s.GetByHash(ctx, fresh)
+	require.NoError(t, err)
+	assert.Equal(t, "v1:33:44:55", got.EncryptedKey)
+	assert.Equal(t, "salt-b", got.SaltID)
+	assert.Equal(t, "edited", got.Description)
+}
+
+func testSetKeyGrace(t *testing.T, s apitoken.Store) {
+	ctx := context.Background()
+	tok := newToken("graceful", apitoken.ReadOnly) // expires base+30d
+	first := create(t, s, tok)
+	second := newHash(t)
+	until := base.Add(24 * time.Hour)
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: second, UpdatedAt: base, PreviousValidUntil: until}))
+
+	got, err := s.GetByHash(ctx, second)
+	require.NoError(t, err)
+	timePtrEqual(t, "new key expiry", tok.ExpiresAt, got.ExpiresAt)
+	got, err = s.GetByHash(ctx, first)
+	require.NoError(t, err, "the previous key works during the overlap")
+	assert.Equal(t, tok.ID, got.ID)
+	timePtrEqual(t, "previous key expiry", &until, got.ExpiresAt)
+
+	// A second regeneration drops the first key, even inside its overlap.
+	third := newHash(t)
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: third, UpdatedAt: base, PreviousValidUntil: until}))
+	_, err = s.GetByHash(ctx, first)
+	assert.ErrorIs(t, err, apitoken.ErrNotFound, "only one previous key is kept")
+	_, err = s.GetByHash(ctx, second)
+	require.NoError(t, err)
+
+	// A later previous deadline than the token's own expiry does not extend it.
+	late := tok.ExpiresAt.Add(time.Hour)
+	fourth := newHash(t)
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: fourth, UpdatedAt: base, PreviousValidUntil: late}))
+	got, err = s.GetByHash(ctx, third)
+	require.NoError(t, err)
+	timePtrEqual(t, "capped by the token's expiry", tok.ExpiresAt, got.ExpiresAt)
+
+	// An immediate regeneration ends the overlap; delete removes both keys.
+	fifth := newHash(t)
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: fifth, UpdatedAt: base}))
+	for _, h := range []apitoken.Hash{third, fourth} {
+		_, err = s.GetByHash(ctx, h)
+		assert.ErrorIs(t, err, apitoken.ErrNotFound)
+	}
+	sixth := newHash(t)
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: sixth, UpdatedAt: base, PreviousValidUntil: until}))
+	require.NoError(t, s.Delete(ctx, tok.ID))
+	for _, h := range []apitoken.Hash{fifth, sixth} {
+		_, err = s.GetByHash(ctx, h)
+		assert.ErrorIs(t, err, apitoken.ErrNotFound, "delete removes the previous key too")
+	}
 }
 
 func testDelete(t *testing.T, s apitoken.Store) {
