@@ -2,7 +2,6 @@ package apitoken
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
@@ -103,12 +102,4 @@ func (h *Hasher) Sum(key string) Hash {
 		h.pool.Put(st)
 	}
 	return out
-}
-
-// newKey returns a new Strapi-format key: 128 random bytes as 256 lowercase
-// hex characters.
-func newKey() string {
-	var b [128]byte
-	rand.Read(b[:]) // never fails: crypto/rand panics rather than return an error
-	return hex.EncodeToString(b[:])
 }

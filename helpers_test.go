@@ -2,6 +2,7 @@ package apitoken_test
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -42,6 +43,9 @@ func newService(t testing.TB, cfg apitoken.Config) (*apitoken.Service, *memstore
 	cfg.Store = store
 	if cfg.Salt == "" {
 		cfg.Salt = testSalt
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	svc, err := apitoken.New(cfg)
 	require.NoError(t, err)

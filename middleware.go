@@ -98,14 +98,7 @@ func (s *Service) Check(r *http.Request, actions ...string) (*Token, error) {
 func (s *Service) Require(actions ...string) func(http.Handler) http.Handler {
 	s.actions.Register(actions...)
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			t, err := s.Check(r, actions...)
-			if err != nil {
-				s.errorHandler(w, r, err)
-				return
-			}
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), t)))
-		})
+		return s.guard(next, func(r *http.Request) (*Token, error) { return s.Check(r, actions...) })
 	}
 }
 
@@ -113,13 +106,38 @@ func (s *Service) Require(actions ...string) func(http.Handler) http.Handler {
 // type, and puts the token in the request context. Authorize inside the
 // handler with Can; this suits GraphQL, where each field is an action.
 func (s *Service) Authenticated(next http.Handler) http.Handler {
+	return s.guard(next, s.Authenticate)
+}
+
+// guard serves next the requests that check lets through, with their token
+// in the context, and refuses the others: it records failed
+// authentications, limits them per client when Config.FailureLimit says so,
+// and answers through the error handler.
+func (s *Service) guard(next http.Handler, check func(*http.Request) (*Token, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := s.Authenticate(r)
-		if err != nil {
-			s.errorHandler(w, r, err)
+		var client string
+		if s.limiter != nil {
+			client = s.limiter.ClientKey(r)
+			if wait := s.limiter.blocked(client); wait > 0 {
+				w.Header().Set("Retry-After", retryAfter(wait))
+				s.errorHandler(w, r, ErrTooManyFailures)
+				return
+			}
+		}
+		t, err := check(r)
+		if err == nil {
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), t)))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), t)))
+		if status := StatusCode(err); status == http.StatusUnauthorized || status == http.StatusBadRequest {
+			if s.limiter != nil {
+				s.limiter.fail(client)
+			}
+			if !errors.Is(err, ErrExpired) { // Verify has recorded those
+				s.emit(r.Context(), Event{Kind: EventAuthFailed, Time: s.now(), Err: err, Client: remoteHost(r)}, nil)
+			}
+		}
+		s.errorHandler(w, r, err)
 	})
 }
 
@@ -160,8 +178,8 @@ func (s *Service) HandleCollection(mux *http.ServeMux, path, uid string, c Colle
 
 // StatusCode returns the HTTP status for an error of Authenticate, Check or
 // Can: 400 for ErrMultipleHeaders, 401 for missing, malformed, unknown or
-// expired credentials, 403 for ErrForbidden, 503 for ErrUnavailable, and 500
-// for anything else.
+// expired credentials, 403 for ErrForbidden, 429 for ErrTooManyFailures, 503
+// for ErrUnavailable, and 500 for anything else.
 func StatusCode(err error) int {
 	for _, e := range errorResponses {
 		if errors.Is(err, e.err) {
@@ -186,6 +204,7 @@ var errorResponses = []struct {
 	{ErrMultipleHeaders, http.StatusBadRequest, "invalid_request", errorBody(400, "ApplicationError", "Only one Authorization header is allowed")},
 	{ErrForbidden, http.StatusForbidden, "insufficient_scope", errorBody(403, "ForbiddenError", "Forbidden")},
 	{ErrUnavailable, http.StatusServiceUnavailable, "", errorBody(503, "ServiceUnavailableError", "Token store unavailable")},
+	{ErrTooManyFailures, http.StatusTooManyRequests, "", errorBody(429, "RateLimitError", "Too many failed authentication attempts")},
 }
 
 func errorBody(status int, name, msg string) string {
@@ -204,7 +223,7 @@ func (s *Service) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 		if !errors.Is(err, e.err) {
 			continue
 		}
-		if e.status != http.StatusServiceUnavailable {
+		if e.status < 500 && e.status != http.StatusTooManyRequests {
 			challenge := `Bearer realm="` + s.realm + `"`
 			if e.challenge != "" {
 				challenge += `, error="` + e.challenge + `"`

@@ -293,7 +293,7 @@ func TestStoreDownFailsClosed(t *testing.T) {
 	assert.Equal(t, 503, r.status)
 	assert.Empty(t, r.challenge, "could not check is not invalid")
 	assert.Zero(t, a.calls.Load())
-	_, err = svc.Verify(context.Background(), "x")
+	_, err = svc.Verify(context.Background(), strapiKey)
 	assert.ErrorIs(t, err, apitoken.ErrUnavailable)
 }
 

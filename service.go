@@ -23,6 +23,24 @@ type Config struct {
 	// be at least MinSaltLen bytes. Changing it invalidates every token.
 	Salt string
 
+	// PreviousSalts are salts used before Salt. A key that matches under
+	// one of them is accepted, and its stored hash moves to Salt, so that a
+	// salt can be rotated without killing every token. Remove a previous
+	// salt once CountBySalt shows no token on it.
+	PreviousSalts []string
+
+	// KeyFormat is the form of new keys. Default HexKeys, Strapi's; keys of
+	// either form always verify.
+	KeyFormat KeyFormat
+
+	// KeyPrefix starts PrefixedKeys. Default "apitoken".
+	KeyPrefix string
+
+	// EncryptionKey, when set, makes new keys recoverable: an encrypted copy
+	// is stored in Strapi's format (readable by Strapi with the same
+	// encryption key), and RevealKey shows it again.
+	EncryptionKey string
+
 	// Actions is the set of actions custom tokens may be granted. Routes
 	// declared through the Service register theirs here. If nil, New makes an
 	// empty registry and checks custom permissions for syntax only, which
@@ -46,9 +64,17 @@ type Config struct {
 	// request. Default Service.WriteError. It can read the reason from err.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
-	// Logger receives background errors. Default slog.Default(). Keys never
-	// reach it.
+	// Logger receives audit records and background errors. Default
+	// slog.Default(). Keys never reach it.
 	Logger *slog.Logger
+
+	// FailureLimit, when set, limits failed authentications per client:
+	// past it, requests get 429 with Retry-After without being checked.
+	FailureLimit *FailureLimit
+
+	// OnEvent, when set, is called for each audit event, synchronously:
+	// keep it quick.
+	OnEvent func(context.Context, Event)
 
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -59,6 +85,13 @@ type Config struct {
 type Service struct {
 	store         Store
 	hasher        *Hasher
+	previous      []*Hasher
+	keyFormat     KeyFormat
+	keyPrefix     string
+	cipher        *keyCipher // nil: keys are not recoverable
+	log           *slog.Logger
+	onEvent       func(context.Context, Event)
+	limiter       *failureLimiter // nil: no limit
 	actions       *Registry
 	strictActions bool
 	durations     []Duration
@@ -80,12 +113,42 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		store:         cfg.Store,
 		hasher:        hasher,
+		keyFormat:     cfg.KeyFormat,
+		keyPrefix:     cfg.KeyPrefix,
+		log:           cfg.Logger,
+		onEvent:       cfg.OnEvent,
 		actions:       cfg.Actions,
 		strictActions: cfg.Actions != nil,
 		durations:     cfg.Durations,
 		realm:         cfg.Realm,
 		errorHandler:  cfg.ErrorHandler,
 		now:           cfg.Now,
+	}
+	for _, salt := range cfg.PreviousSalts {
+		h, err := NewHasher(salt)
+		if err != nil {
+			return nil, fmt.Errorf("apitoken: previous salt: %w", err)
+		}
+		if h.ID() != hasher.ID() {
+			s.previous = append(s.previous, h)
+		}
+	}
+	if s.keyPrefix == "" {
+		s.keyPrefix = "apitoken"
+	}
+	if err := validPrefix(s.keyPrefix); err != nil {
+		return nil, err
+	}
+	if cfg.KeyFormat != HexKeys && cfg.KeyFormat != PrefixedKeys {
+		return nil, errors.New("apitoken: Config.KeyFormat must be HexKeys or PrefixedKeys")
+	}
+	if cfg.EncryptionKey != "" {
+		if len(cfg.EncryptionKey) < MinSaltLen {
+			return nil, fmt.Errorf("apitoken: Config.EncryptionKey must be at least %d bytes", MinSaltLen)
+		}
+		if s.cipher, err = newKeyCipher(cfg.EncryptionKey); err != nil {
+			return nil, err
+		}
 	}
 	if s.actions == nil {
 		s.actions = &Registry{}
@@ -105,15 +168,17 @@ func New(cfg Config) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.limiter, err = newFailureLimiter(cfg.FailureLimit, s.now); err != nil {
+		return nil, err
+	}
 	interval := cfg.TouchInterval
 	if interval <= 0 {
 		interval = time.Hour
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
-	s.touches = newToucher(cfg.Store, interval, logger)
+	s.touches = newToucher(cfg.Store, interval, s.log)
 	return s, nil
 }
 
@@ -162,10 +227,12 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 		return nil, "", err
 	}
 	t.ExpiresAt = expiry(now, t.Lifespan)
-	key := newKey()
+	key := s.newKey()
+	t.EncryptedKey = s.encrypt(key)
 	if err := s.store.Create(ctx, t, s.hasher.Sum(key)); err != nil {
 		return nil, "", nameTaken(err)
 	}
+	s.event(ctx, EventCreated, t, nil)
 	return t, key, nil
 }
 
@@ -225,6 +292,7 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 	if err := s.store.Update(ctx, t); err != nil {
 		return nil, nameTaken(err)
 	}
+	s.event(ctx, EventUpdated, t, nil)
 	return t, nil
 }
 
@@ -244,9 +312,9 @@ func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap 
 		v.add("overlap", fmt.Sprintf("overlap must be between 0 and %d days", maxOverlap/(24*time.Hour)))
 		return nil, "", v
 	}
-	key := newKey()
+	key := s.newKey()
 	now := s.now().UTC().Truncate(time.Millisecond)
-	k := NewKey{Hash: s.hasher.Sum(key), SaltID: s.hasher.ID(), UpdatedAt: now}
+	k := NewKey{Hash: s.hasher.Sum(key), EncryptedKey: s.encrypt(key), SaltID: s.hasher.ID(), UpdatedAt: now}
 	if overlap > 0 {
 		k.PreviousValidUntil = now.Add(overlap)
 	}
@@ -257,6 +325,7 @@ func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap 
 	if err != nil {
 		return nil, "", err
 	}
+	s.event(ctx, EventRegenerated, t, nil)
 	return t, key, nil
 }
 
@@ -269,6 +338,7 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 	if err := s.store.Delete(ctx, id); err != nil {
 		return nil, err
 	}
+	s.event(ctx, EventDeleted, t, nil)
 	return t, nil
 }
 
@@ -277,10 +347,13 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 // one, and ErrUnavailable when the store cannot be asked. The token is shared
 // and must not be modified.
 func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
-	if key == "" || len(key) > maxKeyLen {
+	if !plausibleKey(key) {
 		return nil, ErrInvalidKey
 	}
 	t, err := s.store.GetByHash(ctx, s.hasher.Sum(key))
+	if errors.Is(err, ErrNotFound) && len(s.previous) > 0 {
+		t, err = s.verifyPrevious(ctx, key)
+	}
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, ErrInvalidKey
@@ -289,6 +362,7 @@ func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
 	}
 	now := s.now()
 	if t.Expired(now) {
+		s.event(ctx, EventExpiredKey, t, ErrExpired)
 		return t, ErrExpired
 	}
 	s.touches.note(t, now)
@@ -297,6 +371,83 @@ func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
 
 // maxOverlap bounds how long an old key may outlive its regeneration.
 const maxOverlap = 30 * 24 * time.Hour
+
+// verifyPrevious looks key up under the previous salts, and moves the hash
+// of a key it finds to the current salt.
+func (s *Service) verifyPrevious(ctx context.Context, key string) (*Token, error) {
+	for _, h := range s.previous {
+		t, err := s.store.GetByHash(ctx, h.Sum(key))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		k := NewKey{Hash: s.hasher.Sum(key), EncryptedKey: t.EncryptedKey, SaltID: s.hasher.ID(), UpdatedAt: t.UpdatedAt}
+		if err := s.store.SetKey(ctx, t.ID, k); err != nil {
+			s.log.Warn("apitoken: moving a token to the current salt failed; will retry on next use", "token", t, "err", err)
+		} else {
+			s.event(ctx, EventSaltMoved, t, nil)
+		}
+		return t, nil
+	}
+	return nil, ErrNotFound
+}
+
+// RevealKey returns the key of a token again, from its encrypted copy. It
+// returns ErrNotFound, or ErrNotRecoverable when there is no copy or
+// Config.EncryptionKey cannot decrypt it.
+func (s *Service) RevealKey(ctx context.Context, id string) (string, error) {
+	t, err := s.store.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if t.EncryptedKey == "" || s.cipher == nil {
+		return "", ErrNotRecoverable
+	}
+	return s.cipher.decrypt(t.EncryptedKey)
+}
+
+// CanReveal reports whether RevealKey can work: an encryption key is set.
+func (s *Service) CanReveal() bool { return s.cipher != nil }
+
+// SaltCounts says how many tokens are on which salt: see CountBySalt.
+type SaltCounts struct {
+	Current  int // hashed with Config.Salt
+	Previous int // hashed with another salt, e.g. one of PreviousSalts
+	Unknown  int // hashed before salts were identified, e.g. by Strapi
+}
+
+// CountBySalt counts tokens by the salt of their stored hash, so that a
+// previous salt can be dropped once no token uses it. A token moves to the
+// current salt the first time its key is used after a rotation.
+func (s *Service) CountBySalt(ctx context.Context) (SaltCounts, error) {
+	var c SaltCounts
+	list, err := s.store.List(ctx)
+	if err != nil {
+		return c, err
+	}
+	for _, t := range list {
+		switch t.SaltID {
+		case s.hasher.ID():
+			c.Current++
+		case "":
+			c.Unknown++
+		default:
+			c.Previous++
+		}
+	}
+	return c, nil
+}
+
+func (s *Service) newKey() string { return newKey(s.keyFormat, s.keyPrefix) }
+
+func (s *Service) encrypt(key string) string {
+	if s.cipher == nil {
+		return ""
+	}
+	return s.cipher.encrypt(key)
+}
 
 func expiry(from time.Time, d Duration) *time.Time {
 	if d == Unlimited {

@@ -1,0 +1,65 @@
+package apitoken
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// EventKind names what happened to a token.
+type EventKind string
+
+// The audit events.
+const (
+	EventCreated     EventKind = "created"
+	EventUpdated     EventKind = "updated"
+	EventRegenerated EventKind = "regenerated"
+	EventDeleted     EventKind = "deleted"
+	EventSaltMoved   EventKind = "salt-moved"  // a key's hash moved to the current salt
+	EventExpiredKey  EventKind = "expired-key" // an expired key was used
+	EventAuthFailed  EventKind = "auth-failed" // a request was refused for its credentials
+)
+
+// Event is an audit record. It names the token, never its key.
+type Event struct {
+	Kind      EventKind
+	Time      time.Time
+	TokenID   string // "" when no token was found
+	TokenName string
+	Err       error  // why authentication failed, for EventExpiredKey and EventAuthFailed
+	Client    string // the client's address, for events of requests
+}
+
+// LogValue makes slog record the event's fields.
+func (e Event) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("kind", string(e.Kind))}
+	if e.TokenID != "" {
+		attrs = append(attrs, slog.String("token_id", e.TokenID), slog.String("token_name", e.TokenName))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("reason", e.Err.Error()))
+	}
+	if e.Client != "" {
+		attrs = append(attrs, slog.String("client", e.Client))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// event records e in the log and passes it to Config.OnEvent.
+func (s *Service) event(ctx context.Context, kind EventKind, t *Token, err error) {
+	s.emit(ctx, Event{Kind: kind, Time: s.now(), Err: err}, t)
+}
+
+func (s *Service) emit(ctx context.Context, e Event, t *Token) {
+	if t != nil {
+		e.TokenID, e.TokenName = t.ID, t.Name
+	}
+	level := slog.LevelInfo
+	if e.Err != nil {
+		level = slog.LevelWarn
+	}
+	s.log.LogAttrs(ctx, level, "apitoken: "+string(e.Kind), slog.Any("event", e))
+	if s.onEvent != nil {
+		s.onEvent(ctx, e)
+	}
+}
