@@ -53,7 +53,7 @@ func newService(t testing.TB, cfg apitoken.Config) (*apitoken.Service, *memstore
 	return svc, store
 }
 
-func mustCreate(t *testing.T, svc *apitoken.Service, p apitoken.CreateParams) (*apitoken.Token, string) {
+func mustCreate(t testing.TB, svc *apitoken.Service, p apitoken.CreateParams) (*apitoken.Token, string) {
 	t.Helper()
 	tok, key, err := svc.Create(context.Background(), p)
 	require.NoError(t, err)
