@@ -65,3 +65,18 @@ type NewKey struct {
 	// then, so that clients can switch without downtime.
 	PreviousValidUntil time.Time
 }
+
+// BatchToucher is a Store that can record many uses in one round trip. The
+// Service's background writer uses it when the Store has it.
+type BatchToucher interface {
+	// TouchMany applies Touch to each use, in one round trip where the
+	// store can. Unknown ids are not an error.
+	TouchMany(ctx context.Context, uses []Use) error
+}
+
+// Use is a token's use for TouchMany: record At as its last use if that is
+// unset or not after NotAfter.
+type Use struct {
+	ID           string
+	At, NotAfter time.Time
+}

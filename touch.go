@@ -27,8 +27,13 @@ type toucher struct {
 	stopped chan struct{}
 }
 
-// flushTimeout bounds one background flush.
-const flushTimeout = 10 * time.Second
+// flushTimeout bounds one background flush; batchWindow is how long uses
+// gather before one.
+const (
+	flushTimeout = 10 * time.Second
+	batchWindow  = 200 * time.Millisecond
+	retryDelay   = 5 * time.Second
+)
 
 func newToucher(store Store, interval time.Duration, log *slog.Logger) *toucher {
 	tc := &toucher{
@@ -70,39 +75,58 @@ func (tc *toucher) run() {
 	for {
 		select {
 		case <-tc.wake:
-			ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
-			if err := tc.flush(ctx); err != nil {
-				tc.log.Warn("apitoken: recording token use failed; will retry", "err", err)
+			// Let uses gather, so that a burst becomes one batch.
+			select {
+			case <-time.After(batchWindow):
+			case <-tc.stop:
+				return
 			}
+			ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+			err := tc.flush(ctx)
 			cancel()
+			if err != nil {
+				tc.log.Warn("apitoken: recording token use failed; will retry", "err", err, "retry_in", retryDelay)
+				select {
+				case <-time.After(retryDelay):
+				case <-tc.stop:
+					return
+				}
+				select {
+				case tc.wake <- struct{}{}:
+				default:
+				}
+			}
 		case <-tc.stop:
 			return
 		}
 	}
 }
 
-// flush writes every pending use. Uses that fail stay pending for the next
-// flush.
+// flush writes every pending use. If writing fails, the whole batch stays
+// pending for the next flush: a repeated conditional touch is harmless.
 func (tc *toucher) flush(ctx context.Context) error {
 	tc.mu.Lock()
 	batch := tc.pending
 	tc.pending = make(map[string]time.Time, len(batch))
 	tc.mu.Unlock()
 
-	var errs []error
 	var latest time.Time
+	uses := make([]Use, 0, len(batch))
 	for id, at := range batch {
 		if at.After(latest) {
 			latest = at
 		}
-		if _, err := tc.store.Touch(ctx, id, at.UTC(), at.UTC().Add(-tc.interval)); err != nil {
-			errs = append(errs, err)
-			tc.mu.Lock()
+		uses = append(uses, Use{ID: id, At: at.UTC(), NotAfter: at.UTC().Add(-tc.interval)})
+	}
+	err := tc.write(ctx, uses)
+	if err != nil {
+		tc.mu.Lock()
+		for id, at := range batch {
 			if _, ok := tc.pending[id]; !ok {
 				tc.pending[id] = at
 			}
-			tc.mu.Unlock()
 		}
+		tc.mu.Unlock()
 	}
 
 	tc.mu.Lock()
@@ -112,10 +136,24 @@ func (tc *toucher) flush(ctx context.Context) error {
 		}
 	}
 	tc.mu.Unlock()
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	return err
+}
+
+// write records uses, in one batch if the store can.
+func (tc *toucher) write(ctx context.Context, uses []Use) error {
+	if len(uses) == 0 {
+		return nil
 	}
-	return nil
+	if b, ok := tc.store.(BatchToucher); ok {
+		return b.TouchMany(ctx, uses)
+	}
+	var errs []error
+	for _, u := range uses {
+		if _, err := tc.store.Touch(ctx, u.ID, u.At, u.NotAfter); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (tc *toucher) close(ctx context.Context) error {
