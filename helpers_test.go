@@ -45,7 +45,7 @@ func newService(t testing.TB, cfg apitoken.Config) (*apitoken.Service, *memstore
 		cfg.Salt = testSalt
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+		cfg.Logger = discard()
 	}
 	svc, err := apitoken.New(cfg)
 	require.NoError(t, err)
@@ -59,3 +59,5 @@ func mustCreate(t testing.TB, svc *apitoken.Service, p apitoken.CreateParams) (*
 	require.NoError(t, err)
 	return tok, key
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
