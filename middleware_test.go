@@ -297,6 +297,25 @@ func TestStoreDownFailsClosed(t *testing.T) {
 	assert.ErrorIs(t, err, apitoken.ErrUnavailable)
 }
 
+// stallingStore is a memstore whose lookups hang until their context ends,
+// as with a database that stopped answering.
+type stallingStore struct{ *memstore.Store }
+
+func (stallingStore) GetByHash(ctx context.Context, _ apitoken.Hash) (*apitoken.Token, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestLookupTimeout(t *testing.T) {
+	svc, err := apitoken.New(apitoken.Config{Store: stallingStore{memstore.New()}, Salt: testSalt, LookupTimeout: 50 * time.Millisecond})
+	require.NoError(t, err)
+	defer svc.Close(context.Background())
+	a := newAPI(t, svc)
+	assert.Equal(t, 503, a.do(t, "GET", "/api/articles", bearer("Bearer "+strings.Repeat("a", 256))).status,
+		"a hung store turns the request away")
+	assert.Zero(t, a.calls.Load())
+}
+
 func TestErrorHandler(t *testing.T) {
 	var got error
 	svc, _ := newService(t, apitoken.Config{

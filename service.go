@@ -57,6 +57,11 @@ type Config struct {
 	// flushed by Close.
 	TouchInterval time.Duration
 
+	// LookupTimeout bounds each store lookup of Verify, so that a hung
+	// database turns requests away with 503 instead of holding them. Default
+	// 0: the request's own context alone bounds it.
+	LookupTimeout time.Duration
+
 	// Realm is the realm of WWW-Authenticate challenges. Default "api".
 	Realm string
 
@@ -92,6 +97,7 @@ type Service struct {
 	log           *slog.Logger
 	onEvent       func(context.Context, Event)
 	limiter       *failureLimiter // nil: no limit
+	lookupTimeout time.Duration
 	actions       *Registry
 	strictActions bool
 	durations     []Duration
@@ -117,6 +123,7 @@ func New(cfg Config) (*Service, error) {
 		keyPrefix:     cfg.KeyPrefix,
 		log:           cfg.Logger,
 		onEvent:       cfg.OnEvent,
+		lookupTimeout: cfg.LookupTimeout,
 		actions:       cfg.Actions,
 		strictActions: cfg.Actions != nil,
 		durations:     cfg.Durations,
@@ -349,6 +356,11 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
 	if !plausibleKey(key) {
 		return nil, ErrInvalidKey
+	}
+	if s.lookupTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.lookupTimeout)
+		defer cancel()
 	}
 	t, err := s.store.GetByHash(ctx, s.hasher.Sum(key))
 	if errors.Is(err, ErrNotFound) && len(s.previous) > 0 {
