@@ -1,0 +1,55 @@
+// Package sqlstore keeps API tokens in SQLite, PostgreSQL or MySQL/MariaDB
+// through database/sql, so that they survive restarts and are shared by every
+// instance of a server.
+//
+// The package imports no driver: open the *sql.DB with the driver you use,
+// tell New which engine it is, and call Migrate once at start-up.
+//
+//	import _ "modernc.org/sqlite"                 // Dialect SQLite, driver "sqlite"
+//	import _ "github.com/jackc/pgx/v5/stdlib"     // Dialect Postgres, driver "pgx"
+//	import _ "github.com/go-sql-driver/mysql"     // Dialect MySQL, driver "mysql"
+//
+//	db, err := sql.Open("pgx", "postgres://app@db:5432/app")
+//	store, err := sqlstore.New(db, sqlstore.Options{Dialect: sqlstore.Postgres})
+//	err = store.Migrate(ctx)
+//	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt})
+//
+// No DSN parameter is required on any engine. On MySQL, parseTime and loc may
+// be set or not: times are written and read as UTC wall-clock text. On
+// SQLite, the store retries while another connection holds the write lock,
+// and deletes permissions itself rather than relying on foreign_keys; WAL
+// and a busy_timeout are still recommended (see the README).
+//
+// # Schema
+//
+// Three tables, named with Options.TablePrefix (default "apitoken_"):
+//
+//   - <prefix>tokens: one row per token. id is the primary key; name and
+//     key_hash (the 128 hex characters of apitoken.Hash) each have a unique
+//     index, the first so that names are unique under concurrency, the
+//     second so that verifying a key is one index lookup. prev_key_hash
+//     (also unique) and prev_valid_until hold the previous key during a
+//     graceful regeneration. lifespan_ms is NULL for unlimited, as in
+//     Strapi.
+//   - <prefix>permissions: (token_id, action), the primary key, with a
+//     foreign key to the token that cascades on delete.
+//   - <prefix>migrations: the applied schema versions.
+//
+// Names and actions compare and sort bytewise on every engine: the "C"
+// collation on PostgreSQL, utf8mb4_bin on MySQL, SQLite's default BINARY.
+// Note that utf8mb4_bin ignores trailing spaces when comparing, so on MySQL
+// "a" and "a " are one name; the Service trims names, so this does not arise
+// through it.
+//
+// Times are UTC with millisecond precision: timestamptz(3) on PostgreSQL,
+// DATETIME(3) on MySQL, and INTEGER milliseconds since the Unix epoch on
+// SQLite, which has no time type; integers are exact, compact, and compare
+// as numbers in the Touch condition.
+//
+// # Concurrency and atomicity
+//
+// A Store is safe for concurrent use, by goroutines and by server instances
+// sharing the database. Create, Update, SetKey and Delete each run in one
+// transaction, so a token is never visible without its permissions even if
+// the process dies mid-call; Touch is one conditional UPDATE.
+package sqlstore

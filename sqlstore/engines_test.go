@@ -1,0 +1,104 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"path/filepath"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+
+	"github.com/go-apitoken/apitoken/internal/testenv"
+	"github.com/go-apitoken/apitoken/sqlstore"
+)
+
+// The environment variables that point the tests at PostgreSQL and MySQL.
+// Without them the engines' tests are skipped, and fail in CI.
+const (
+	postgresEnv = "APITOKEN_TEST_POSTGRES_DSN" // postgres://user@host:5432/db?sslmode=disable
+	mysqlEnv    = "APITOKEN_TEST_MYSQL_DSN"    // user:pass@tcp(host:3306)/db
+)
+
+// engine is a database the tests run against.
+type engine struct {
+	name    string
+	dialect sqlstore.Dialect
+	driver  string
+	dsn     func(t testing.TB) string
+}
+
+var engines = []engine{
+	{"sqlite", sqlstore.SQLite, "sqlite", sqliteDSN},
+	{"postgres", sqlstore.Postgres, "pgx", func(t testing.TB) string { return testenv.DSN(t, postgresEnv) }},
+	{"mysql", sqlstore.MySQL, "mysql", func(t testing.TB) string { return testenv.DSN(t, mysqlEnv) }},
+}
+
+// sqliteDSN returns a new database file in the test's temporary directory,
+// with the settings the README recommends.
+func sqliteDSN(t testing.TB) string {
+	return "file:" + filepath.Join(t.TempDir(), "tokens.db") +
+		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"
+}
+
+// open opens the engine's database, closed when the test ends.
+func (e engine) open(t testing.TB) *sql.DB {
+	t.Helper()
+	db, err := sql.Open(e.driver, e.dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	configure(db, e.dialect)
+	return db
+}
+
+// configure applies the README's pool settings.
+func configure(db *sql.DB, d sqlstore.Dialect) {
+	if d == sqlstore.SQLite {
+		return // several connections, so that concurrency is exercised
+	}
+	db.SetMaxOpenConns(25)
+	db.SetMaxIdleConns(25)
+	db.SetConnMaxLifetime(5 * time.Minute)
+}
+
+// freshPrefix returns a table prefix no other test uses, so that tests on a
+// shared database start empty and do not meet.
+func freshPrefix(t testing.TB) string {
+	b := make([]byte, 5)
+	rand.Read(b)
+	return "t" + hex.EncodeToString(b) + "_"
+}
+
+// newStore returns a migrated, empty store in db whose tables are dropped
+// when the test ends.
+func newStore(t testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
+	t.Helper()
+	prefix := freshPrefix(t)
+	s, err := sqlstore.New(db, sqlstore.Options{Dialect: d, TablePrefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropTables(t, db, prefix)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// dropTables drops the store's tables when the test ends, so that the shared
+// PostgreSQL and MySQL databases do not fill up.
+func dropTables(t testing.TB, db *sql.DB, prefix string) {
+	t.Cleanup(func() {
+		for _, table := range []string{"permissions", "tokens", "migrations"} {
+			if _, err := db.Exec("DROP TABLE IF EXISTS " + prefix + table); err != nil {
+				t.Errorf("dropping %s%s: %v", prefix, table, err)
+			}
+		}
+	})
+}

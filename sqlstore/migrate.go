@@ -1,0 +1,289 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The schema, one directory per dialect, one file per version:
+// NNNN_name.sql, with {{prefix}} standing for Options.TablePrefix.
+//
+//go:embed migrations
+var migrationFiles embed.FS
+
+// migration is one version of the schema.
+type migration struct {
+	version    int
+	name       string
+	statements []string
+}
+
+// loadMigrations returns the dialect's migrations in version order, with the
+// prefix spliced in and each file split into statements (the MySQL driver
+// runs one statement per Exec unless the DSN enables multiStatements).
+func loadMigrations(d Dialect, prefix string) ([]migration, error) {
+	dir := path.Join("migrations", d.String())
+	entries, err := fs.ReadDir(migrationFiles, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("sqlstore: migration file %s is not named NNNN_name.sql", e.Name())
+		}
+		b, err := fs.ReadFile(migrationFiles, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		m := migration{version: v, name: e.Name()}
+		var lines []string
+		for line := range strings.Lines(string(b)) {
+			if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+				lines = append(lines, line)
+			}
+		}
+		for stmt := range strings.SplitSeq(strings.Join(lines, ""), ";") {
+			if stmt = strings.TrimSpace(stmt); stmt != "" {
+				m.statements = append(m.statements, strings.ReplaceAll(stmt, "{{prefix}}", prefix))
+			}
+		}
+		ms = append(ms, m)
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	return ms, nil
+}
+
+// Migrate creates the store's tables, or brings them to the newest version,
+// and records each applied version in the <prefix>migrations table. Running
+// it again is harmless, and so is running it from several instances at once:
+// they take turns under a lock (an advisory lock on PostgreSQL, a named lock
+// on MySQL, the write lock on SQLite) and each version is applied once.
+//
+// On PostgreSQL and SQLite each version is applied in a transaction. MySQL
+// commits DDL statement by statement, so there the lock is what keeps
+// instances apart, and the statements are written to be safe to run again
+// if a migration is cut short.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations(s.dialect, s.prefix)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.wrap(ctx, "migrate", err)
+	}
+	defer conn.Close()
+	switch s.dialect {
+	case SQLite:
+		err = s.migrateSQLite(ctx, conn, ms)
+	case Postgres:
+		key := s.lockKey()
+		err = s.migrateLocked(ctx, conn, ms,
+			func() error { _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); return err },
+			func(ctx context.Context) error {
+				_, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", key)
+				return err
+			})
+	case MySQL:
+		name := s.lockName()
+		err = s.migrateLocked(ctx, conn, ms,
+			func() error { return mysqlLock(ctx, conn, name) },
+			func(ctx context.Context) error {
+				_, err := conn.ExecContext(ctx, "SELECT RELEASE_LOCK(?)", name)
+				return err
+			})
+	}
+	return s.wrap(ctx, "migrate", err)
+}
+
+// lockKey is PostgreSQL's advisory lock for migrating this prefix's tables.
+func (s *Store) lockKey() int64 {
+	h := fnv.New64a()
+	h.Write([]byte("github.com/go-apitoken/apitoken/sqlstore migrate " + s.prefix))
+	return int64(h.Sum64())
+}
+
+// lockName is MySQL's named lock for migrating this prefix's tables; at most
+// 64 characters, as MySQL requires.
+func (s *Store) lockName() string { return "apitoken.sqlstore.migrate." + s.prefix }
+
+// migrateLocked applies ms on conn while holding a session lock, which it
+// releases at the end. If the release fails, the connection is discarded,
+// which releases the lock with the session.
+func (s *Store) migrateLocked(ctx context.Context, conn *sql.Conn, ms []migration, lock func() error, unlock func(context.Context) error) error {
+	if err := lock(); err != nil {
+		discard(conn)
+		return err
+	}
+	defer func() {
+		// The lock must go even when ctx has ended.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if unlock(uctx) != nil {
+			discard(conn)
+		}
+	}()
+	if err := s.createMigrationsTable(ctx, conn); err != nil {
+		return err
+	}
+	done, err := s.appliedVersions(ctx, conn)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if done[m.version] {
+			continue
+		}
+		if err := s.apply(ctx, conn, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mysqlLock takes MySQL's named lock, waiting in short steps so that ctx is
+// checked between them.
+func mysqlLock(ctx context.Context, conn *sql.Conn, name string) error {
+	for {
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 1)", name).Scan(&got); err != nil {
+			return err
+		}
+		if got.Valid && got.Int64 == 1 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// apply runs one migration and records it: in one transaction on
+// PostgreSQL, statement by statement on MySQL, where DDL commits anyway.
+func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
+	record := rebind(s.dialect, "INSERT INTO "+s.table("migrations")+" (version, name, applied_at) VALUES (?, ?, ?)")
+	now := arg(s.dialect, time.Now())
+	if s.dialect == MySQL {
+		for _, stmt := range m.statements {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+		}
+		_, err := conn.ExecContext(ctx, record, m.version, m.name, now)
+		return err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	for _, stmt := range m.statements {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, record, m.version, m.name, now); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// migrateSQLite applies ms in one BEGIN IMMEDIATE transaction, which takes
+// the database's write lock before reading which versions are applied.
+// Waiting for the lock is retried here, so that no busy_timeout is needed.
+func (s *Store) migrateSQLite(ctx context.Context, conn *sql.Conn, ms []migration) (err error) {
+	err = s.retryBusy(ctx, func() error {
+		_, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err == nil {
+			_, err = conn.ExecContext(ctx, "COMMIT")
+		}
+		if err != nil {
+			// A connection left inside a transaction must not go
+			// back to the pool.
+			if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+				discard(conn)
+			}
+		}
+	}()
+	if err := s.createMigrationsTable(ctx, conn); err != nil {
+		return err
+	}
+	done, err := s.appliedVersions(ctx, conn)
+	if err != nil {
+		return err
+	}
+	record := "INSERT INTO " + s.table("migrations") + " (version, name, applied_at) VALUES (?, ?, ?)"
+	for _, m := range ms {
+		if done[m.version] {
+			continue
+		}
+		for _, stmt := range m.statements {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+		}
+		if _, err := conn.ExecContext(ctx, record, m.version, m.name, arg(SQLite, time.Now())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createMigrationsTable creates the table of applied versions. Its time
+// column has each engine's type for times, as the tokens table does.
+func (s *Store) createMigrationsTable(ctx context.Context, conn *sql.Conn) error {
+	timeType := map[Dialect]string{SQLite: "INTEGER", Postgres: "timestamptz(3)", MySQL: "DATETIME(3)"}[s.dialect]
+	ddl := "CREATE TABLE IF NOT EXISTS " + s.table("migrations") + ` (
+		version    INTEGER      NOT NULL PRIMARY KEY,
+		name       VARCHAR(255) NOT NULL,
+		applied_at ` + timeType + ` NOT NULL
+	)`
+	if s.dialect == MySQL {
+		ddl += " ENGINE=InnoDB"
+	}
+	_, err := conn.ExecContext(ctx, ddl)
+	return err
+}
+
+// appliedVersions returns the versions recorded as applied.
+func (s *Store) appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM "+s.table("migrations"))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	done := make(map[int]bool)
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		done[v] = true
+	}
+	return done, rows.Err()
+}
+
+// discard makes conn leave the pool when it is closed, taking any session
+// lock or open transaction with it.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+}

@@ -1,0 +1,71 @@
+package sqlstore
+
+import "strings"
+
+// queries holds the store's SQL, built once per Store with its table names
+// and the dialect's placeholders.
+type queries struct {
+	getByHash   string
+	getByID     string
+	list        string
+	insertToken string
+	updateToken string
+	exists      string
+	deleteToken string
+	deletePerms string
+	setKey      string
+	setKeyKeep  string
+	touch       string
+}
+
+// tokenColumns are the columns scanToken reads, in order, followed by the
+// previous key's deadline and a permission.
+const tokenColumns = `t.id, t.name, t.description, t.type, t.lifespan_ms, t.expires_at, t.last_used_at,
+	t.created_at, t.updated_at, t.encrypted_key, t.salt_id`
+
+func buildQueries(d Dialect, prefix string) queries {
+	r := strings.NewReplacer("{{tokens}}", prefix+"tokens", "{{permissions}}", prefix+"permissions")
+	q := func(s string) string { return rebind(d, r.Replace(s)) }
+	// A token comes back as one row per permission (or one row with a NULL
+	// permission): one round trip, on every engine. Aggregating in SQL
+	// would save rows but not trips, and MySQL's GROUP_CONCAT and MariaDB's
+	// JSON_ARRAYAGG silently truncate at group_concat_max_len.
+	from := ` FROM {{tokens}} t LEFT JOIN {{permissions}} p ON p.token_id = t.id`
+	return queries{
+		// Two branches, each an equality on its own unique index, rather
+		// than an OR that a planner might answer with a scan.
+		getByHash: q(`SELECT ` + tokenColumns + `, NULL, p.action` + from + ` WHERE t.key_hash = ?
+			UNION ALL SELECT ` + tokenColumns + `, t.prev_valid_until, p.action` + from + ` WHERE t.prev_key_hash = ?`),
+		getByID: q(`SELECT ` + tokenColumns + `, NULL, p.action` + from + ` WHERE t.id = ?`),
+		list:    q(`SELECT ` + tokenColumns + `, NULL, p.action` + from + ` ORDER BY t.name, t.id`),
+		insertToken: q(`INSERT INTO {{tokens}} (id, name, description, type, key_hash, encrypted_key, salt_id,
+			lifespan_ms, expires_at, last_used_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		updateToken: q(`UPDATE {{tokens}} SET name = ?, description = ?, type = ?, lifespan_ms = ?, expires_at = ?,
+			updated_at = ? WHERE id = ?`),
+		exists:      q(`SELECT 1 FROM {{tokens}} WHERE id = ?`),
+		deleteToken: q(`DELETE FROM {{tokens}} WHERE id = ?`),
+		deletePerms: q(`DELETE FROM {{permissions}} WHERE token_id = ?`),
+		setKey: q(`UPDATE {{tokens}} SET key_hash = ?, encrypted_key = ?, salt_id = ?, updated_at = ?,
+			prev_key_hash = NULL, prev_valid_until = NULL WHERE id = ?`),
+		// MySQL assigns left to right, seeing earlier assignments; other
+		// engines see the old row throughout. Copying key_hash before
+		// overwriting it is right under both rules.
+		setKeyKeep: q(`UPDATE {{tokens}} SET prev_key_hash = key_hash, prev_valid_until = ?, key_hash = ?,
+			encrypted_key = ?, salt_id = ?, updated_at = ? WHERE id = ?`),
+		touch: q(`UPDATE {{tokens}} SET last_used_at = ?
+			WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`),
+	}
+}
+
+// insertPerms returns an INSERT of n permission rows.
+func insertPerms(d Dialect, table string, n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (token_id, action) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+	}
+	return rebind(d, b.String())
+}

@@ -1,0 +1,152 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+// Dialect names the SQL engine behind a *sql.DB. The store cannot tell it
+// from the driver without importing drivers, so the caller says which.
+type Dialect int
+
+// The supported engines.
+const (
+	// SQLite, through modernc.org/sqlite (driver name "sqlite").
+	SQLite Dialect = iota + 1
+	// Postgres, PostgreSQL 12 or later through
+	// github.com/jackc/pgx/v5/stdlib (driver name "pgx").
+	Postgres
+	// MySQL, MySQL 8 or MariaDB 10.5 or later through
+	// github.com/go-sql-driver/mysql (driver name "mysql").
+	MySQL
+)
+
+// String returns the engine's name, as used in test names and errors.
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case Postgres:
+		return "postgres"
+	case MySQL:
+		return "mysql"
+	}
+	return "Dialect(" + strconv.Itoa(int(d)) + ")"
+}
+
+// DefaultTablePrefix starts the names of the store's tables and indexes when
+// Options.TablePrefix is empty.
+const DefaultTablePrefix = "apitoken_"
+
+// maxPrefixLen keeps every index name within the 63 characters PostgreSQL
+// allows (and MySQL's 64).
+const maxPrefixLen = 32
+
+// Options configure a Store.
+type Options struct {
+	// Dialect is the engine behind the *sql.DB. Required.
+	Dialect Dialect
+
+	// TablePrefix starts the names of the store's tables and indexes, so
+	// that they can share a database with the application's. Default
+	// DefaultTablePrefix, "apitoken_". It may hold only lower-case ASCII
+	// letters, digits and underscores, must not start with a digit, and is
+	// at most 32 characters: it is spliced into SQL, and must mean the same
+	// table on every engine without quoting.
+	TablePrefix string
+}
+
+// Store is an apitoken.Store over database/sql, for SQLite, PostgreSQL and
+// MySQL/MariaDB. It is safe for concurrent use: all state is in the database,
+// and each write is one transaction or one statement.
+//
+// Create the schema with Migrate before first use.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	prefix  string
+	q       queries
+
+	// The GetByHash statement, prepared on first use: it runs on every
+	// authenticated request, and without it the MySQL driver prepares,
+	// executes and closes a statement each time, three round trips.
+	stmtMu sync.Mutex
+	stmt   atomic.Pointer[sql.Stmt]
+}
+
+var (
+	_ apitoken.Store        = (*Store)(nil)
+	_ apitoken.BatchToucher = (*Store)(nil)
+)
+
+// New returns a Store that keeps tokens in db. It does not touch the
+// database; call Migrate to create or upgrade the tables.
+//
+// db needs no particular DSN parameters. See the package documentation for
+// pool settings and, on SQLite, the pragmas that suit a token store.
+func New(db *sql.DB, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: db is nil")
+	}
+	switch opts.Dialect {
+	case SQLite, Postgres, MySQL:
+	default:
+		return nil, fmt.Errorf("sqlstore: Options.Dialect must be SQLite, Postgres or MySQL, got %v", opts.Dialect)
+	}
+	prefix := opts.TablePrefix
+	if prefix == "" {
+		prefix = DefaultTablePrefix
+	}
+	if err := validPrefix(prefix); err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, dialect: opts.Dialect, prefix: prefix}
+	s.q = buildQueries(opts.Dialect, prefix)
+	return s, nil
+}
+
+// validPrefix reports why prefix cannot start table names, or nil.
+func validPrefix(prefix string) error {
+	if len(prefix) > maxPrefixLen {
+		return fmt.Errorf("sqlstore: Options.TablePrefix %q is longer than %d characters", prefix, maxPrefixLen)
+	}
+	if prefix[0] >= '0' && prefix[0] <= '9' {
+		return fmt.Errorf("sqlstore: Options.TablePrefix %q must not start with a digit", prefix)
+	}
+	for _, c := range []byte(prefix) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return fmt.Errorf("sqlstore: Options.TablePrefix %q may hold only a-z, 0-9 and _", prefix)
+		}
+	}
+	return nil
+}
+
+// table returns the full name of one of the store's tables.
+func (s *Store) table(name string) string { return s.prefix + name }
+
+// rebind turns the ? placeholders of query into $1, $2, … for PostgreSQL.
+// Queries hold no literal question marks.
+func rebind(d Dialect, query string) string {
+	if d != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

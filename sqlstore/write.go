@@ -1,0 +1,187 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+// Create implements apitoken.Store. The token and its permissions are
+// written in one transaction, so no reader ever sees one without the other,
+// even if the process dies half-way. It returns apitoken.ErrNameTaken when
+// the unique name index refuses the name, which makes exactly one of several
+// concurrent creates with one name succeed.
+func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Hash) error {
+	d := s.dialect
+	var lifespan any
+	if t.Lifespan != apitoken.Unlimited {
+		lifespan = t.Lifespan.Milliseconds()
+	}
+	return s.inTx(ctx, "create", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q.insertToken, t.ID, t.Name, t.Description, string(t.Type), hash.Hex(),
+			t.EncryptedKey, t.SaltID, lifespan, argPtr(d, t.ExpiresAt), argPtr(d, t.LastUsedAt),
+			arg(d, t.CreatedAt), arg(d, t.UpdatedAt))
+		if err != nil {
+			return err
+		}
+		return s.insertPermissions(ctx, tx, t.ID, t.Permissions)
+	})
+}
+
+// Update implements apitoken.Store: the token's row and its permissions are
+// replaced in one transaction. It returns apitoken.ErrNotFound or
+// apitoken.ErrNameTaken.
+func (s *Store) Update(ctx context.Context, t *apitoken.Token) error {
+	d := s.dialect
+	var lifespan any
+	if t.Lifespan != apitoken.Unlimited {
+		lifespan = t.Lifespan.Milliseconds()
+	}
+	return s.inTx(ctx, "update", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q.updateToken, t.Name, t.Description, string(t.Type), lifespan,
+			argPtr(d, t.ExpiresAt), arg(d, t.UpdatedAt), t.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.changed(ctx, tx, res, t.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q.deletePerms, t.ID); err != nil {
+			return err
+		}
+		return s.insertPermissions(ctx, tx, t.ID, t.Permissions)
+	})
+}
+
+// SetKey implements apitoken.Store with one UPDATE, atomic by itself. With
+// k.PreviousValidUntil set, the current hash moves to the previous-key
+// columns, replacing any earlier previous key. It returns
+// apitoken.ErrNotFound.
+func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error {
+	d := s.dialect
+	return s.inTx(ctx, "set key", func(tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if k.PreviousValidUntil.IsZero() {
+			res, err = tx.ExecContext(ctx, s.q.setKey, k.Hash.Hex(), k.EncryptedKey, k.SaltID, arg(d, k.UpdatedAt), id)
+		} else {
+			res, err = tx.ExecContext(ctx, s.q.setKeyKeep, arg(d, k.PreviousValidUntil), k.Hash.Hex(),
+				k.EncryptedKey, k.SaltID, arg(d, k.UpdatedAt), id)
+		}
+		if err != nil {
+			return err
+		}
+		return s.changed(ctx, tx, res, id)
+	})
+}
+
+// Delete implements apitoken.Store. The permissions are deleted explicitly
+// as well as by the cascading foreign key, because SQLite enforces foreign
+// keys only on connections that enabled them. It returns
+// apitoken.ErrNotFound.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	return s.inTx(ctx, "delete", func(tx *sql.Tx) error {
+		// The token row first, as Create and Update lock it, so that
+		// concurrent writes to one token queue rather than deadlock.
+		res, err := tx.ExecContext(ctx, s.q.deleteToken, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return apitoken.ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, s.q.deletePerms, id)
+		return err
+	})
+}
+
+// changed returns apitoken.ErrNotFound if res touched no row and no token
+// has id. MySQL counts only rows whose values changed (unless the DSN sets
+// clientFoundRows), so an update that rewrites the same values reports no
+// rows; hence the second look.
+func (s *Store) changed(ctx context.Context, tx *sql.Tx, res sql.Result, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil || n > 0 {
+		return err
+	}
+	var one int
+	return tx.QueryRowContext(ctx, s.q.exists, id).Scan(&one)
+}
+
+// permChunk bounds the rows of one INSERT: 1000 placeholders, far below
+// every engine's limit.
+const permChunk = 500
+
+// insertPermissions writes a token's permissions, each once, in as few
+// statements as it can.
+func (s *Store) insertPermissions(ctx context.Context, tx *sql.Tx, id string, perms []string) error {
+	if len(perms) == 0 {
+		return nil
+	}
+	perms = slices.Compact(slices.Sorted(slices.Values(perms)))
+	table := s.table("permissions")
+	for chunk := range slices.Chunk(perms, permChunk) {
+		args := make([]any, 0, 2*len(chunk))
+		for _, p := range chunk {
+			args = append(args, id, p)
+		}
+		if _, err := tx.ExecContext(ctx, insertPerms(s.dialect, table, len(chunk)), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction and commits it, rolling back on any error
+// or when ctx ends. On SQLite it retries while another connection holds the
+// write lock, so that the store works on a DSN without busy_timeout.
+func (s *Store) inTx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	return s.wrap(ctx, op, s.retryBusy(ctx, func() error {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}))
+}
+
+// maxBusyWait bounds how long a write waits for SQLite's write lock.
+const maxBusyWait = 10 * time.Second
+
+// retryBusy runs f, and on SQLite runs it again, with growing pauses, while
+// it fails with SQLITE_BUSY, for up to maxBusyWait or until ctx ends. Other
+// engines wait for locks themselves.
+func (s *Store) retryBusy(ctx context.Context, f func() error) error {
+	err := f()
+	if s.dialect != SQLite {
+		return err
+	}
+	pause := time.Millisecond
+	deadline := time.Now().Add(maxBusyWait)
+	for err != nil && sqliteBusy(err) && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 50*time.Millisecond)
+		err = f()
+	}
+	return err
+}
+
+// isSentinel reports whether err already is one of the Store contract's
+// errors, which wrap passes through.
+func isSentinel(err error) bool {
+	return errors.Is(err, apitoken.ErrNotFound) || errors.Is(err, apitoken.ErrNameTaken)
+}
