@@ -79,6 +79,13 @@ func freshPrefix(t testing.TB) string {
 // when the test ends.
 func newStore(t testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	t.Helper()
+	s, _ := newStorePrefix(t, db, d)
+	return s
+}
+
+// newStorePrefix is newStore that also returns the store's table prefix.
+func newStorePrefix(t testing.TB, db *sql.DB, d sqlstore.Dialect) (*sqlstore.Store, string) {
+	t.Helper()
 	prefix := freshPrefix(t)
 	s, err := sqlstore.New(db, sqlstore.Options{Dialect: d, TablePrefix: prefix})
 	if err != nil {
@@ -88,7 +95,7 @@ func newStore(t testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, prefix
 }
 
 // dropTables drops the store's tables when the test ends, so that the shared
