@@ -14,11 +14,15 @@
 //	err = store.Migrate(ctx)
 //	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt})
 //
-// No DSN parameter is required on any engine. On MySQL, parseTime and loc may
-// be set or not: times are written and read as UTC wall-clock text. On
-// SQLite, the store retries while another connection holds the write lock,
-// and deletes permissions itself rather than relying on foreign_keys; WAL
-// and a busy_timeout are still recommended (see the README).
+// PostgreSQL and MySQL need no DSN parameter. On MySQL, parseTime and loc
+// may be set or not: times are written and read as UTC wall-clock text.
+//
+// On SQLite, the store deletes permissions itself rather than relying on
+// foreign_keys, and retries writes while another connection holds the write
+// lock. Use WAL with a busy_timeout (recommended), or a single connection
+// (db.SetMaxOpenConns(1)): in SQLite's default rollback-journal mode with
+// several connections and no busy_timeout, a connection that cannot read a
+// schema changed by another reports "no such table".
 //
 // # Schema
 //

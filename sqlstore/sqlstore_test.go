@@ -25,13 +25,16 @@ func TestStore(t *testing.T) {
 	}
 }
 
-// TestSQLiteWithoutPragmas runs the suite on a bare SQLite file: no
-// busy_timeout, no WAL, no foreign_keys. The store must not depend on them.
-func TestSQLiteWithoutPragmas(t *testing.T) {
+// TestSQLiteOneConnection runs the suite on a bare SQLite file (no
+// busy_timeout, no WAL, no foreign_keys) through a single connection, the
+// simplest setup the README offers. The store must not depend on the
+// pragmas.
+func TestSQLiteOneConnection(t *testing.T) {
 	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "bare.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
 	storetest.Run(t, func(t *testing.T) apitoken.Store { return newStore(t, db, sqlstore.SQLite) })
 }
@@ -127,6 +130,31 @@ func TestDeadline(t *testing.T) {
 			_, err = s.Touch(ctx, "x", time.Now(), time.Now())
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("Touch: %v, want DeadlineExceeded", err)
+			}
+		})
+	}
+}
+
+// TestUnchangedWrites checks that an Update or SetKey that rewrites the same
+// values is not taken for an unknown id: MySQL reports no affected rows for
+// it unless the DSN sets clientFoundRows.
+func TestUnchangedWrites(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			s := newStore(t, e.open(t), e.dialect)
+			ctx := context.Background()
+			at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			tok := &apitoken.Token{ID: uuid.NewString(), Name: "same", Type: apitoken.ReadOnly, CreatedAt: at, UpdatedAt: at}
+			if err := s.Create(ctx, tok, apitoken.Hash{5}); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if err := s.Update(ctx, tok); err != nil {
+					t.Errorf("Update with the same values: %v", err)
+				}
+				if err := s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: apitoken.Hash{5}, UpdatedAt: at}); err != nil {
+					t.Errorf("SetKey with the same values: %v", err)
+				}
 			}
 		})
 	}
