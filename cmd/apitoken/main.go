@@ -1,0 +1,25 @@
+// Command apitoken creates, lists, shows, updates, regenerates, deletes and
+// verifies API tokens in the database of the demo server (or any server that
+// keeps its tokens with sqlstore), with the same salt.
+//
+//	go run ./cmd/apitoken create --name ci --type custom --permission api::article.article.find --duration 30d
+//	go run ./cmd/apitoken verify --key - --action api::article.article.find < key.txt
+//
+// Run it with -h for every command and flag.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/go-apitoken/apitoken/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

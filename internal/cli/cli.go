@@ -1,0 +1,254 @@
+// Package cli is the apitoken command: it creates, lists, shows, updates,
+// regenerates, deletes and verifies API tokens in the database the demo
+// server uses, with the same -db value and the same salt.
+//
+// It lives here rather than in cmd/apitoken so that tests, including the
+// demo server's end-to-end test, can run it in-process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/dbopen"
+	"github.com/go-apitoken/apitoken/internal/saltfile"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitFail  = 1 // the command failed, or verify refused the key
+	exitUsage = 2 // the command line is wrong
+)
+
+const usage = `usage: apitoken [-db DATABASE] [-salt-file PATH] COMMAND [flags] [ID|NAME]
+
+Manages the API tokens of the demo server's database.
+
+Commands:
+  create      --name NAME [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
+  list
+  show        ID|NAME
+  update      ID|NAME [--name NAME] [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
+  regenerate  ID|NAME
+  delete      ID|NAME
+  verify      --key -|KEY [--action ACTION]
+
+Every command takes --json (output for scripts), -db and -salt-file.
+create and regenerate print the key once; with --quiet they print only the key.
+verify exits 0 when the key is valid (and allowed ACTION), 1 when it is not.
+Pass the key to verify on standard input with --key - to keep it out of your
+shell history:  apitoken verify --key - < key.txt
+
+  -db DATABASE      a SQLite file, postgres://… or mysql://user:pass@host:port/db
+                    (default $APITOKEN_DB, else apitoken.db)
+  -salt-file PATH   where the salt is kept when API_TOKEN_SALT is not set
+                    (default DATABASE.salt for SQLite, ./apitoken.salt otherwise)
+
+TYPE is read-only (default), full-access or custom; D is 7d, 30d, 90d or
+unlimited (default); ACTION is e.g. api::article.article.find.
+`
+
+// getenv reads the environment; tests replace it.
+var getenv = os.Getenv
+
+// Run runs the command line args (without the program name) and returns the
+// exit status. Output goes to stdout, errors to stderr; verify --key - reads
+// stdin.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	global := flag.NewFlagSet("apitoken", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	var db, saltFile string
+	global.StringVar(&db, "db", "", "")
+	global.StringVar(&saltFile, "salt-file", "", "")
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+		return usageError(stderr, "", err)
+	}
+	args = global.Args()
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	name, args := args[0], args[1:]
+	cmd, ok := commands[name]
+	if !ok {
+		if name == "help" {
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+		return usageError(stderr, "", fmt.Errorf("unknown command %q", clean(truncate(name, 40))))
+	}
+	c := &command{name: name, stdin: stdin, stdout: stdout, stderr: stderr}
+	c.flags = flag.NewFlagSet("apitoken "+name, flag.ContinueOnError)
+	c.flags.SetOutput(io.Discard)
+	c.flags.StringVar(&c.db, "db", db, "database: a SQLite file, postgres://… or mysql://…")
+	c.flags.StringVar(&c.saltFile, "salt-file", saltFile, "salt file, when API_TOKEN_SALT is not set")
+	c.flags.BoolVar(&c.json, "json", false, "print JSON")
+	run := cmd.setup(c)
+	pos, err := parseInterspersed(c.flags, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			c.printHelp(cmd, stdout)
+			return exitOK
+		}
+		return usageError(stderr, name, err)
+	}
+	if len(pos) != cmd.positional {
+		if cmd.positional == 0 {
+			return usageError(stderr, name, fmt.Errorf("unexpected argument %q", clean(truncate(pos[0], 40))))
+		}
+		return usageError(stderr, name, errors.New("want one ID or NAME of a token"))
+	}
+	c.args = pos
+	if err := run(ctx); err != nil {
+		var ue usageErr
+		if errors.As(err, &ue) {
+			return usageError(stderr, name, err)
+		}
+		if errors.Is(err, errRefused) {
+			return exitFail // verify has said why
+		}
+		fmt.Fprintf(stderr, "apitoken %s: %s\n", name, clean(message(err)))
+		return exitFail
+	}
+	return exitOK
+}
+
+// commandSpec describes a command: setup declares its flags and returns the
+// function that runs it.
+type commandSpec struct {
+	summary    string
+	positional int // number of positional arguments: 0, or 1 for ID|NAME
+	setup      func(*command) func(context.Context) error
+}
+
+// command is one run of a command: its flags, streams and service.
+type command struct {
+	name           string
+	flags          *flag.FlagSet
+	db, saltFile   string
+	json           bool
+	args           []string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func (c *command) printHelp(cmd commandSpec, w io.Writer) {
+	fmt.Fprintf(w, "usage: apitoken %s %s\n\n%s\n\nFlags:\n", c.name, map[int]string{0: "[flags]", 1: "[flags] ID|NAME"}[cmd.positional], cmd.summary)
+	c.flags.SetOutput(w)
+	c.flags.PrintDefaults()
+}
+
+// open opens the store and makes a Service over it with the salt the server
+// uses. mustExist refuses to create a missing SQLite file, so that a mistyped
+// -db does not quietly make an empty database and a new salt.
+func (c *command) open(ctx context.Context, mustExist bool) (*apitoken.Service, func(), error) {
+	value := dbopen.Value(c.db, getenv)
+	target, err := dbopen.Parse(value)
+	if err != nil {
+		return nil, nil, err
+	}
+	if mustExist && target.Path != "" {
+		if _, err := os.Stat(target.Path); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("no database at %s: check -db or %s, or create a token first", target.Path, dbopen.EnvVar)
+		}
+	}
+	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	saltPath := c.saltFile
+	if saltPath == "" {
+		saltPath = target.SidecarPath("salt")
+	}
+	salt, _, err := saltfile.Load(saltPath, getenv, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, db, _, err := dbopen.OpenStore(ctx, value)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt, Logger: log})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return svc, func() {
+		svc.Close(context.WithoutCancel(ctx))
+		db.Close()
+	}, nil
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments, and returns the positional ones. After "--" everything is
+// positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// usageErr is a mistake on the command line.
+type usageErr struct{ error }
+
+func usageError(w io.Writer, cmd string, err error) int {
+	var ue usageErr
+	if errors.As(err, &ue) {
+		err = ue.error
+	}
+	if cmd == "" {
+		fmt.Fprintf(w, "apitoken: %s\nRun 'apitoken -h' for usage.\n", clean(err.Error()))
+	} else {
+		fmt.Fprintf(w, "apitoken %s: %s\nRun 'apitoken %s -h' for usage.\n", cmd, clean(err.Error()), cmd)
+	}
+	return exitUsage
+}
+
+// errRefused is verify's answer "no", which it has already explained.
+var errRefused = errors.New("refused")
+
+// message returns err's text for a person: a validation error's field
+// messages without the package prefix.
+func message(err error) string {
+	var v *apitoken.ValidationError
+	if errors.As(err, &v) {
+		msgs := make([]string, len(v.Errors))
+		for i, fe := range v.Errors {
+			msgs[i] = fe.Message
+		}
+		return "invalid input: " + strings.Join(msgs, "; ")
+	}
+	if errors.Is(err, apitoken.ErrNotFound) {
+		return "no token has that id or name; run 'apitoken list' to see them"
+	}
+	return err.Error()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,339 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/dbopen"
+	"github.com/go-apitoken/apitoken/internal/saltfile"
+)
+
+// env is the environment the commands see: empty unless a test sets it, so
+// that the developer's APITOKEN_DB and API_TOKEN_SALT do not leak in.
+var env = map[string]string{}
+
+func init() { getenv = func(k string) string { return env[k] } }
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs the command line with stdin and returns what it did.
+func run(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+// runOK runs the command line and fails the test unless it exits 0.
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	r := run(t, "", args...)
+	if r.code != 0 {
+		t.Fatalf("apitoken %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+func newDB(t *testing.T) string {
+	return filepath.Join(t.TempDir(), "tokens.db")
+}
+
+var keyPattern = regexp.MustCompile(`^[0-9a-f]{256}\n$`)
+
+type tokenWithKey struct {
+	apitoken.Token
+	AccessKey string `json:"accessKey"`
+}
+
+func TestLifecycle(t *testing.T) {
+	db := newDB(t)
+	out := runOK(t, "-db", db, "create", "--name", "ci", "--description", "CI pipeline", "--type", "custom",
+		"--permission", "api::article.article.find", "--permission", "api::article.article.create", "--duration", "30d", "--json")
+	var created tokenWithKey
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatalf("create --json: %v\n%s", err, out)
+	}
+	if created.Name != "ci" || created.Type != apitoken.Custom || created.Lifespan != apitoken.Days30 ||
+		len(created.Permissions) != 2 || created.ExpiresAt == nil || len(created.AccessKey) != 256 {
+		t.Fatalf("created %+v", created)
+	}
+	if _, err := os.Stat(db + ".salt"); err != nil {
+		t.Fatalf("no salt file next to the database: %v", err)
+	}
+
+	// Human output shows the key once, at the end.
+	out = runOK(t, "-db", db, "create", "--name", "reader")
+	if !strings.Contains(out, "shown only this once") || !regexp.MustCompile(`\n[0-9a-f]{256}\n$`).MatchString(out) {
+		t.Errorf("create output:\n%s", out)
+	}
+	quiet := runOK(t, "create", "-db", db, "--name", "quiet", "--type", "full-access", "--quiet")
+	if !keyPattern.MatchString(quiet) {
+		t.Errorf("create --quiet printed %q, want the key alone", quiet)
+	}
+
+	out = runOK(t, "list", "-db", db)
+	for _, name := range []string{"ci", "quiet", "reader"} {
+		if !strings.Contains(out, name) {
+			t.Errorf("list lacks %s:\n%s", name, out)
+		}
+	}
+	var list []apitoken.Token
+	if err := json.Unmarshal([]byte(runOK(t, "list", "-db", db, "--json")), &list); err != nil || len(list) != 3 || list[0].Name != "ci" {
+		t.Fatalf("list --json = %+v, %v", list, err)
+	}
+
+	// show by id and by name; flags may follow the argument.
+	var shown apitoken.Token
+	json.Unmarshal([]byte(runOK(t, "show", "-db", db, created.ID, "--json")), &shown)
+	if shown.ID != created.ID || shown.Description != "CI pipeline" {
+		t.Errorf("show by id = %+v", shown)
+	}
+	if out := runOK(t, "-db", db, "show", "ci"); !strings.Contains(out, created.ID) || !strings.Contains(out, "api::article.article.create") {
+		t.Errorf("show by name:\n%s", out)
+	}
+
+	var updated apitoken.Token
+	json.Unmarshal([]byte(runOK(t, "-db", db, "update", "ci", "--name", "ci-2", "--type", "read-only", "--duration", "unlimited", "--json")), &updated)
+	if updated.Name != "ci-2" || updated.Type != apitoken.ReadOnly || updated.Permissions != nil || updated.ExpiresAt != nil {
+		t.Errorf("updated = %+v", updated)
+	}
+
+	verify := func(key, action string) int {
+		t.Helper()
+		args := []string{"-db", db, "verify", "--key", "-"}
+		if action != "" {
+			args = append(args, "--action", action)
+		}
+		return run(t, key+"\n", args...).code
+	}
+	if code := verify(created.AccessKey, "api::article.article.find"); code != 0 {
+		t.Errorf("verify of ci's key: exit %d", code)
+	}
+	newKey := runOK(t, "-db", db, "regenerate", "ci-2", "--quiet")
+	if !keyPattern.MatchString(newKey) {
+		t.Fatalf("regenerate --quiet printed %q", newKey)
+	}
+	if code := verify(created.AccessKey, ""); code != 1 {
+		t.Errorf("old key after regenerate: exit %d, want 1", code)
+	}
+	if code := verify(strings.TrimSpace(newKey), ""); code != 0 {
+		t.Errorf("new key: exit %d, want 0", code)
+	}
+
+	if out := runOK(t, "-db", db, "delete", created.ID); !strings.Contains(out, `Deleted token "ci-2"`) {
+		t.Errorf("delete printed %q", out)
+	}
+	if r := run(t, "", "-db", db, "show", created.ID); r.code != 1 || !strings.Contains(r.stderr, "apitoken list") {
+		t.Errorf("show after delete = %+v", r)
+	}
+	if code := verify(strings.TrimSpace(newKey), ""); code != 1 {
+		t.Errorf("deleted token's key: exit %d, want 1", code)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	db := newDB(t)
+	key := strings.TrimSpace(runOK(t, "-db", db, "create", "--name", "r", "--quiet"))
+	expired := expiredKey(t, db)
+
+	tests := []struct {
+		name   string
+		stdin  string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"valid", "", []string{"--key", key}, 0, ""},
+		{"stdin", key + "\r\n", []string{"--key", "-"}, 0, ""},
+		{"allowed action", key, []string{"--key", "-", "--action", "api::article.article.findOne"}, 0, ""},
+		{"refused action", key, []string{"--key", "-", "--action", "api::article.article.delete"}, 1, "may not perform api::article.article.delete"},
+		{"expired", expired, []string{"--key", "-"}, 1, "expired"},
+		{"unknown", strings.Repeat("a", 256), []string{"--key", "-"}, 1, "no token has this key"},
+		{"junk", "not a key at all", []string{"--key", "-"}, 1, "no token has this key"},
+		{"no key flag", "", nil, 2, "--key is required"},
+		{"empty stdin", "", []string{"--key", "-"}, 2, "no key on standard input"},
+		{"oversized stdin", strings.Repeat("a", 1<<20), []string{"--key", "-"}, 2, "longer than 4096"},
+		{"bad action", key, []string{"--key", "-", "--action", "delete everything"}, 2, "--action"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, tt.stdin, append([]string{"-db", db, "verify"}, tt.args...)...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("exit %d, stderr %q; want %d, %q", r.code, r.stderr, tt.code, tt.stderr)
+			}
+			if strings.Contains(r.stderr, key) || strings.Contains(r.stdout, key) {
+				t.Error("the key was printed")
+			}
+		})
+	}
+
+	var v verdict
+	r := run(t, expired, "-db", db, "verify", "--key", "-", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Valid || v.Token == nil || v.Token.Name != "expired" {
+		t.Errorf("verify --json of an expired key = %+v, %v (%s)", v, err, r.stdout)
+	}
+}
+
+// expiredKey makes a token in db that expired a day ago, through a Service
+// whose clock runs eight days behind, and returns its key.
+func expiredKey(t *testing.T, db string) string {
+	t.Helper()
+	ctx := context.Background()
+	store, sqldb, target, err := dbopen.OpenStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqldb.Close()
+	salt, _, err := saltfile.Load(target.SidecarPath("salt"), getenv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt, Now: func() time.Time { return time.Now().Add(-8 * 24 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(ctx)
+	_, key, err := svc.Create(ctx, apitoken.CreateParams{Name: "expired", Lifespan: apitoken.Days7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+func TestRefusedInput(t *testing.T) {
+	db := newDB(t)
+	runOK(t, "-db", db, "create", "--name", "taken")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"no command", nil, 2, "usage:"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"unknown flag", []string{"list", "--all"}, 2, "flag provided but not defined"},
+		{"unknown global flag", []string{"--verbose", "list"}, 2, "flag provided but not defined"},
+		{"no name", []string{"create"}, 2, "--name is required"},
+		{"blank name", []string{"create", "--name", "   "}, 2, "--name is required"},
+		{"name taken", []string{"create", "--name", "taken"}, 1, "Name already taken"},
+		{"long name", []string{"create", "--name", strings.Repeat("n", 10000)}, 1, "at most 100 characters"},
+		{"escape in name", []string{"create", "--name", "evil\x1b[2J"}, 1, "control characters"},
+		{"invalid UTF-8", []string{"create", "--name", "a\xffb"}, 1, "valid UTF-8"},
+		{"long description", []string{"create", "--name", "d", "--description", strings.Repeat("d", 5000)}, 1, "at most 1000"},
+		{"bad type", []string{"create", "--name", "x", "--type", "admin"}, 1, "type must be one of"},
+		{"bad duration", []string{"create", "--name", "x", "--duration", "1y"}, 2, "--duration"},
+		{"huge duration", []string{"create", "--name", "x", "--duration", "99999999999d"}, 2, "--duration"},
+		{"disallowed duration", []string{"create", "--name", "x", "--duration", "1d"}, 1, "lifespan must be one of"},
+		{"permission on read-only", []string{"create", "--name", "x", "--permission", "api::a.a.find"}, 1, "Non-custom tokens"},
+		{"custom without permissions", []string{"create", "--name", "x", "--type", "custom"}, 1, "Missing permissions"},
+		{"malformed permission", []string{"create", "--name", "x", "--type", "custom", "--permission", "'; DROP TABLE x; --"}, 1, "Unknown permissions"},
+		{"extra argument", []string{"list", "extra"}, 2, `unexpected argument "extra"`},
+		{"missing id", []string{"show"}, 2, "want one ID or NAME"},
+		{"two ids", []string{"delete", "a", "b"}, 2, "want one ID or NAME"},
+		{"nothing to update", []string{"update", "taken"}, 2, "nothing to change"},
+		{"update unknown", []string{"update", "nosuch", "--name", "y"}, 1, `no token has the id or name "nosuch"`},
+		{"escape in id", []string{"show", "\x1b]0;pwned\x07"}, 1, "\uFFFD]0;pwned\uFFFD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, "", append([]string{"-db", db}, tt.args...)...)
+			if tt.name == "no command" {
+				r = run(t, "")
+			}
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("exit %d, stderr %q; want %d, %q", r.code, truncate(r.stderr, 300), tt.code, tt.stderr)
+			}
+			if strings.ContainsAny(r.stderr, "\x1b\x07") {
+				t.Errorf("stderr holds terminal control characters: %q", r.stderr)
+			}
+			if len(r.stderr) > 2000 {
+				t.Errorf("stderr is %d bytes", len(r.stderr))
+			}
+		})
+	}
+	var list []apitoken.Token
+	json.Unmarshal([]byte(runOK(t, "-db", db, "list", "--json")), &list)
+	if len(list) != 1 {
+		t.Errorf("refused commands left %d tokens, want 1", len(list))
+	}
+}
+
+func TestDescriptionIsSanitizedOnOutput(t *testing.T) {
+	db := newDB(t)
+	runOK(t, "-db", db, "create", "--name", "d", "--description", "line\x1b[31mred\u202eevil")
+	out := runOK(t, "-db", db, "show", "d")
+	if strings.ContainsAny(out, "\x1b\u202e") || !strings.Contains(out, "line\uFFFD[31mred\uFFFDevil") {
+		t.Errorf("show printed %q", out)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	if out := runOK(t, "-h"); !strings.Contains(out, "verify --key - < key.txt") {
+		t.Errorf("-h:\n%s", out)
+	}
+	if out := runOK(t, "create", "-h"); !strings.Contains(out, "-permission") {
+		t.Errorf("create -h:\n%s", out)
+	}
+}
+
+func TestDatabaseAndSalt(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "a.db")
+	// Commands other than create refuse a missing SQLite file.
+	if r := run(t, "", "-db", db, "list"); r.code != 1 || !strings.Contains(r.stderr, "no database at") {
+		t.Errorf("list of a missing database = %+v", r)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("list created the database")
+	}
+	if r := run(t, "", "-db", "redis://localhost/0", "list"); r.code != 1 || !strings.Contains(r.stderr, "unknown database scheme") {
+		t.Errorf("redis URL = %+v", r)
+	}
+
+	// APITOKEN_DB gives the database; -salt-file where the salt goes.
+	env["APITOKEN_DB"] = db
+	t.Cleanup(func() { delete(env, "APITOKEN_DB") })
+	salt := filepath.Join(dir, "elsewhere.salt")
+	key := strings.TrimSpace(runOK(t, "-salt-file", salt, "create", "--name", "s", "--quiet"))
+	if _, err := os.Stat(salt); err != nil {
+		t.Fatalf("no salt at -salt-file: %v", err)
+	}
+	if r := run(t, key, "verify", "-salt-file", salt, "--key", "-"); r.code != 0 {
+		t.Errorf("verify with the same salt file = %+v", r)
+	}
+	// Another salt does not verify the key: a salt file is never silently
+	// made up for a database that has tokens under another one.
+	if r := run(t, key, "verify", "--key", "-"); r.code != 1 {
+		t.Errorf("verify with a different salt = %+v", r)
+	}
+	// API_TOKEN_SALT wins over any file.
+	env["API_TOKEN_SALT"] = "an-environment-salt-value"
+	t.Cleanup(func() { delete(env, "API_TOKEN_SALT") })
+	k2 := strings.TrimSpace(runOK(t, "-salt-file", salt, "create", "--name", "e", "--quiet"))
+	if r := run(t, k2, "verify", "-salt-file", filepath.Join(dir, "unused.salt"), "--key", "-"); r.code != 0 {
+		t.Errorf("verify with the environment salt = %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "unused.salt")); err == nil {
+		t.Error("a salt file was made although API_TOKEN_SALT is set")
+	}
+}
+
+func TestHelpersWriteNothingToStdoutOnError(t *testing.T) {
+	var out bytes.Buffer
+	code := Run(context.Background(), []string{"-db", newDB(t), "create", "--name", ""}, strings.NewReader(""), &out, io.Discard)
+	if code == 0 || out.Len() != 0 {
+		t.Errorf("exit %d, stdout %q", code, out.String())
+	}
+}

@@ -1,0 +1,318 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+var commands = map[string]commandSpec{
+	"create":     {"Creates a token and prints its key, once.", 0, setupCreate},
+	"list":       {"Lists the tokens, sorted by name.", 0, setupList},
+	"show":       {"Shows one token.", 1, setupShow},
+	"update":     {"Changes a token's name, description, type, lifespan or permissions.", 1, setupUpdate},
+	"regenerate": {"Gives a token a new key, which it prints once; the old key stops working at once.", 1, setupRegenerate},
+	"delete":     {"Deletes a token; its key stops working at once.", 1, setupDelete},
+	"verify":     {"Exits 0 when the key is valid (and allowed --action), 1 when it is not.", 0, setupVerify},
+}
+
+// maxKeyInput bounds the key read from standard input.
+const maxKeyInput = 4096
+
+// tokenFlags are the flags that describe a token, shared by create and update.
+type tokenFlags struct {
+	name, description, typ, duration string
+	permissions                      stringList
+}
+
+func (f *tokenFlags) declare(fs *flag.FlagSet) {
+	fs.StringVar(&f.name, "name", "", "the token's name, unique, at most 100 characters")
+	fs.StringVar(&f.description, "description", "", "what the token is for")
+	fs.StringVar(&f.typ, "type", "", "read-only, full-access or custom")
+	fs.StringVar(&f.duration, "duration", "", "lifespan: 7d, 30d, 90d or unlimited")
+	fs.Var(&f.permissions, "permission", "an action a custom token may perform, e.g. api::article.article.find (repeatable)")
+}
+
+func (f *tokenFlags) lifespan() (apitoken.Duration, error) {
+	d, err := apitoken.ParseDuration(f.duration)
+	if err != nil {
+		return 0, usageErr{fmt.Errorf("--duration %q: want 7d, 30d, 90d or unlimited", clean(truncate(f.duration, 20)))}
+	}
+	return d, nil
+}
+
+func setupCreate(c *command) func(context.Context) error {
+	var f tokenFlags
+	f.declare(c.flags)
+	quiet := c.flags.Bool("quiet", false, "print only the key")
+	return func(ctx context.Context) error {
+		if strings.TrimSpace(f.name) == "" {
+			return usageErr{errors.New("--name is required")}
+		}
+		p := apitoken.CreateParams{Name: f.name, Description: f.description, Type: apitoken.Type(f.typ)}
+		if f.duration != "" {
+			d, err := f.lifespan()
+			if err != nil {
+				return err
+			}
+			p.Lifespan = d
+		}
+		if f.permissions != nil {
+			p.Permissions = f.permissions
+		}
+		svc, done, err := c.open(ctx, false)
+		if err != nil {
+			return err
+		}
+		defer done()
+		t, key, err := svc.Create(ctx, p)
+		if err != nil {
+			return err
+		}
+		return c.printKey(t, key, *quiet, "Created")
+	}
+}
+
+func setupList(c *command) func(context.Context) error {
+	return func(ctx context.Context) error {
+		svc, done, err := c.open(ctx, true)
+		if err != nil {
+			return err
+		}
+		defer done()
+		list, err := svc.List(ctx)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			if list == nil {
+				list = []*apitoken.Token{}
+			}
+			return writeJSON(c.stdout, list)
+		}
+		printTable(c.stdout, list)
+		return nil
+	}
+}
+
+func setupShow(c *command) func(context.Context) error {
+	return func(ctx context.Context) error {
+		svc, done, err := c.open(ctx, true)
+		if err != nil {
+			return err
+		}
+		defer done()
+		t, err := find(ctx, svc, c.args[0])
+		if err != nil {
+			return err
+		}
+		return c.printToken(t)
+	}
+}
+
+func setupUpdate(c *command) func(context.Context) error {
+	var f tokenFlags
+	f.declare(c.flags)
+	return func(ctx context.Context) error {
+		var p apitoken.UpdateParams
+		changed := false
+		var err error
+		c.flags.Visit(func(fl *flag.Flag) {
+			switch fl.Name {
+			case "name":
+				p.Name = &f.name
+			case "description":
+				p.Description = &f.description
+			case "type":
+				typ := apitoken.Type(f.typ)
+				p.Type = &typ
+			case "duration":
+				var d apitoken.Duration
+				if d, err = f.lifespan(); err == nil {
+					p.Lifespan = &d
+				}
+			case "permission":
+				p.Permissions = f.permissions
+			default:
+				return
+			}
+			changed = true
+		})
+		if err != nil {
+			return err
+		}
+		if !changed {
+			return usageErr{errors.New("nothing to change: give --name, --description, --type, --duration or --permission")}
+		}
+		svc, done, err := c.open(ctx, true)
+		if err != nil {
+			return err
+		}
+		defer done()
+		t, err := find(ctx, svc, c.args[0])
+		if err != nil {
+			return err
+		}
+		if t, err = svc.Update(ctx, t.ID, p); err != nil {
+			return err
+		}
+		return c.printToken(t)
+	}
+}
+
+func setupRegenerate(c *command) func(context.Context) error {
+	quiet := c.flags.Bool("quiet", false, "print only the key")
+	return func(ctx context.Context) error {
+		svc, done, err := c.open(ctx, true)
+		if err != nil {
+			return err
+		}
+		defer done()
+		t, err := find(ctx, svc, c.args[0])
+		if err != nil {
+			return err
+		}
+		t, key, err := svc.Regenerate(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		return c.printKey(t, key, *quiet, "Regenerated")
+	}
+}
+
+func setupDelete(c *command) func(context.Context) error {
+	return func(ctx context.Context) error {
+		svc, done, err := c.open(ctx, true)
+		if err != nil {
+			return err
+		}
+		defer done()
+		t, err := find(ctx, svc, c.args[0])
+		if err != nil {
+			return err
+		}
+		if t, err = svc.Delete(ctx, t.ID); err != nil {
+			return err
+		}
+		if c.json {
+			return writeJSON(c.stdout, t)
+		}
+		fmt.Fprintf(c.stdout, "Deleted token %q (%s).\n", clean(t.Name), t.ID)
+		return nil
+	}
+}
+
+func setupVerify(c *command) func(context.Context) error {
+	key := c.flags.String("key", "", "the key, or - to read it from standard input (keeps it out of shell history)")
+	action := c.flags.String("action", "", "also check that the token may perform this action")
+	return func(ctx context.Context) error {
+		k, err := c.readKey(*key)
+		if err != nil {
+			return err
+		}
+		if *action != "" {
+			if _, err := apitoken.ParseAction(*action); err != nil {
+				return usageErr{fmt.Errorf("--action: %s", strings.TrimPrefix(err.Error(), "apitoken: "))}
+			}
+		}
+		svc, done, err := c.open(ctx, true)
+		if err != nil {
+			return err
+		}
+		defer done()
+		t, err := svc.Verify(ctx, k)
+		if errors.Is(err, apitoken.ErrUnavailable) {
+			return err
+		}
+		reason := ""
+		switch {
+		case errors.Is(err, apitoken.ErrInvalidKey):
+			reason, t = "no token has this key", nil
+		case errors.Is(err, apitoken.ErrExpired):
+			reason = "the token expired at " + t.ExpiresAt.Local().Format(timeLayout)
+		case err != nil:
+			return err
+		case *action != "" && !t.Allows(*action):
+			reason = fmt.Sprintf("a %s token may not perform %s", t.Type, *action)
+		}
+		if c.json {
+			if err := writeJSON(c.stdout, verdict{Valid: reason == "", Reason: reason, Token: t}); err != nil {
+				return err
+			}
+		} else if reason == "" {
+			fmt.Fprintf(c.stdout, "valid: token %q (%s)\n", clean(t.Name), t.Type)
+		} else if t != nil {
+			fmt.Fprintf(c.stderr, "apitoken verify: refused: token %q: %s\n", clean(t.Name), reason)
+		} else {
+			fmt.Fprintf(c.stderr, "apitoken verify: refused: %s\n", reason)
+		}
+		if reason != "" {
+			return errRefused
+		}
+		return nil
+	}
+}
+
+type verdict struct {
+	Valid  bool            `json:"valid"`
+	Reason string          `json:"reason,omitempty"`
+	Token  *apitoken.Token `json:"token"`
+}
+
+// readKey returns the key given to --key, or read from stdin for "-".
+func (c *command) readKey(flagValue string) (string, error) {
+	switch flagValue {
+	case "":
+		return "", usageErr{errors.New("--key is required: give --key - and pass the key on standard input")}
+	case "-":
+		b, err := io.ReadAll(io.LimitReader(c.stdin, maxKeyInput+1))
+		if err != nil {
+			return "", fmt.Errorf("reading the key from standard input: %w", err)
+		}
+		if len(b) > maxKeyInput {
+			return "", usageErr{fmt.Errorf("the key on standard input is longer than %d bytes", maxKeyInput)}
+		}
+		k := strings.TrimSpace(string(b))
+		if k == "" {
+			return "", usageErr{errors.New("no key on standard input")}
+		}
+		return k, nil
+	}
+	return flagValue, nil
+}
+
+// find returns the token whose id, else whose name, is ref.
+func find(ctx context.Context, svc *apitoken.Service, ref string) (*apitoken.Token, error) {
+	t, err := svc.Get(ctx, ref)
+	if !errors.Is(err, apitoken.ErrNotFound) {
+		return t, err
+	}
+	list, lerr := svc.List(ctx)
+	if lerr != nil {
+		return nil, lerr
+	}
+	for _, t := range list {
+		if t.Name == ref {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("no token has the id or name %q; run 'apitoken list' to see them", clean(truncate(ref, 60)))
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(s string) error {
+	if len(*l) >= 1000 {
+		return errors.New("too many values")
+	}
+	*l = append(*l, s)
+	return nil
+}

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+const timeLayout = "2006-01-02 15:04 MST"
+
+// printKey prints a token with its key, which is shown this once.
+func (c *command) printKey(t *apitoken.Token, key string, quiet bool, verb string) error {
+	switch {
+	case quiet:
+		_, err := fmt.Fprintln(c.stdout, key)
+		return err
+	case c.json:
+		return writeJSON(c.stdout, struct {
+			*apitoken.Token
+			AccessKey string `json:"accessKey"`
+		}{t, key})
+	}
+	fmt.Fprintf(c.stdout, "%s token %q.\n\n", verb, clean(t.Name))
+	printFields(c.stdout, t)
+	fmt.Fprintf(c.stdout, "\nKey (shown only this once; store it now):\n%s\n", key)
+	return nil
+}
+
+func (c *command) printToken(t *apitoken.Token) error {
+	if c.json {
+		return writeJSON(c.stdout, t)
+	}
+	printFields(c.stdout, t)
+	return nil
+}
+
+func printFields(w io.Writer, t *apitoken.Token) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	perms := "-"
+	if t.Type == apitoken.Custom {
+		perms = strings.Join(t.Permissions, " ")
+	}
+	for _, f := range [][2]string{
+		{"id", t.ID},
+		{"name", clean(t.Name)},
+		{"description", clean(t.Description)},
+		{"type", string(t.Type)},
+		{"lifespan", t.Lifespan.String()},
+		{"expires", when(t.ExpiresAt, "never")},
+		{"last used", when(t.LastUsedAt, "never")},
+		{"created", t.CreatedAt.Local().Format(timeLayout)},
+		{"updated", t.UpdatedAt.Local().Format(timeLayout)},
+		{"permissions", clean(perms)},
+	} {
+		fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
+	}
+	tw.Flush()
+}
+
+func printTable(w io.Writer, list []*apitoken.Token) {
+	if len(list) == 0 {
+		fmt.Fprintln(w, "No tokens. Create one with: apitoken create --name NAME")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tTYPE\tEXPIRES\tLAST USED")
+	for _, t := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, clean(truncate(t.Name, 40)), t.Type, when(t.ExpiresAt, "never"), when(t.LastUsedAt, "never"))
+	}
+	tw.Flush()
+}
+
+func when(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.Local().Format(timeLayout)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// clean makes text from the database or the command line safe to print on a
+// terminal: control and formatting characters (escape sequences, bidi
+// overrides, tabs that would break the table) become U+FFFD.
+func clean(s string) string {
+	if strings.IndexFunc(s, unsafeRune) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unsafeRune(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar
+}
