@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -154,6 +155,44 @@ func TestUnchangedWrites(t *testing.T) {
 				}
 				if err := s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: apitoken.Hash{5}, UpdatedAt: at}); err != nil {
 					t.Errorf("SetKey with the same values: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestTouchMany checks the batch form of Touch that the Service's background
+// writer uses: each use obeys its own condition, unknown ids are ignored.
+func TestTouchMany(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			s := newStore(t, e.open(t), e.dialect)
+			ctx := context.Background()
+			at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			fresh, stale := at.Add(-time.Minute), at.Add(-2*time.Hour)
+			var ids []string
+			for i, last := range []*time.Time{nil, &fresh, &stale} {
+				tok := &apitoken.Token{ID: uuid.NewString(), Name: fmt.Sprint("t", i), Type: apitoken.ReadOnly,
+					CreatedAt: at, UpdatedAt: at, LastUsedAt: last}
+				if err := s.Create(ctx, tok, apitoken.Hash{byte(i + 1)}); err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, tok.ID)
+			}
+			var uses []apitoken.Use
+			for _, id := range append(ids, "unknown") {
+				uses = append(uses, apitoken.Use{ID: id, At: at, NotAfter: at.Add(-time.Hour)})
+			}
+			if err := s.TouchMany(ctx, uses); err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range []time.Time{at, fresh, at} {
+				got, err := s.Get(ctx, ids[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.LastUsedAt == nil || !got.LastUsedAt.Equal(want) {
+					t.Errorf("token %d: LastUsedAt = %v, want %v", i, got.LastUsedAt, want)
 				}
 			}
 		})
