@@ -1,0 +1,98 @@
+package strapistore
+
+import (
+	"strconv"
+	"strings"
+)
+
+// queries holds the statements that do not vary per call, in the dialect's
+// placeholder style.
+type queries struct {
+	byID, byHash, all string // token rows joined to their permissions
+	names                  string // ids and names of the tokens with a name
+	exists                 string // whether an id exists (locked for update where the engine can)
+	perms                  string // a token's permissions: id, action, order
+	deletePerm, deleteLink string // by permission id
+	deleteLinks            string // by token id
+	deleteToken            string
+	update                 string
+	setKey                 string
+	touch                  string
+}
+
+func (s *Store) buildQueries() queries {
+	enc := "NULL"
+	if s.encrypted {
+		enc = "t.encrypted_key"
+	}
+	order := "l.id"
+	if s.orderCol != "" {
+		order = "l." + s.orderCol + ", l.id"
+	}
+	sel := "SELECT t.id, t.name, t.description, t.type, t.access_key, " + enc + ", t.lifespan, t.expires_at, t.last_used_at, t.created_at, t.updated_at, p.action" +
+		" FROM " + s.tokens + " t" +
+		" LEFT JOIN " + s.links + " l ON l.api_token_id = t.id" +
+		" LEFT JOIN " + s.perms + " p ON p.id = l.api_token_permission_id"
+	forUpdate := " FOR UPDATE"
+	if s.dialect == SQLite {
+		forUpdate = "" // the transaction holds the database's write lock
+	}
+	ord := "NULL"
+	if s.orderCol != "" {
+		ord = "l." + s.orderCol
+	}
+	setEnc := ""
+	if s.encrypted {
+		setEnc = ", encrypted_key = ?"
+	}
+	q := queries{
+		byID:   sel + " WHERE t.id = ? ORDER BY t.id, " + order,
+		byHash: sel + " WHERE t.access_key = ? ORDER BY t.id, " + order,
+		all:    sel + " ORDER BY t.id, " + order,
+		names:  "SELECT id, name FROM " + s.tokens + " WHERE name = ?",
+		exists: "SELECT id FROM " + s.tokens + " WHERE id = ?" + forUpdate,
+		perms: "SELECT p.id, p.action, " + ord + " FROM " + s.links + " l JOIN " + s.perms + " p ON p.id = l.api_token_permission_id" +
+			" WHERE l.api_token_id = ? ORDER BY " + order,
+		deletePerm:  "DELETE FROM " + s.perms + " WHERE id = ?",
+		deleteLink:  "DELETE FROM " + s.links + " WHERE api_token_permission_id = ?",
+		deleteLinks: "DELETE FROM " + s.links + " WHERE api_token_id = ?",
+		deleteToken: "DELETE FROM " + s.tokens + " WHERE id = ?",
+		update: "UPDATE " + s.tokens + " SET name = ?, description = ?, type = ?, lifespan = ?, expires_at = ?, updated_at = ?" +
+			" WHERE id = ?",
+		setKey: "UPDATE " + s.tokens + " SET access_key = ?" + setEnc + ", updated_at = ? WHERE id = ?",
+		touch: "UPDATE " + s.tokens + " SET last_used_at = ?" +
+			" WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
+	}
+	for _, p := range []*string{&q.byID, &q.byHash, &q.all, &q.names, &q.exists, &q.perms, &q.deletePerm, &q.deleteLink,
+		&q.deleteLinks, &q.deleteToken, &q.update, &q.setKey, &q.touch} {
+		*p = s.rebind(*p)
+	}
+	return q
+}
+
+// insert returns an INSERT of cols into table, in the dialect's placeholder
+// style.
+func (s *Store) insert(table string, cols []string) string {
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
+	return s.rebind("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" + marks + ")")
+}
+
+// rebind turns the ? placeholders of query into PostgreSQL's $1, $2, …. The
+// store's statements hold no question marks in literals.
+func (s *Store) rebind(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
