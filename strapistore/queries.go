@@ -8,7 +8,7 @@ import (
 // queries holds the statements that do not vary per call, in the dialect's
 // placeholder style.
 type queries struct {
-	byID, byHash, all string // token rows joined to their permissions
+	byID, byHash, all      string // token rows joined to their permissions
 	names                  string // ids and names of the tokens with a name
 	exists                 string // whether an id exists (locked for update where the engine can)
 	perms                  string // a token's permissions: id, action, order
