@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"time"
 
@@ -64,18 +65,18 @@ func (s *Store) List(ctx context.Context) ([]*apitoken.Token, error) {
 	}
 	defer rows.Close()
 	var list []*apitoken.Token
+	var last *apitoken.Token
+	r := newReader(s.dialect)
 	for rows.Next() {
-		t, action, err := s.scan(rows)
+		// A token's rows are adjacent: names are unique and sorted.
+		t, err := r.read(rows, last)
 		if err != nil {
 			return nil, s.wrap(ctx, "list", err)
 		}
-		// A token's rows are adjacent: names are unique and sorted.
-		if n := len(list); n > 0 && list[n-1].ID == t.ID {
-			t = list[n-1]
-		} else {
+		if t != last {
 			list = append(list, t)
+			last = t
 		}
-		addPermission(t, action)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.wrap(ctx, "list", err)
@@ -93,17 +94,15 @@ func (s *Store) List(ctx context.Context) ([]*apitoken.Token, error) {
 func (s *Store) one(ctx context.Context, op string, rows *sql.Rows) (*apitoken.Token, error) {
 	defer rows.Close()
 	var tok *apitoken.Token
+	r := newReader(s.dialect)
 	for rows.Next() {
-		t, action, err := s.scan(rows)
+		t, err := r.read(rows, tok)
 		if err != nil {
 			return nil, s.wrap(ctx, op, err)
 		}
 		if tok == nil {
 			tok = t
-		} else if t.ID != tok.ID {
-			continue // cannot happen: hashes are unique
 		}
-		addPermission(tok, action)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.wrap(ctx, op, err)
@@ -115,42 +114,99 @@ func (s *Store) one(ctx context.Context, op string, rows *sql.Rows) (*apitoken.T
 	return tok, nil
 }
 
-// scan reads one row: a token, and one of its permissions or "". A previous
-// key's deadline, when the row was found by one, caps the token's expiry.
-func (s *Store) scan(rows *sql.Rows) (*apitoken.Token, string, error) {
+// reader reads the rows of tokens joined to their permissions. Each row
+// is first read for its token id and permission only, into reused buffers;
+// the token's columns are read, and allocated, on its first row alone.
+type reader struct {
+	dialect Dialect
+	id      idBuf
+	action  sql.NullString
+	short   []any
+}
+
+func newReader(d Dialect) *reader {
+	r := &reader{dialect: d}
+	r.short = []any{&r.id}
+	for range 10 { // the other token columns
+		r.short = append(r.short, skip{})
+	}
+	r.short = append(r.short, skip{}, &r.action) // the previous key's deadline, the permission
+	return r
+}
+
+// read reads the current row. It returns cur with the row's permission
+// added when the row belongs to cur, or else a new token with it.
+func (r *reader) read(rows *sql.Rows, cur *apitoken.Token) (*apitoken.Token, error) {
+	if err := rows.Scan(r.short...); err != nil {
+		return nil, err
+	}
+	t := cur
+	if cur == nil || string(r.id) != cur.ID {
+		var err error
+		if t, err = r.token(rows); err != nil {
+			return nil, err
+		}
+	}
+	if r.action.Valid {
+		t.Permissions = append(t.Permissions, r.action.String)
+	}
+	return t, nil
+}
+
+// token reads the token of the current row. A previous key's deadline, when
+// the row was found by one, caps the token's expiry.
+func (r *reader) token(rows *sql.Rows) (*apitoken.Token, error) {
 	var (
-		t                           apitoken.Token
-		lifespan                    sql.NullInt64
-		action                      sql.NullString
-		expires, used, created, upd = dbTime{dialect: s.dialect}, dbTime{dialect: s.dialect}, dbTime{dialect: s.dialect}, dbTime{dialect: s.dialect}
-		prevUntil                   = dbTime{dialect: s.dialect}
-		typ                         string
+		t        apitoken.Token
+		typ      string
+		lifespan sql.NullInt64
 	)
-	err := rows.Scan(&t.ID, &t.Name, &t.Description, &typ, &lifespan, &expires, &used, &created, &upd,
-		&t.EncryptedKey, &t.SaltID, &prevUntil, &action)
+	d := r.dialect
+	expires, used, created, updated, prevUntil := dbTime{dialect: d}, dbTime{dialect: d}, dbTime{dialect: d}, dbTime{dialect: d}, dbTime{dialect: d}
+	err := rows.Scan(&t.ID, &t.Name, &t.Description, &typ, &lifespan, &expires, &used, &created, &updated,
+		&t.EncryptedKey, &t.SaltID, &prevUntil, skip{})
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	t.Type = apitoken.Type(typ)
 	t.Lifespan = apitoken.Duration(time.Duration(lifespan.Int64) * time.Millisecond)
 	t.ExpiresAt, t.LastUsedAt = expires.ptr(), used.ptr()
-	t.CreatedAt, t.UpdatedAt = created.t, upd.t
+	t.CreatedAt, t.UpdatedAt = created.t, updated.t
 	if prevUntil.valid && (t.ExpiresAt == nil || t.ExpiresAt.After(prevUntil.t)) {
 		t.ExpiresAt = prevUntil.ptr()
 	}
-	return &t, action.String, nil
+	return &t, nil
 }
 
-func addPermission(t *apitoken.Token, action string) {
-	if action != "" {
-		t.Permissions = append(t.Permissions, action)
+// idBuf is a scan destination that copies a text value into a reused buffer.
+// (sql.RawBytes would forbid the second Scan of the row that read needs.)
+type idBuf []byte
+
+// Scan implements sql.Scanner.
+func (b *idBuf) Scan(v any) error {
+	switch v := v.(type) {
+	case string:
+		*b = append((*b)[:0], v...)
+	case []byte:
+		*b = append((*b)[:0], v...)
+	default:
+		return fmt.Errorf("sqlstore: token id is %T, want text", v)
 	}
+	return nil
 }
+
+// skip is a scan destination that discards the value.
+type skip struct{}
+
+// Scan implements sql.Scanner.
+func (skip) Scan(any) error { return nil }
 
 // finish sorts a token's permissions bytewise, the order Token documents,
-// and gives a custom token without any an empty list rather than nil.
+// each once (a key regenerated onto itself matches both UNION branches), and
+// gives a custom token without any an empty list rather than nil.
 func finish(t *apitoken.Token) {
 	slices.Sort(t.Permissions)
+	t.Permissions = slices.Compact(t.Permissions)
 	if t.Permissions == nil && t.Type == apitoken.Custom {
 		t.Permissions = []string{}
 	}

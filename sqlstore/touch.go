@@ -15,9 +15,9 @@ import (
 // others' condition no longer holds once it has. It reports whether a row
 // changed; an unknown id is not an error.
 //
-// On MySQL "changed" is exact: without clientFoundRows the driver counts
-// changed rows, and with it matched rows, which the condition makes the
-// same except when at equals the stored time.
+// On MySQL the driver counts changed rows, or matched rows if the DSN sets
+// clientFoundRows; the condition makes the two agree, except that a touch
+// with the stored time itself reports false without clientFoundRows.
 func (s *Store) Touch(ctx context.Context, id string, at, notAfter time.Time) (bool, error) {
 	var n int64
 	err := s.retryBusy(ctx, func() error {
