@@ -2,6 +2,7 @@ package strapistore_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -101,7 +102,8 @@ func (s *strapiDB) seed(t *testing.T) strapiRows {
 
 func newService(t *testing.T, store apitoken.Store) *apitoken.Service {
 	t.Helper()
-	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: strapiSalt, EncryptionKey: strapiEncryptionKey})
+	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: strapiSalt, EncryptionKey: strapiEncryptionKey,
+		Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Close(context.Background()) })
 	return svc

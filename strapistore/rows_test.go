@@ -1,0 +1,160 @@
+package strapistore_test
+
+import (
+	"context"
+	"database/sql"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/strapistore"
+)
+
+// TestRowsForStrapi checks that a token created through a Service is
+// written the way Strapi writes one, so that Strapi's admin and its own
+// authentication read it: the columns, the permission and link rows, times
+// in the engine's form, and for v5 a document id and published_at.
+func TestRowsForStrapi(t *testing.T) {
+	forEach(t, func(t *testing.T, newDB func(t *testing.T) *strapiDB) {
+		ctx := context.Background()
+		sdb := newDB(t)
+		store := sdb.store(t)
+		svc := newService(t, store)
+		tok, key, err := svc.Create(ctx, apitoken.CreateParams{Name: "made here", Type: apitoken.Custom, Lifespan: apitoken.Days7,
+			Permissions: []string{"api::article.article.find", "api::article.article.create"}})
+		require.NoError(t, err)
+		require.Regexp(t, `^[1-9][0-9]*$`, tok.ID, "the Service's token carries Strapi's id")
+
+		var (
+			name, typ, accessKey     string
+			lifespan                 int64
+			created, expires         any
+			docID, published, encKey sql.NullString
+		)
+		cols := "name, type, access_key, lifespan, created_at, expires_at"
+		dest := []any{&name, &typ, &accessKey, &lifespan, &created, &expires}
+		if sdb.version == strapistore.V5 {
+			cols += ", document_id, published_at, encrypted_key"
+			dest = append(dest, &docID, &published, &encKey)
+		}
+		require.NoError(t, sdb.db.QueryRow(sdb.rebind("SELECT "+cols+" FROM "+sdb.prefix+"api_tokens WHERE id = ?"), tok.ID).Scan(dest...))
+		assert.Equal(t, "made here", name)
+		assert.Equal(t, "custom", typ)
+		assert.Equal(t, int64(604800000), lifespan, "lifespan in milliseconds")
+		h, err := apitoken.NewHasher(strapiSalt)
+		require.NoError(t, err)
+		assert.Equal(t, h.Sum(key).Hex(), accessKey, "access_key is the hex HMAC-SHA512")
+		if sdb.dialect == strapistore.SQLite {
+			assert.Equal(t, tok.CreatedAt.UnixMilli(), created, "SQLite times are Unix milliseconds, as knex writes them")
+			assert.Equal(t, tok.ExpiresAt.UnixMilli(), expires)
+		}
+		if sdb.version == strapistore.V5 {
+			assert.Regexp(t, regexp.MustCompile(`^[a-z][a-z0-9]{23}$`), docID.String, "a document id like Strapi's")
+			assert.True(t, published.Valid, "published_at is set, as Strapi sets it")
+			assert.True(t, strings.HasPrefix(encKey.String, "v1:"), "the encrypted copy is in encrypted_key")
+		}
+
+		// Permissions: one row per action, linked with an order.
+		rows, err := sdb.db.Query(sdb.rebind("SELECT p.action, l."+sdb.orderCol()+" FROM "+sdb.links()+" l JOIN "+sdb.prefix+
+			"api_token_permissions p ON p.id = l.api_token_permission_id WHERE l.api_token_id = ? ORDER BY l."+sdb.orderCol()), tok.ID)
+		require.NoError(t, err)
+		var actions []string
+		var orders []float64
+		for rows.Next() {
+			var a string
+			var o float64
+			require.NoError(t, rows.Scan(&a, &o))
+			actions, orders = append(actions, a), append(orders, o)
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		assert.ElementsMatch(t, []string{"api::article.article.find", "api::article.article.create"}, actions)
+		assert.Equal(t, []float64{1, 2}, orders)
+
+		// Update changes only what changed; Delete leaves no orphans.
+		perms := []string{"api::article.article.find", "api::article.article.delete"}
+		_, err = svc.Update(ctx, tok.ID, apitoken.UpdateParams{Permissions: perms})
+		require.NoError(t, err)
+		assert.Equal(t, 2, sdb.count(t, "api_token_permissions"))
+		got, err := store.Get(ctx, tok.ID)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, perms, got.Permissions)
+		_, err = svc.Delete(ctx, tok.ID)
+		require.NoError(t, err)
+		assert.Zero(t, sdb.count(t, "api_tokens"))
+		assert.Zero(t, sdb.count(t, "api_token_permissions"), "permission rows go with their token")
+		assert.Zero(t, sdb.countTable(t, sdb.links()))
+	})
+}
+
+// TestExplicitID checks that a decimal Token.ID is kept as the row's id, and
+// that Strapi's next token (which lets the database number it) still gets a
+// fresh id.
+func TestExplicitID(t *testing.T) {
+	forEach(t, func(t *testing.T, newDB func(t *testing.T) *strapiDB) {
+		ctx := context.Background()
+		sdb := newDB(t)
+		store := sdb.store(t)
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		require.NoError(t, store.Create(ctx, &apitoken.Token{ID: "42", Name: "forty-two", Type: apitoken.ReadOnly, CreatedAt: now, UpdatedAt: now}, apitoken.Hash{42}))
+		got, err := store.Get(ctx, "42")
+		require.NoError(t, err)
+		assert.Equal(t, "forty-two", got.Name)
+
+		next := sdb.insertID(t, "INSERT INTO "+sdb.prefix+"api_tokens (name, type, access_key) VALUES (?, ?, ?)", "by strapi", "read-only", "x")
+		assert.Greater(t, next, int64(42), "the id sequence moved past the explicit id")
+
+		err = store.Create(ctx, &apitoken.Token{ID: "42", Name: "again", Type: apitoken.ReadOnly, CreatedAt: now, UpdatedAt: now}, apitoken.Hash{43})
+		assert.Error(t, err, "a taken id")
+		for _, id := range []string{"042", "+42", "-1", "0", "4.2", "abc"} {
+			_, err := store.Get(ctx, id)
+			assert.ErrorIs(t, err, apitoken.ErrNotFound, id)
+		}
+	})
+}
+
+// TestNew checks that New refuses what is not a Strapi schema of the
+// version given.
+func TestNew(t *testing.T) {
+	sdb := newStrapiDB(t, strapistore.SQLite, strapistore.V4)
+	_, err := strapistore.New(sdb.db, strapistore.Options{Version: strapistore.V5, Dialect: strapistore.SQLite})
+	assert.ErrorContains(t, err, "no column document_id", "a v4 schema is not v5")
+	_, err = strapistore.New(sdb.db, strapistore.Options{Version: strapistore.V4, Dialect: strapistore.SQLite, TablePrefix: "cms_"})
+	assert.ErrorContains(t, err, "cms_api_tokens")
+	_, err = strapistore.New(sdb.db, strapistore.Options{Version: strapistore.V4, Dialect: strapistore.SQLite, TablePrefix: "x; DROP TABLE y"})
+	assert.ErrorContains(t, err, "prefix")
+	_, err = strapistore.New(sdb.db, strapistore.Options{Version: strapistore.V4})
+	assert.ErrorContains(t, err, "Dialect")
+	_, err = strapistore.New(sdb.db, strapistore.Options{Dialect: strapistore.SQLite})
+	assert.ErrorContains(t, err, "Version")
+	s, err := strapistore.New(sdb.db, strapistore.Options{Version: strapistore.V4, Dialect: strapistore.SQLite})
+	require.NoError(t, err)
+	assert.False(t, s.EncryptedKeys(), "v4 has no encrypted_key")
+
+	v5 := newStrapiDB(t, strapistore.SQLite, strapistore.V5)
+	s, err = strapistore.New(v5.db, strapistore.Options{Version: strapistore.V5, Dialect: strapistore.SQLite})
+	require.NoError(t, err)
+	assert.True(t, s.EncryptedKeys())
+	_, err = v5.db.Exec("ALTER TABLE strapi_api_tokens DROP COLUMN encrypted_key")
+	require.NoError(t, err)
+	s, err = strapistore.New(v5.db, strapistore.Options{Version: strapistore.V5, Dialect: strapistore.SQLite})
+	require.NoError(t, err)
+	assert.False(t, s.EncryptedKeys(), "Strapi 5 before encrypted keys")
+}
+
+func (s *strapiDB) count(t *testing.T, table string) int {
+	t.Helper()
+	return s.countTable(t, s.prefix+table)
+}
+
+func (s *strapiDB) countTable(t *testing.T, table string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, s.db.QueryRow("SELECT COUNT(*) FROM "+table).Scan(&n))
+	return n
+}
