@@ -202,7 +202,8 @@ func Open(ctx context.Context, t Target) (*sql.DB, error) {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if t.Dialect != sqlstore.SQLite {
 		db.SetMaxOpenConns(20)
-		db.SetConnMaxLifetime(30 * time.Minute)
+		db.SetMaxIdleConns(20)
+		db.SetConnMaxLifetime(5 * time.Minute)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
