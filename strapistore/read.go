@@ -95,16 +95,13 @@ func (s *Store) query(ctx context.Context, query string, args ...any) ([]row, er
 				ID:           formatID(id),
 				Name:         name.String,
 				Description:  desc.String,
-				Type:         apitoken.Type(typ.String),
+				Type:         apitoken.Type(typ.String), // NULL or unknown: allowed nothing, as in Strapi
 				Lifespan:     apitoken.Duration(time.Duration(lifespan.Int64) * time.Millisecond),
 				ExpiresAt:    expires.ptr(),
 				LastUsedAt:   lastUsed.ptr(),
 				CreatedAt:    created.Time,
 				UpdatedAt:    updated.Time,
 				EncryptedKey: enc.String,
-			}
-			if !typ.Valid || typ.String == "" {
-				t.Type = apitoken.ReadOnly // Strapi's default
 			}
 			out = append(out, row{token: t, id: id, hash: key.String})
 		}

@@ -158,3 +158,52 @@ func (s *strapiDB) countTable(t *testing.T, table string) int {
 	require.NoError(t, s.db.QueryRow("SELECT COUNT(*) FROM "+table).Scan(&n))
 	return n
 }
+
+// TestAdminKindTokens checks that the admin tokens of later Strapi 5
+// releases, kept in the same table with kind "admin", are invisible to the
+// store, as they are to Strapi's content API, while their names stay taken.
+func TestAdminKindTokens(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			sdb := newStrapiDB(t, e.dialect, strapistore.V5)
+			hash := apitoken.Hash{9}
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			admin := sdb.insertID(t, "INSERT INTO "+sdb.prefix+"api_tokens (document_id, name, description, kind, access_key, created_at, updated_at, published_at)"+
+				" VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "abcdefghijklmnopqrstuvwx", "admin token", "", "admin", hash.Hex(), sdb.time(now), sdb.time(now), sdb.time(now))
+			legacy := sdb.insertID(t, "INSERT INTO "+sdb.prefix+"api_tokens (name, type, access_key, created_at, updated_at)"+
+				" VALUES (?, ?, ?, ?, ?)", "before kind", "read-only", apitoken.Hash{10}.Hex(), sdb.time(now), sdb.time(now))
+			store := sdb.store(t)
+
+			_, err := store.GetByHash(ctx, hash)
+			assert.ErrorIs(t, err, apitoken.ErrNotFound, "an admin token does not authenticate content-API requests")
+			_, err = store.Get(ctx, strapistoreID(admin))
+			assert.ErrorIs(t, err, apitoken.ErrNotFound)
+			assert.ErrorIs(t, store.Delete(ctx, strapistoreID(admin)), apitoken.ErrNotFound)
+			assert.ErrorIs(t, store.SetKey(ctx, strapistoreID(admin), apitoken.NewKey{Hash: apitoken.Hash{11}, UpdatedAt: now}), apitoken.ErrNotFound)
+			wrote, err := store.Touch(ctx, strapistoreID(admin), now, now)
+			assert.NoError(t, err)
+			assert.False(t, wrote)
+			got, err := store.GetByHash(ctx, apitoken.Hash{10})
+			require.NoError(t, err, "a row from before the kind column is a content-API token")
+			assert.Equal(t, strapistoreID(legacy), got.ID)
+			list, err := store.List(ctx)
+			require.NoError(t, err)
+			require.Len(t, list, 1)
+
+			err = store.Create(ctx, &apitoken.Token{ID: "new", Name: "admin token", Type: apitoken.ReadOnly, CreatedAt: now, UpdatedAt: now}, apitoken.Hash{12})
+			assert.ErrorIs(t, err, apitoken.ErrNameTaken, "names are unique across kinds, as Strapi checks them")
+			tok := &apitoken.Token{ID: "new", Name: "content", Type: apitoken.ReadOnly, CreatedAt: now, UpdatedAt: now}
+			require.NoError(t, store.Create(ctx, tok, apitoken.Hash{13}))
+			var kind string
+			require.NoError(t, sdb.db.QueryRow(sdb.rebind("SELECT kind FROM "+sdb.prefix+"api_tokens WHERE id = ?"), tok.ID).Scan(&kind))
+			assert.Equal(t, "content-api", kind)
+
+			// A token whose type is NULL is allowed nothing, as in Strapi.
+			sdb.exec(t, "UPDATE "+sdb.prefix+"api_tokens SET type = NULL WHERE id = ?", legacy)
+			got, err = store.GetByHash(ctx, apitoken.Hash{10})
+			require.NoError(t, err)
+			assert.False(t, got.Allows("api::article.article.find"))
+		})
+	}
+}

@@ -181,7 +181,9 @@ func (s *strapiDB) time(t time.Time) any {
 // strapiDDL returns the statements that create Strapi's api token tables,
 // column for column as Strapi's database layer makes them (see the
 // README's sources): three tables, the link table's foreign keys with ON
-// DELETE CASCADE and unique pair index, and for v5 the documents index.
+// DELETE CASCADE and unique pair index, and for v5 the documents index. The
+// v5 tables are the newest: with encrypted_key and kind (admin tokens share
+// the table); v4 has neither.
 // The created_by_id / updated_by_id foreign keys to admin_users are left out:
 // there is no admin_users table here, and the store does not touch them.
 func strapiDDL(d strapistore.Dialect, v strapistore.Version, prefix string) []string {
@@ -216,7 +218,7 @@ func strapiDDL(d strapistore.Dialect, v strapistore.Version, prefix string) []st
 		return ""
 	}
 	tokens := table("api_tokens", "id pk", only5("document_id str"), "name str", "description str", "type str", "access_key str",
-		only5("encrypted_key text"), "last_used_at time", "expires_at time", "lifespan bigint", "created_at time", "updated_at time",
+		only5("encrypted_key text"), only5("kind str"), "last_used_at time", "expires_at time", "lifespan bigint", "created_at time", "updated_at time",
 		only5("published_at time"), "created_by_id int", "updated_by_id int", only5("locale str"))
 	perms := table("api_token_permissions", "id pk", only5("document_id str"), "action str", "created_at time", "updated_at time",
 		only5("published_at time"), "created_by_id int", "updated_by_id int", only5("locale str"))

@@ -110,6 +110,7 @@ type Store struct {
 	tokens, perms, links string // table names
 	orderCol             string // the link table's order column, or ""
 	encrypted            bool   // the tokens table has encrypted_key
+	kind                 bool   // the tokens table has kind: content-api and admin tokens share it
 	permMeta             bool   // the permissions table has created_at and updated_at
 
 	q queries
@@ -120,7 +121,10 @@ var _ apitoken.Store = (*Store)(nil)
 // New returns a Store over the Strapi tables in db. It checks, with one
 // cheap query per table, that the tables exist with the columns the store
 // needs, and finds which optional columns they have: encrypted_key (Strapi
-// 5.x since 2025), and the link table's order column.
+// 5.x since 2025), kind (later Strapi 5 releases, which keep admin tokens in
+// the same table: the store sees only content-API tokens, kind NULL or
+// "content-api", as Strapi's content API does), and the link table's order
+// column.
 func New(db *sql.DB, opts Options) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("strapistore: nil *sql.DB")
@@ -193,6 +197,7 @@ func (s *Store) inspect(ctx context.Context) error {
 		switch table {
 		case s.tokens:
 			s.encrypted = cols["encrypted_key"]
+			s.kind = cols["kind"]
 		case s.perms:
 			s.permMeta = cols["created_at"] && cols["updated_at"]
 		case s.links:

@@ -31,6 +31,9 @@ func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Has
 			cols = append(cols, "document_id", "published_at")
 			args = append(args, newDocumentID(), s.timeValue(t.CreatedAt))
 		}
+		if s.kind {
+			cols, args = append(cols, "kind"), append(args, "content-api")
+		}
 		if explicit {
 			cols, args = append(cols, "id"), append(args, id)
 		}
@@ -250,7 +253,7 @@ func (s *Store) affected(ctx context.Context, res sql.Result, id int64) error {
 		return nil
 	}
 	var found int64
-	return wrap("exists", s.db.QueryRowContext(ctx, s.rebind("SELECT id FROM "+s.tokens+" WHERE id = ?"), id).Scan(&found))
+	return wrap("exists", s.db.QueryRowContext(ctx, s.q.exists, id).Scan(&found))
 }
 
 // Delete implements apitoken.Store. It deletes the token's permission rows
