@@ -98,8 +98,8 @@ var ErrUnsupported = fmt.Errorf("strapistore: Strapi's schema cannot keep a prev
 // write is one statement or one transaction.
 //
 // Token.ID is the decimal string of Strapi's integer id, for v4 and v5 alike:
-// it is what Strapi's admin API calls the token's id, and v5's document_id is
-// not unique for content without a locale. Create, given an id that is not
+// it is the id Strapi's admin routes for tokens take (v5's document_id is
+// filled in for Strapi's sake but not used). Create, given an id that is not
 // a decimal integer (such as the UUIDs apitoken.Service makes), lets the
 // database assign one and writes it back to the Token.
 type Store struct {
