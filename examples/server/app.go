@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/dbopen"
+	"github.com/go-apitoken/apitoken/internal/saltfile"
+)
+
+// config is what the server is started with.
+type config struct {
+	db         string // -db value; "" for APITOKEN_DB or apitoken.db
+	saltFile   string // "" for next to the database
+	getenv     func(string) string
+	stdout     io.Writer // where a generated admin password is printed, once
+	log        *slog.Logger
+	durations  []apitoken.Duration // nil for Strapi's
+	bcryptCost int                 // 0 for bcrypt.DefaultCost; tests lower it
+}
+
+// HTTP server limits. Each bounds what a slow or hostile client can hold.
+const (
+	// readHeaderTimeout bounds reading the request line and headers, so
+	// that idle half-open connections (slowloris) are dropped.
+	readHeaderTimeout = 5 * time.Second
+	// readTimeout bounds reading the whole request, body included; bodies
+	// are at most maxBodyBytes.
+	readTimeout = 30 * time.Second
+	// writeTimeout bounds the time from the end of the headers to the end
+	// of the response.
+	writeTimeout = 30 * time.Second
+	// idleTimeout closes keep-alive connections left unused this long.
+	idleTimeout = 2 * time.Minute
+	// maxHeaderBytes bounds request headers; a 256-character key is far
+	// below it.
+	maxHeaderBytes = 64 << 10
+	// shutdownTimeout is how long in-flight requests get to finish, and
+	// then recorded token use to be written, after SIGINT or SIGTERM.
+	shutdownTimeout = 15 * time.Second
+)
+
+// app is the running demo: token service, content and HTTP handler.
+type app struct {
+	svc     *apitoken.Service
+	db      *sql.DB
+	handler http.Handler
+	target  dbopen.Target
+	log     *slog.Logger
+}
+
+// newApp opens the database, finds the salt and the admin login, and builds
+// the routes.
+func newApp(ctx context.Context, cfg config) (*app, error) {
+	value := dbopen.Value(cfg.db, cfg.getenv)
+	target, err := dbopen.Parse(value)
+	if err != nil {
+		return nil, err
+	}
+	saltPath := cfg.saltFile
+	if saltPath == "" {
+		saltPath = target.SidecarPath("salt")
+	}
+	salt, source, err := saltfile.Load(saltPath, cfg.getenv, cfg.log)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := loadCredentials(target.SidecarPath("admin"), cfg.getenv, cfg.bcryptCost, cfg.stdout, cfg.log)
+	if err != nil {
+		return nil, err
+	}
+	store, db, _, err := dbopen.OpenStore(ctx, value)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := apitoken.New(apitoken.Config{
+		Store:         store,
+		Salt:          salt,
+		Actions:       &apitoken.Registry{},
+		Durations:     cfg.durations,
+		LookupTimeout: 5 * time.Second,
+		Logger:        cfg.log,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &app{svc: svc, db: db, target: target, log: cfg.log}
+	if a.handler, err = a.routes(newAdminAuth(creds, cfg.log)); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	cfg.log.Info("ready", "database", target.String(), "salt", string(source), "salt_file", saltPath)
+	return a, nil
+}
+
+// routes builds the handler of every route.
+func (a *app) routes(auth *adminAuth) (http.Handler, error) {
+	mux := http.NewServeMux()
+
+	articles := newCollection(field{"title", true, 255}, field{"body", false, 64 << 10})
+	categories := newCollection(field{"name", true, 255})
+	seed(articles, categories)
+	for _, c := range []struct {
+		path, uid string
+		coll      *collection
+	}{
+		{"/api/articles", "api::article.article", articles},
+		{"/api/categories", "api::category.category", categories},
+	} {
+		find, findOne, create, update, remove := restHandlers(c.coll)
+		a.svc.HandleCollection(mux, c.path, c.uid, apitoken.Collection{
+			Find: find, FindOne: findOne, Create: create, Update: update, Delete: remove,
+		})
+	}
+
+	gql, err := graphqlHandler(a.svc, "api::article.article", articles)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("POST /graphql", a.svc.Authenticated(gql))
+
+	admin, err := adminHandler(a.svc)
+	if err != nil {
+		return nil, err
+	}
+	// Cross-origin protection refuses state-changing requests that a
+	// browser sends from another site; curl and scripts send no
+	// Sec-Fetch-Site or Origin header and pass.
+	cop := http.NewCrossOriginProtection()
+	mux.Handle("/admin/", cop.Handler(auth.protect(http.StripPrefix("/admin", admin))))
+	mux.Handle("/admin/login", cop.Handler(auth.loginHandler()))
+	mux.Handle("/admin/logout", cop.Handler(auth.loginHandler()))
+	mux.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin/", http.StatusFound)
+	})
+	return mux, nil
+}
+
+// seed puts a few documents in the collections.
+func seed(articles, categories *collection) {
+	articles.create(map[string]string{"title": "Hello, API tokens", "body": "Read me with any token."})
+	articles.create(map[string]string{"title": "Read-only tokens", "body": "They may find and findOne, nothing else."})
+	categories.create(map[string]string{"name": "News"})
+	categories.create(map[string]string{"name": "Guides"})
+}
+
+// serve serves HTTP on ln until ctx is done, then shuts down: it stops
+// accepting, lets in-flight requests finish, writes recorded token use and
+// closes the database.
+func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("listening", "url", "http://"+ln.Addr().String(), "admin", "http://"+ln.Addr().String()+"/admin/")
+
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		serveErr = errors.Join(serveErr, fmt.Errorf("shutdown: %w", err))
+	}
+	if err := a.close(sctx); err != nil {
+		serveErr = errors.Join(serveErr, err)
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// close writes recorded token use and closes the database.
+func (a *app) close(ctx context.Context) error {
+	err := a.svc.Close(ctx)
+	if err != nil {
+		err = fmt.Errorf("writing lastUsedAt: %w", err)
+	}
+	return errors.Join(err, a.db.Close())
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// serveContent runs one request against the REST handlers of a fresh
+// articles collection, without tokens: authorization is the end-to-end
+// test's business.
+func serveContent(t *testing.T, c *collection, method, target, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	find, findOne, create, update, remove := restHandlers(c)
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/articles", find)
+	mux.Handle("GET /api/articles/{id}", findOne)
+	mux.Handle("POST /api/articles", create)
+	mux.Handle("PUT /api/articles/{id}", update)
+	mux.Handle("DELETE /api/articles/{id}", remove)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(method, target, strings.NewReader(body)))
+	return w
+}
+
+func articles() *collection {
+	return newCollection(field{"title", true, 255}, field{"body", false, 64 << 10})
+}
+
+func TestPagination(t *testing.T) {
+	c := articles()
+	for range 30 {
+		c.create(map[string]string{"title": "t", "body": ""})
+	}
+	tests := []struct {
+		query                  string
+		status, n, page, count int
+	}{
+		{"", 200, 25, 1, 2},
+		{"?pagination[page]=2", 200, 5, 2, 2},
+		{"?pagination[page]=3", 200, 0, 3, 2},
+		{"?pagination[pageSize]=10&pagination[page]=3", 200, 10, 3, 3},
+		{"?pagination[pageSize]=0", 400, 0, 0, 0},
+		{"?pagination[pageSize]=101", 400, 0, 0, 0},
+		{"?pagination[page]=-1", 400, 0, 0, 0},
+		{"?pagination[page]=99999999999999999999", 400, 0, 0, 0},
+	}
+	for _, tt := range tests {
+		w := serveContent(t, c, "GET", "/api/articles"+strings.ReplaceAll(strings.ReplaceAll(tt.query, "[", "%5B"), "]", "%5D"), "")
+		if w.Code != tt.status {
+			t.Errorf("%s: %d, want %d: %s", tt.query, w.Code, tt.status, w.Body)
+			continue
+		}
+		if tt.status != 200 {
+			continue
+		}
+		var v struct {
+			Data []map[string]any
+			Meta struct{ Pagination struct{ Page, PageSize, PageCount, Total int } }
+		}
+		json.Unmarshal(w.Body.Bytes(), &v)
+		if len(v.Data) != tt.n || v.Meta.Pagination.Page != tt.page || v.Meta.Pagination.PageCount != tt.count || v.Meta.Pagination.Total != 30 {
+			t.Errorf("%s: %d documents, meta %+v", tt.query, len(v.Data), v.Meta.Pagination)
+		}
+	}
+}
+
+func TestContentValidation(t *testing.T) {
+	c := articles()
+	d, _ := c.create(map[string]string{"title": "t", "body": "b"})
+	tests := []struct {
+		method, path, body string
+		status             int
+		message            string
+	}{
+		{"POST", "/api/articles", ``, 400, `Missing \"data\" payload`},
+		{"POST", "/api/articles", `{}`, 400, `Missing \"data\" payload`},
+		{"POST", "/api/articles", `{"data":null}`, 400, `Missing \"data\" payload`},
+		{"POST", "/api/articles", `{"data":"x"}`, 400, `Missing \"data\" payload`},
+		{"POST", "/api/articles", `{"data":[1]}`, 400, `Missing \"data\" payload`},
+		{"POST", "/api/articles", `{"data":{}}`, 400, "title must be defined."},
+		{"POST", "/api/articles", `{"data":{"title":""}}`, 400, "title must be defined."},
+		{"POST", "/api/articles", `{"data":{"title":7}}`, 400, "title must be a `string` type"},
+		{"POST", "/api/articles", `{"data":{"title":"x","id":5}}`, 400, "Invalid key id"},
+		{"POST", "/api/articles", `{"data":{"title":"` + strings.Repeat("é", 256) + `"}}`, 400, "at most 255 characters"},
+		{"POST", "/api/articles", `{"data":{"title":"x"}} trailing`, 400, "Invalid JSON"},
+		{"POST", "/api/articles", `[`, 400, "Invalid JSON"},
+		{"POST", "/api/articles", `{"data":{"title":"<script>alert(1)</script>"}}`, 201, ""},
+		{"PUT", "/api/articles/" + d.DocumentID, `{"data":{"body":null}}`, 200, ""},
+		{"PUT", "/api/articles/" + d.DocumentID, `{"data":{"title":null}}`, 400, "title must be defined."},
+		{"PUT", "/api/articles/" + d.DocumentID, `{"title":"x"}`, 400, `Missing \"data\" payload`},
+	}
+	for _, tt := range tests {
+		w := serveContent(t, c, tt.method, tt.path, tt.body)
+		if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.message) {
+			t.Errorf("%s %s %.40s: %d %s; want %d %q", tt.method, tt.path, tt.body, w.Code, w.Body, tt.status, tt.message)
+		}
+		if ct := w.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+			t.Errorf("Content-Type %q", ct)
+		}
+	}
+	// JSON escaping keeps markup inert.
+	w := serveContent(t, c, "GET", "/api/articles", "")
+	if bytes.Contains(w.Body.Bytes(), []byte("<script>")) {
+		t.Errorf("markup is not escaped: %s", w.Body)
+	}
+}
+
+func TestRunRefusesBadFlags(t *testing.T) {
+	var out, errb bytes.Buffer
+	env := func(string) string { return "" }
+	if err := run(context.Background(), []string{"-nope"}, env, &out, &errb); err == nil {
+		t.Error("unknown flag accepted")
+	}
+	if err := run(context.Background(), []string{"-db", "redis://x/0"}, env, &out, &errb); err == nil || !strings.Contains(err.Error(), "unknown database scheme") {
+		t.Errorf("redis URL: %v", err)
+	}
+	if err := run(context.Background(), []string{"extra"}, env, &out, &errb); err == nil {
+		t.Error("stray argument accepted")
+	}
+}

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/go-apitoken/apitoken/internal/saltfile"
+)
+
+// The demo has one administrator, who holds every api-token permission.
+// Browsers log in with a form and get a session cookie; scripts send the
+// same email and password with HTTP Basic auth. API tokens are refused on
+// the admin routes, as in Strapi.
+
+const (
+	sessionCookie   = "apitoken_admin"
+	sessionLifetime = 12 * time.Hour
+	maxSessions     = 1000
+	maxBcrypts      = 2 // concurrent password checks, each ~50 ms of CPU
+)
+
+// credentials are the administrator's email and bcrypt password hash.
+type credentials struct {
+	email string
+	hash  []byte
+}
+
+// loadCredentials returns the administrator's credentials: ADMIN_EMAIL and
+// ADMIN_PASSWORD when set; else those kept at path; else new ones, with a
+// random password that it prints on out, once, and keeps at path only as a
+// bcrypt hash, so that they are not made again at the next start.
+//
+// cost is the bcrypt cost of new hashes; 0 means bcrypt.DefaultCost.
+func loadCredentials(path string, getenv func(string) string, cost int, out io.Writer, log *slog.Logger) (credentials, error) {
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	email, password := getenv("ADMIN_EMAIL"), getenv("ADMIN_PASSWORD")
+	switch {
+	case email != "" && password != "":
+		if len(password) < 8 {
+			log.Warn("ADMIN_PASSWORD is shorter than 8 characters")
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+		if err != nil {
+			return credentials{}, fmt.Errorf("ADMIN_PASSWORD: %w", err) // longer than 72 bytes
+		}
+		return credentials{email: email, hash: hash}, nil
+	case email != "" || password != "":
+		return credentials{}, errors.New("set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither to use the saved or generated login")
+	}
+	var generated string
+	data, created, err := saltfile.ReadOrCreate(path, 4096, func() ([]byte, error) {
+		b := make([]byte, 18)
+		rand.Read(b)
+		generated = base64.RawURLEncoding.EncodeToString(b)
+		hash, err := bcrypt.GenerateFromPassword([]byte(generated), cost)
+		if err != nil {
+			return nil, err
+		}
+		return []byte("admin@example.com\n" + string(hash) + "\n"), nil
+	})
+	if err != nil {
+		return credentials{}, fmt.Errorf("admin login: %w", err)
+	}
+	email, hash, ok := strings.Cut(strings.TrimSpace(string(data)), "\n")
+	if !ok || email == "" || !strings.HasPrefix(hash, "$2") {
+		return credentials{}, fmt.Errorf("admin login: %s is damaged: delete it to make a new login, or set ADMIN_EMAIL and ADMIN_PASSWORD", path)
+	}
+	if created {
+		fmt.Fprintf(out, "\nCreated the admin login (shown only this once; %s keeps just a bcrypt hash):\n"+
+			"  email:    %s\n  password: %s\n"+
+			"Set ADMIN_EMAIL and ADMIN_PASSWORD to choose your own.\n\n", path, email, generated)
+	}
+	return credentials{email: email, hash: []byte(hash)}, nil
+}
+
+// adminAuth authenticates the administrator. It is safe for concurrent use.
+type adminAuth struct {
+	creds credentials
+	log   *slog.Logger
+	now   func() time.Time
+	slots chan struct{} // bounds concurrent bcrypt checks
+
+	mu       sync.Mutex
+	sessions map[[32]byte]time.Time // SHA-256 of the cookie value → expiry
+	verified [32]byte               // SHA-256 of the last Basic credentials that passed bcrypt
+	hasValid bool
+}
+
+func newAdminAuth(creds credentials, log *slog.Logger) *adminAuth {
+	return &adminAuth{creds: creds, log: log, now: time.Now, slots: make(chan struct{}, maxBcrypts), sessions: make(map[[32]byte]time.Time)}
+}
+
+type adminKey struct{}
+
+// isAdmin reports whether the request was let in by adminAuth.protect.
+func isAdmin(ctx context.Context) bool { return ctx.Value(adminKey{}) != nil }
+
+// check reports whether email and password are the administrator's. A
+// successful Basic check is remembered (as a hash) so that scripts do not
+// pay for bcrypt on every call.
+func (a *adminAuth) check(ctx context.Context, email, password string, remember bool) bool {
+	digest := sha256.Sum256([]byte(email + "\x00" + password))
+	a.mu.Lock()
+	known := a.hasValid && subtle.ConstantTimeCompare(digest[:], a.verified[:]) == 1
+	a.mu.Unlock()
+	if known {
+		return true
+	}
+	select {
+	case a.slots <- struct{}{}:
+		defer func() { <-a.slots }()
+	case <-ctx.Done():
+		return false
+	}
+	emailOK := subtle.ConstantTimeCompare([]byte(strings.ToLower(email)), []byte(strings.ToLower(a.creds.email))) == 1
+	passOK := bcrypt.CompareHashAndPassword(a.creds.hash, []byte(password)) == nil
+	if emailOK && passOK && remember {
+		a.mu.Lock()
+		a.verified, a.hasValid = digest, true
+		a.mu.Unlock()
+	}
+	return emailOK && passOK
+}
+
+// newSession returns a new session's cookie value.
+func (a *adminAuth) newSession() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	value := base64.RawURLEncoding.EncodeToString(b)
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, exp := range a.sessions {
+		if now.After(exp) || len(a.sessions) >= maxSessions {
+			delete(a.sessions, k)
+		}
+	}
+	a.sessions[sha256.Sum256([]byte(value))] = now.Add(sessionLifetime)
+	return value
+}
+
+func (a *adminAuth) session(r *http.Request) (key [32]byte, ok bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || len(c.Value) > 100 {
+		return key, false
+	}
+	key = sha256.Sum256([]byte(c.Value))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	exp, ok := a.sessions[key]
+	if ok && a.now().After(exp) {
+		delete(a.sessions, key)
+		ok = false
+	}
+	return key, ok
+}
+
+// protect lets the administrator through to next, with a session cookie or
+// Basic auth. Others get 401 JSON, except browsers asking for a page, which
+// are sent to the login form. An API token is never accepted here.
+func (a *adminAuth) protect(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok := false
+		if h := r.Header.Get("Authorization"); h != "" {
+			email, password, basic := r.BasicAuth()
+			ok = basic && a.check(r.Context(), email, password, true)
+			if !ok {
+				a.log.Warn("admin: refused credentials", "remote", r.RemoteAddr, "basic", basic)
+			}
+		} else {
+			_, ok = a.session(r)
+		}
+		if ok {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, true)))
+			return
+		}
+		if r.Header.Get("Authorization") == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+			strings.Contains(r.Header.Get("Accept"), "text/html") {
+			http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="apitoken admin", charset="UTF-8"`)
+		writeError(w, http.StatusUnauthorized, "UnauthorizedError", "Missing or invalid credentials")
+	})
+}
+
+var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Log in · API tokens</title>
+<style>body{font:16px system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;background:#f6f6f9;margin:0}
+form{background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002;display:grid;gap:.75rem;width:20rem}
+input,button{font:inherit;padding:.5rem}button{background:#4945ff;color:#fff;border:0;border-radius:4px}
+.error{color:#d02b20}</style></head>
+<body><form method="post" action="/admin/login">
+<h1>API tokens</h1>
+{{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
+<label>Email <input name="email" type="email" autocomplete="username" required value="{{.Email}}"></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Log in</button>
+</form></body></html>`))
+
+// loginHandler serves GET and POST /admin/login and /admin/logout.
+func (a *adminAuth) loginHandler() http.Handler {
+	mux := http.NewServeMux()
+	page := func(w http.ResponseWriter, status int, email, msg string) {
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		w.WriteHeader(status)
+		loginPage.Execute(w, struct{ Email, Error string }{email, msg})
+	}
+	mux.HandleFunc("GET /admin/login", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := a.session(r); ok {
+			http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+			return
+		}
+		page(w, http.StatusOK, "", "")
+	})
+	mux.HandleFunc("POST /admin/login", func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		email, password := r.PostFormValue("email"), r.PostFormValue("password")
+		if len(email) > 320 || len(password) > 72 || !a.check(r.Context(), email, password, false) {
+			a.log.Warn("admin: failed login", "remote", r.RemoteAddr)
+			page(w, http.StatusUnauthorized, truncate(email, 320), "Invalid email or password.")
+			return
+		}
+		http.SetCookie(w, &http.Cookie{
+			Name: sessionCookie, Value: a.newSession(), Path: "/admin",
+			MaxAge: int(sessionLifetime / time.Second), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		})
+		http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+	})
+	logout := func(w http.ResponseWriter, r *http.Request) {
+		if key, ok := a.session(r); ok {
+			a.mu.Lock()
+			delete(a.sessions, key)
+			a.mu.Unlock()
+		}
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+	}
+	mux.HandleFunc("POST /admin/logout", logout)
+	mux.HandleFunc("GET /admin/logout", logout) // a link suffices: SameSite=Strict keeps other sites from using it
+	return mux
+}

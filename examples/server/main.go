@@ -1,0 +1,67 @@
+// Command server is a demo of the apitoken library: a small content API in
+// Strapi v5's REST shapes and a GraphQL API, both protected by API tokens,
+// and the admin screen and API that manage the tokens.
+//
+//	go run ./examples/server                       # http://127.0.0.1:1337, SQLite in ./apitoken.db
+//	go run ./examples/server -db postgres://…      # or mysql://user:pass@host:3306/db
+//
+// Tokens live in the database; the articles and categories live in memory
+// and are seeded again at each start. The salt comes from API_TOKEN_SALT, or
+// from a file next to the database that is generated once (see
+// internal/saltfile). The admin login comes from ADMIN_EMAIL and
+// ADMIN_PASSWORD, or is generated at the first start and printed once.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/go-apitoken/apitoken/internal/dbopen"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses the command line, starts the server and serves until ctx is
+// done.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:1337", "listen address (Strapi's port by default)")
+	db := fs.String("db", "", "database: a SQLite file, postgres://… or mysql://user:pass@host:port/db (default $"+dbopen.EnvVar+", else "+dbopen.DefaultPath+")")
+	saltFile := fs.String("salt-file", "", "where the salt is kept when API_TOKEN_SALT is not set (default DATABASE.salt for SQLite, ./apitoken.salt otherwise)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	a, err := newApp(ctx, config{db: *db, saltFile: *saltFile, getenv: getenv, stdout: stdout, log: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		a.close(ctx)
+		return err
+	}
+	return a.serve(ctx, ln)
+}
