@@ -60,7 +60,9 @@ func TestPagination(t *testing.T) {
 		}
 		var v struct {
 			Data []map[string]any
-			Meta struct{ Pagination struct{ Page, PageSize, PageCount, Total int } }
+			Meta struct {
+				Pagination struct{ Page, PageSize, PageCount, Total int }
+			}
 		}
 		json.Unmarshal(w.Body.Bytes(), &v)
 		if len(v.Data) != tt.n || v.Meta.Pagination.Page != tt.page || v.Meta.Pagination.PageCount != tt.count || v.Meta.Pagination.Total != 30 {
