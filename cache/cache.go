@@ -1,0 +1,217 @@
+// Package cache puts a verification cache in front of any apitoken.Store, so
+// that a slow store (a SQL database) costs about as little as memstore on the
+// request path.
+//
+// The cache remembers what GetByHash returned: found tokens for Options.TTL,
+// unknown hashes for Options.NegativeTTL, so that a flood of garbage keys does
+// not reach the database. Concurrent misses of one hash make one store query.
+// Store errors other than apitoken.ErrNotFound are never cached.
+//
+// Changes made through a cache (Create, Update, SetKey, Delete) invalidate its
+// entries at once. Changes made elsewhere, such as by another server instance
+// on the same database, are seen once the entries expire: Options.TTL is the
+// staleness bound across instances. A token revoked or regenerated on one
+// instance may still be accepted by another for up to TTL.
+package cache
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+// Defaults of Options.
+const (
+	// DefaultTTL is a suggested Options.TTL: how long another instance may
+	// keep accepting a revoked key.
+	DefaultTTL         = 5 * time.Second
+	DefaultNegativeTTL = time.Second
+	DefaultMaxEntries  = 100_000
+	DefaultMaxNegative = 10_000
+)
+
+// Options configure a Store.
+type Options struct {
+	// TTL is how long a found token is served from the cache without asking
+	// the store: the bound on how stale a token may be when another
+	// instance changed it. Zero disables caching: every call goes to the
+	// store. DefaultTTL (5s) suits most deployments.
+	TTL time.Duration
+
+	// NegativeTTL is how long an unknown hash is remembered as unknown.
+	// Default DefaultNegativeTTL (1s); negative disables negative entries.
+	// Keep it short: a token created on another instance is refused here
+	// for up to NegativeTTL if its key was tried just before.
+	NegativeTTL time.Duration
+
+	// MaxEntries bounds the found tokens kept. Default DefaultMaxEntries
+	// (100,000). When full, a random entry makes room.
+	MaxEntries int
+
+	// MaxNegative bounds the unknown hashes kept. Default
+	// DefaultMaxNegative (10,000). When full, a random entry makes room.
+	MaxNegative int
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Store is an apitoken.Store that caches GetByHash results of another
+// Store. It is safe for concurrent use. Tokens it returns from GetByHash are
+// shared and must not be modified, as the Store contract says.
+type Store struct {
+	store  apitoken.Store
+	ttl    time.Duration
+	negTTL time.Duration // <= 0: no negative entries
+	now    func() time.Time
+	shards []shard
+	mask   int
+
+	// epoch counts invalidations. A query started before one does not
+	// fill the cache, since it may have read what was just changed.
+	epoch atomic.Uint64
+}
+
+var _ apitoken.Store = (*Store)(nil)
+
+// maxShards bounds the shards; lookups take a read lock on one of them.
+const maxShards = 64
+
+// New returns a Store that caches store's GetByHash results as opts says.
+func New(store apitoken.Store, opts Options) *Store {
+	s := &Store{store: store, ttl: opts.TTL, negTTL: opts.NegativeTTL, now: opts.Now}
+	if s.ttl < 0 {
+		s.ttl = 0
+	}
+	if s.negTTL == 0 {
+		s.negTTL = DefaultNegativeTTL
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	maxPos, maxNeg := opts.MaxEntries, opts.MaxNegative
+	if maxPos <= 0 {
+		maxPos = DefaultMaxEntries
+	}
+	if maxNeg <= 0 {
+		maxNeg = DefaultMaxNegative
+	}
+	// Fewer shards than entries, so that each shard's share of the bound
+	// is at least one and the shares add up to no more than the bound.
+	n := maxShards
+	for n > 1 && (n > maxPos || n > maxNeg) {
+		n /= 2
+	}
+	s.shards = make([]shard, n)
+	s.mask = n - 1
+	for i := range s.shards {
+		s.shards[i].init(maxPos/n, maxNeg/n)
+	}
+	return s
+}
+
+// enabled reports whether the cache keeps anything.
+func (s *Store) enabled() bool { return s.ttl > 0 }
+
+// shard returns the shard of h. Hashes are HMAC output, uniformly spread, so
+// their first byte is as good as any hash of them.
+func (s *Store) shard(h apitoken.Hash) *shard { return &s.shards[int(h[0])&s.mask] }
+
+// GetByHash implements apitoken.Store. A cached token costs no store query
+// and no allocation. It returns apitoken.ErrNotFound for an unknown hash,
+// and the store's other errors as they are.
+func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.Token, error) {
+	if !s.enabled() {
+		return s.store.GetByHash(ctx, hash)
+	}
+	sh := s.shard(hash)
+	if t, found, ok := sh.lookup(hash, s.now()); ok {
+		if !found {
+			return nil, apitoken.ErrNotFound
+		}
+		return t, nil
+	}
+	return s.load(ctx, sh, hash)
+}
+
+// Create implements apitoken.Store. The new key's hash stops being cached as
+// unknown.
+func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Hash) error {
+	err := s.store.Create(ctx, t, hash)
+	s.invalidate("", hash)
+	return err
+}
+
+// Get implements apitoken.Store; it always asks the store.
+func (s *Store) Get(ctx context.Context, id string) (*apitoken.Token, error) {
+	return s.store.Get(ctx, id)
+}
+
+// List implements apitoken.Store; it always asks the store.
+func (s *Store) List(ctx context.Context) ([]*apitoken.Token, error) {
+	return s.store.List(ctx)
+}
+
+// Update implements apitoken.Store, and drops the token from the cache.
+func (s *Store) Update(ctx context.Context, t *apitoken.Token) error {
+	err := s.store.Update(ctx, t)
+	s.invalidate(t.ID)
+	return err
+}
+
+// SetKey implements apitoken.Store, and drops the token from the cache under
+// its old keys and the new key's hash from the unknown ones.
+func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error {
+	err := s.store.SetKey(ctx, id, k)
+	s.invalidate(id, k.Hash)
+	return err
+}
+
+// Delete implements apitoken.Store, and drops the token from the cache.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	err := s.store.Delete(ctx, id)
+	s.invalidate(id)
+	return err
+}
+
+// Touch implements apitoken.Store. It leaves the cache alone: a cached
+// token's LastUsedAt may lag by up to TTL, which the Service's own
+// de-duplication of touches tolerates.
+func (s *Store) Touch(ctx context.Context, id string, at, notAfter time.Time) (bool, error) {
+	return s.store.Touch(ctx, id, at, notAfter)
+}
+
+// Len returns the number of found tokens and unknown hashes held, expired
+// ones included until they are replaced or evicted.
+func (s *Store) Len() (found, unknown int) {
+	for i := range s.shards {
+		p, n := s.shards[i].len()
+		found += p
+		unknown += n
+	}
+	return found, unknown
+}
+
+// invalidate drops the token with the given id (if id is not "") under every
+// hash it is cached by, and any entry for hashes. It runs after the store
+// has been changed, whether or not the change reported an error, since an
+// error does not prove that nothing changed.
+func (s *Store) invalidate(id string, hashes ...apitoken.Hash) {
+	if !s.enabled() {
+		return
+	}
+	// Bump first, then sweep: a query that read the old row either sees
+	// the new epoch when it comes to fill, or fills before the sweep takes
+	// its shard's lock and is swept.
+	s.epoch.Add(1)
+	if id != "" {
+		for i := range s.shards {
+			s.shards[i].dropID(id)
+		}
+	}
+	for _, h := range hashes {
+		s.shard(h).dropHash(h)
+	}
+}

@@ -1,0 +1,196 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+// shard holds the entries of the hashes whose first byte maps to it. Each
+// shard has its own lock, so that lookups of different hashes do not contend.
+type shard struct {
+	mu    sync.RWMutex
+	pos   map[apitoken.Hash]posEntry
+	neg   map[apitoken.Hash]time.Time // hash: expiry of the unknown entry
+	ids   map[string][]apitoken.Hash  // token id: hashes in pos, for invalidation
+	calls map[apitoken.Hash]*call     // queries in flight
+
+	maxPos, maxNeg int
+}
+
+type posEntry struct {
+	token   *apitoken.Token // shared, never modified
+	expires time.Time
+}
+
+// call is one store query that concurrent misses of a hash wait for.
+type call struct {
+	epoch uint64 // the Store's epoch when the query started
+	done  chan struct{}
+	token *apitoken.Token
+	err   error
+}
+
+func (sh *shard) init(maxPos, maxNeg int) {
+	sh.pos = make(map[apitoken.Hash]posEntry)
+	sh.neg = make(map[apitoken.Hash]time.Time)
+	sh.ids = make(map[string][]apitoken.Hash)
+	sh.calls = make(map[apitoken.Hash]*call)
+	sh.maxPos, sh.maxNeg = maxPos, maxNeg
+}
+
+// lookup returns the live entry of h: its token, or found false for an
+// unknown hash. ok is false when there is no live entry.
+func (sh *shard) lookup(h apitoken.Hash, now time.Time) (t *apitoken.Token, found, ok bool) {
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return sh.lookupLocked(h, now)
+}
+
+func (sh *shard) lookupLocked(h apitoken.Hash, now time.Time) (t *apitoken.Token, found, ok bool) {
+	if e, hit := sh.pos[h]; hit && now.Before(e.expires) {
+		return e.token, true, true
+	}
+	if exp, hit := sh.neg[h]; hit && now.Before(exp) {
+		return nil, false, true
+	}
+	return nil, false, false
+}
+
+// load asks the store for hash, sharing the query with concurrent misses of
+// the same hash, and caches the answer unless the store failed or the cache
+// was invalidated meanwhile.
+func (s *Store) load(ctx context.Context, sh *shard, hash apitoken.Hash) (*apitoken.Token, error) {
+	for {
+		sh.mu.Lock()
+		if t, found, ok := sh.lookupLocked(hash, s.now()); ok {
+			sh.mu.Unlock()
+			if !found {
+				return nil, apitoken.ErrNotFound
+			}
+			return t, nil
+		}
+		epoch := s.epoch.Load()
+		c := sh.calls[hash]
+		if c == nil || c.epoch != epoch {
+			// None in flight, or one that started before an
+			// invalidation and may return what it removed: start ours.
+			c = &call{epoch: epoch, done: make(chan struct{})}
+			sh.calls[hash] = c
+			sh.mu.Unlock()
+			s.query(ctx, sh, hash, c)
+			return c.token, c.err
+		}
+		sh.mu.Unlock()
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if isContextErr(c.err) && ctx.Err() == nil {
+			continue // the leader gave up, not the store: ask again
+		}
+		return c.token, c.err
+	}
+}
+
+// query runs c, caches its result and wakes its waiters.
+func (s *Store) query(ctx context.Context, sh *shard, hash apitoken.Hash, c *call) {
+	defer close(c.done)
+	defer func() {
+		sh.mu.Lock()
+		if sh.calls[hash] == c {
+			delete(sh.calls, hash)
+		}
+		if s.epoch.Load() == c.epoch {
+			now := s.now()
+			switch {
+			case c.err == nil:
+				sh.putFound(hash, c.token, now.Add(s.ttl))
+			case errors.Is(c.err, apitoken.ErrNotFound) && s.negTTL > 0:
+				sh.putUnknown(hash, now.Add(s.negTTL))
+			}
+		}
+		sh.mu.Unlock()
+	}()
+	c.err = errQueryPanicked // replaced unless the store panics
+	c.token, c.err = s.store.GetByHash(ctx, hash)
+}
+
+var errQueryPanicked = errors.New("cache: store GetByHash panicked")
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// putFound caches t under h until exp. The caller holds sh.mu.
+func (sh *shard) putFound(h apitoken.Hash, t *apitoken.Token, exp time.Time) {
+	if old, ok := sh.pos[h]; ok {
+		sh.unindex(old.token.ID, h)
+	} else if len(sh.pos) >= sh.maxPos {
+		for k, e := range sh.pos { // map order is random: random eviction
+			delete(sh.pos, k)
+			sh.unindex(e.token.ID, k)
+			break
+		}
+	}
+	delete(sh.neg, h)
+	sh.pos[h] = posEntry{token: t, expires: exp}
+	sh.ids[t.ID] = append(sh.ids[t.ID], h)
+}
+
+// putUnknown caches h as unknown until exp. The caller holds sh.mu.
+func (sh *shard) putUnknown(h apitoken.Hash, exp time.Time) {
+	if old, ok := sh.pos[h]; ok {
+		delete(sh.pos, h)
+		sh.unindex(old.token.ID, h)
+	}
+	if _, ok := sh.neg[h]; !ok && len(sh.neg) >= sh.maxNeg {
+		for k := range sh.neg {
+			delete(sh.neg, k)
+			break
+		}
+	}
+	sh.neg[h] = exp
+}
+
+// unindex forgets that h maps to the token with id. The caller holds sh.mu.
+func (sh *shard) unindex(id string, h apitoken.Hash) {
+	hs := slices.DeleteFunc(sh.ids[id], func(x apitoken.Hash) bool { return x == h })
+	if len(hs) == 0 {
+		delete(sh.ids, id)
+	} else {
+		sh.ids[id] = hs
+	}
+}
+
+// dropID removes the token with id under all its hashes.
+func (sh *shard) dropID(id string) {
+	sh.mu.Lock()
+	for _, h := range sh.ids[id] {
+		delete(sh.pos, h)
+	}
+	delete(sh.ids, id)
+	sh.mu.Unlock()
+}
+
+// dropHash removes any entry for h, found or unknown.
+func (sh *shard) dropHash(h apitoken.Hash) {
+	sh.mu.Lock()
+	if old, ok := sh.pos[h]; ok {
+		delete(sh.pos, h)
+		sh.unindex(old.token.ID, h)
+	}
+	delete(sh.neg, h)
+	sh.mu.Unlock()
+}
+
+func (sh *shard) len() (found, unknown int) {
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return len(sh.pos), len(sh.neg)
+}
