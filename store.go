@@ -12,6 +12,8 @@ import (
 // them in UTC.
 type Store interface {
 	// Create saves t, whose ID the caller has set, with the hash of its key.
+	// A store whose ids must be of its own kind (Strapi's are integers) may
+	// assign one instead and set t.ID to it.
 	// Stores keep every field of t, including EncryptedKey and SaltID.
 	// It returns ErrNameTaken if another token has t.Name: name uniqueness is
 	// the store's atomic guarantee, so of concurrent creates with one name
