@@ -45,20 +45,21 @@ func (e Event) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// event records e in the log and passes it to Config.OnEvent.
-func (s *Service) event(ctx context.Context, kind EventKind, t *Token, err error) {
-	s.emit(ctx, Event{Kind: kind, Time: s.now(), Err: err}, t)
-}
-
-func (s *Service) emit(ctx context.Context, e Event, t *Token) {
+// event records an audit event in the log and passes it to Config.OnEvent.
+// client is the address of the request's client, if any.
+func (s *Service) event(ctx context.Context, kind EventKind, t *Token, err error, client string) {
+	level := slog.LevelInfo
+	if err != nil {
+		level = slog.LevelWarn
+	}
+	if s.onEvent == nil && !s.log.Enabled(ctx, level) {
+		return // so that a flood of bad keys costs nothing here
+	}
+	e := Event{Kind: kind, Time: s.now(), Err: err, Client: client}
 	if t != nil {
 		e.TokenID, e.TokenName = t.ID, t.Name
 	}
-	level := slog.LevelInfo
-	if e.Err != nil {
-		level = slog.LevelWarn
-	}
-	s.log.LogAttrs(ctx, level, "apitoken: "+string(e.Kind), slog.Any("event", e))
+	s.log.LogAttrs(ctx, level, "apitoken: "+string(kind), slog.Any("event", e))
 	if s.onEvent != nil {
 		s.onEvent(ctx, e)
 	}

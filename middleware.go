@@ -3,7 +3,6 @@ package apitoken
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -13,6 +12,18 @@ import (
 // An empty value is ErrNoCredentials; any other mismatch ErrMalformedHeader.
 // It does not allocate.
 func ParseBearer(v string) (string, error) {
+	key, err := splitBearer(v)
+	if err == nil && hasSpace(key) {
+		return "", ErrMalformedHeader
+	}
+	return key, err
+}
+
+// splitBearer is ParseBearer without the search for white space inside the
+// key. Authenticate uses it: a key with white space in it is no issued key,
+// so Verify refuses it with the same answer, and the request path saves a
+// scan of the key.
+func splitBearer(v string) (string, error) {
 	v = trimSpace(v)
 	if v == "" {
 		return "", ErrNoCredentials
@@ -25,7 +36,7 @@ func ParseBearer(v string) (string, error) {
 		return "", ErrMalformedHeader
 	}
 	key := trimSpace(v[i:])
-	if key == "" || hasSpace(key) {
+	if key == "" {
 		return "", ErrMalformedHeader
 	}
 	return key, nil
@@ -75,7 +86,7 @@ func (s *Service) Authenticate(r *http.Request) (*Token, error) {
 	default:
 		return nil, ErrMultipleHeaders
 	}
-	key, err := ParseBearer(vals[0])
+	key, err := splitBearer(vals[0])
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +154,7 @@ func (s *Service) guard(next http.Handler, check func(*http.Request) (*Token, er
 				s.limiter.fail(client)
 			}
 			if !errors.Is(err, ErrExpired) { // Verify has recorded those
-				s.emit(r.Context(), Event{Kind: EventAuthFailed, Time: s.now(), Err: err, Client: remoteHost(r)}, nil)
+				s.event(r.Context(), EventAuthFailed, nil, err, remoteHost(r))
 			}
 		}
 		s.errorHandler(w, r, err)
@@ -183,66 +194,4 @@ func (s *Service) HandleCollection(mux *http.ServeMux, path, uid string, c Colle
 			mux.Handle(rt.pattern, s.Require(uid+"."+rt.action)(rt.h))
 		}
 	}
-}
-
-// StatusCode returns the HTTP status for an error of Authenticate, Check or
-// Can: 400 for ErrMultipleHeaders, 401 for missing, malformed, unknown or
-// expired credentials, 403 for ErrForbidden, 429 for ErrTooManyFailures, 503
-// for ErrUnavailable, and 500 for anything else.
-func StatusCode(err error) int {
-	for _, e := range errorResponses {
-		if errors.Is(err, e.err) {
-			return e.status
-		}
-	}
-	return http.StatusInternalServerError
-}
-
-// errorResponses maps errors to Strapi's error bodies and RFC 6750's error
-// codes. The first match wins.
-var errorResponses = []struct {
-	err       error
-	status    int
-	challenge string // RFC 6750 error code; "" for a bare challenge
-	body      string
-}{
-	{ErrNoCredentials, http.StatusUnauthorized, "", errorBody(401, "UnauthorizedError", "Missing or invalid credentials")},
-	{ErrMalformedHeader, http.StatusUnauthorized, "invalid_token", errorBody(401, "UnauthorizedError", "Missing or invalid credentials")},
-	{ErrInvalidKey, http.StatusUnauthorized, "invalid_token", errorBody(401, "UnauthorizedError", "Missing or invalid credentials")},
-	{ErrExpired, http.StatusUnauthorized, "invalid_token", errorBody(401, "UnauthorizedError", "Token expired")},
-	{ErrMultipleHeaders, http.StatusBadRequest, "invalid_request", errorBody(400, "ApplicationError", "Only one Authorization header is allowed")},
-	{ErrForbidden, http.StatusForbidden, "insufficient_scope", errorBody(403, "ForbiddenError", "Forbidden")},
-	{ErrUnavailable, http.StatusServiceUnavailable, "", errorBody(503, "ServiceUnavailableError", "Token store unavailable")},
-	{ErrTooManyFailures, http.StatusTooManyRequests, "", errorBody(429, "RateLimitError", "Too many failed authentication attempts")},
-}
-
-func errorBody(status int, name, msg string) string {
-	return `{"data":null,"error":{"status":` + strconv.Itoa(status) + `,"name":"` + name + `","message":"` + msg + `","details":{}}}`
-}
-
-// WriteError writes the response for an error of Authenticate, Check or Can:
-// Strapi's JSON error body with the status of StatusCode, and for 401, 400
-// and 403 an RFC 6750 WWW-Authenticate challenge in the Service's realm. It
-// is the default Config.ErrorHandler; replacements may call it.
-func (s *Service) WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	for _, e := range errorResponses {
-		if !errors.Is(err, e.err) {
-			continue
-		}
-		if e.status < 500 && e.status != http.StatusTooManyRequests {
-			challenge := `Bearer realm="` + s.realm + `"`
-			if e.challenge != "" {
-				challenge += `, error="` + e.challenge + `"`
-			}
-			h.Set("WWW-Authenticate", challenge)
-		}
-		w.WriteHeader(e.status)
-		w.Write([]byte(e.body))
-		return
-	}
-	w.WriteHeader(http.StatusInternalServerError)
-	w.Write([]byte(errorBody(500, "InternalServerError", "Internal Server Error")))
 }

@@ -97,6 +97,7 @@ type Service struct {
 	log           *slog.Logger
 	onEvent       func(context.Context, Event)
 	limiter       *failureLimiter // nil: no limit
+	refusals      []refusal
 	lookupTimeout time.Duration
 	actions       *Registry
 	strictActions bool
@@ -169,6 +170,7 @@ func New(cfg Config) (*Service, error) {
 	if strings.ContainsAny(s.realm, "\"\\\r\n") {
 		return nil, errors.New("apitoken: Config.Realm must not contain quotes, backslashes or line breaks")
 	}
+	s.refusals = newRefusals(s.realm)
 	if s.errorHandler == nil {
 		s.errorHandler = s.WriteError
 	}
@@ -239,7 +241,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 	if err := s.store.Create(ctx, t, s.hasher.Sum(key)); err != nil {
 		return nil, "", nameTaken(err)
 	}
-	s.event(ctx, EventCreated, t, nil)
+	s.event(ctx, EventCreated, t, nil, "")
 	return t, key, nil
 }
 
@@ -299,7 +301,7 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 	if err := s.store.Update(ctx, t); err != nil {
 		return nil, nameTaken(err)
 	}
-	s.event(ctx, EventUpdated, t, nil)
+	s.event(ctx, EventUpdated, t, nil, "")
 	return t, nil
 }
 
@@ -332,7 +334,7 @@ func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap 
 	if err != nil {
 		return nil, "", err
 	}
-	s.event(ctx, EventRegenerated, t, nil)
+	s.event(ctx, EventRegenerated, t, nil, "")
 	return t, key, nil
 }
 
@@ -345,7 +347,7 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 	if err := s.store.Delete(ctx, id); err != nil {
 		return nil, err
 	}
-	s.event(ctx, EventDeleted, t, nil)
+	s.event(ctx, EventDeleted, t, nil, "")
 	return t, nil
 }
 
@@ -374,7 +376,7 @@ func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
 	}
 	now := s.now()
 	if t.Expired(now) {
-		s.event(ctx, EventExpiredKey, t, ErrExpired)
+		s.event(ctx, EventExpiredKey, t, ErrExpired, "")
 		return t, ErrExpired
 	}
 	s.touches.note(t, now)
@@ -399,7 +401,7 @@ func (s *Service) verifyPrevious(ctx context.Context, key string) (*Token, error
 		if err := s.store.SetKey(ctx, t.ID, k); err != nil {
 			s.log.Warn("apitoken: moving a token to the current salt failed; will retry on next use", "token", t, "err", err)
 		} else {
-			s.event(ctx, EventSaltMoved, t, nil)
+			s.event(ctx, EventSaltMoved, t, nil, "")
 		}
 		return t, nil
 	}
