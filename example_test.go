@@ -59,6 +59,9 @@ func ExampleService_Create_custom() {
 		log.Fatal(err)
 	}
 	defer svc.Close(context.Background())
+	// Routes register their actions (see HandleCollection); custom tokens
+	// may be granted only registered ones.
+	svc.Actions().Register("api::article.article.create", "api::article.article.find", "api::article.article.delete")
 
 	tok, _, err := svc.Create(context.Background(), apitoken.CreateParams{
 		Name:        "importer",

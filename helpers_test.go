@@ -47,6 +47,9 @@ func newService(t testing.TB, cfg apitoken.Config) (*apitoken.Service, *memstore
 	if cfg.Logger == nil {
 		cfg.Logger = discard()
 	}
+	if cfg.Actions == nil {
+		cfg.AnyAction = true // tests grant made-up actions; TestValidation checks the registry
+	}
 	svc, err := apitoken.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, svc.Close(context.Background())) })

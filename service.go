@@ -42,10 +42,14 @@ type Config struct {
 	EncryptionKey string
 
 	// Actions is the set of actions custom tokens may be granted. Routes
-	// declared through the Service register theirs here. If nil, New makes an
-	// empty registry and checks custom permissions for syntax only, which
-	// suits tools such as a CLI that declare no routes.
+	// declared through the Service (Require, HandleCollection) register
+	// theirs here. Default: a new empty Registry.
 	Actions *Registry
+
+	// AnyAction lets custom tokens be granted any well-formed action, even
+	// one no route has registered. It suits tools such as a CLI that
+	// declare no routes. By default unknown actions are refused.
+	AnyAction bool
 
 	// Durations are the lifespans a token may be given. Default
 	// DefaultDurations: 7, 30 and 90 days, and Unlimited.
@@ -100,7 +104,7 @@ type Service struct {
 	refusals      []refusal
 	lookupTimeout time.Duration
 	actions       *Registry
-	strictActions bool
+	anyAction     bool
 	durations     []Duration
 	realm         string
 	errorHandler  func(http.ResponseWriter, *http.Request, error)
@@ -126,7 +130,7 @@ func New(cfg Config) (*Service, error) {
 		onEvent:       cfg.OnEvent,
 		lookupTimeout: cfg.LookupTimeout,
 		actions:       cfg.Actions,
-		strictActions: cfg.Actions != nil,
+		anyAction:     cfg.AnyAction,
 		durations:     cfg.Durations,
 		realm:         cfg.Realm,
 		errorHandler:  cfg.ErrorHandler,

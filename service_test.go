@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/memstore"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -99,11 +100,17 @@ func TestValidation(t *testing.T) {
 	assert.Len(t, verr.Errors, 3, "every problem is reported at once")
 }
 
-func TestUnregisteredActionsWithoutRegistry(t *testing.T) {
-	svc, _ := newService(t, apitoken.Config{})
+func TestAnyAction(t *testing.T) {
+	svc, err := apitoken.New(apitoken.Config{Store: memstore.New(), Salt: testSalt, Logger: discard()})
+	require.NoError(t, err)
+	defer svc.Close(context.Background())
+	_, _, err = svc.Create(context.Background(), apitoken.CreateParams{Name: "c", Type: apitoken.Custom, Permissions: []string{"api::x.y.z"}})
+	assert.ErrorIs(t, err, apitoken.ErrValidation, "by default only registered actions may be granted")
+
+	svc, _ = newService(t, apitoken.Config{AnyAction: true})
 	tok, _ := mustCreate(t, svc, apitoken.CreateParams{Name: "c", Type: apitoken.Custom, Permissions: []string{"api::x.y.z"}})
-	assert.Equal(t, []string{"api::x.y.z"}, tok.Permissions, "without a registry any well-formed action is accepted")
-	_, _, err := svc.Create(context.Background(), apitoken.CreateParams{Name: "d", Type: apitoken.Custom, Permissions: []string{"api::x.y"}})
+	assert.Equal(t, []string{"api::x.y.z"}, tok.Permissions, "with AnyAction any well-formed action is accepted")
+	_, _, err = svc.Create(context.Background(), apitoken.CreateParams{Name: "d", Type: apitoken.Custom, Permissions: []string{"api::x.y"}})
 	assert.ErrorIs(t, err, apitoken.ErrValidation)
 }
 

@@ -68,7 +68,7 @@ func (s *Service) validatePermissions(t *Token, v *ValidationError) {
 	perms := make([]string, 0, len(t.Permissions))
 	for _, p := range t.Permissions {
 		_, err := ParseAction(p)
-		if err != nil || (s.strictActions && !s.actions.Has(p)) {
+		if err != nil || (!s.anyAction && !s.actions.Has(p)) {
 			unknown = append(unknown, truncate(p, 60))
 			continue
 		}

@@ -178,7 +178,9 @@ func (c *command) open(ctx context.Context, mustExist bool) (*apitoken.Service, 
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt, Logger: log})
+	// The CLI declares no routes, so it cannot know the server's actions:
+	// it checks custom permissions for form only.
+	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt, Logger: log, AnyAction: true})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

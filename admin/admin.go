@@ -1,0 +1,144 @@
+// Package admin serves Strapi's admin API for API tokens and the
+// Settings > API Tokens screen, as one http.Handler that a host application
+// mounts under its admin prefix:
+//
+//	h, err := admin.New(admin.Config{Service: svc, Authorize: authorize})
+//	mux.Handle("/admin/", http.StripPrefix("/admin", h))
+//
+// The host decides who is an administrator and what each may do, through
+// Config.Authorize. The handler checks the admin permission of every route,
+// protects cookie sessions against cross-site requests, and never returns a
+// key except from create, regenerate and (with an encryption key) reveal.
+package admin
+
+import (
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+// The admin permissions of Strapi's API tokens settings.
+const (
+	PermAccess     = "admin::api-tokens.access" // the screen
+	PermRead       = "admin::api-tokens.read"
+	PermCreate     = "admin::api-tokens.create"
+	PermUpdate     = "admin::api-tokens.update"
+	PermRegenerate = "admin::api-tokens.regenerate"
+	PermDelete     = "admin::api-tokens.delete"
+)
+
+// Permissions lists every admin permission the handler checks.
+var Permissions = []string{PermAccess, PermRead, PermCreate, PermUpdate, PermRegenerate, PermDelete}
+
+// Errors that Config.Authorize returns.
+var (
+	// ErrUnauthenticated: the request has no administrator (401).
+	ErrUnauthenticated = errors.New("admin: not signed in")
+	// ErrForbidden: the administrator lacks the permission (403).
+	ErrForbidden = errors.New("admin: permission denied")
+)
+
+// Config configures the admin handler.
+type Config struct {
+	// Service manages the tokens. Required.
+	Service *apitoken.Service
+
+	// Authorize is called on every request with the admin permission its
+	// route needs (one of Permissions), or "" for routes any administrator
+	// may use. It returns nil, ErrUnauthenticated or ErrForbidden. Required.
+	Authorize func(r *http.Request, permission string) error
+
+	// MaxBodyBytes bounds request bodies. Default 64 KiB.
+	MaxBodyBytes int64
+
+	// Logger receives unexpected errors. Default slog.Default(). Keys never
+	// reach it.
+	Logger *slog.Logger
+}
+
+//go:embed static
+var static embed.FS
+
+type handler struct {
+	svc       *apitoken.Service
+	authorize func(*http.Request, string) error
+	maxBody   int64
+	log       *slog.Logger
+	mux       *http.ServeMux
+}
+
+// New returns the admin handler. Paths are relative to where it is mounted.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Service == nil || cfg.Authorize == nil {
+		return nil, errors.New("admin: Config.Service and Config.Authorize are required")
+	}
+	h := &handler{svc: cfg.Service, authorize: cfg.Authorize, maxBody: cfg.MaxBodyBytes, log: cfg.Logger, mux: http.NewServeMux()}
+	if h.maxBody <= 0 {
+		h.maxBody = 64 << 10
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	assets, err := fs.Sub(static, "static")
+	if err != nil {
+		return nil, err
+	}
+
+	routes := []struct {
+		pattern, perm string
+		serve         func(http.ResponseWriter, *http.Request) error
+	}{
+		{"GET /{$}", PermAccess, h.page},
+		{"GET /settings/api-tokens", PermAccess, h.page},
+		{"GET /me", "", h.me},
+		{"GET /content-api/permissions", "", h.actions},
+		{"POST /api-tokens", PermCreate, h.create},
+		{"GET /api-tokens", PermRead, h.list},
+		{"GET /api-tokens/{id}", PermRead, h.get},
+		{"PUT /api-tokens/{id}", PermUpdate, h.update},
+		{"DELETE /api-tokens/{id}", PermDelete, h.delete},
+		{"POST /api-tokens/{id}/regenerate", PermRegenerate, h.regenerate},
+		{"GET /api-tokens/{id}/access-key", PermRead, h.reveal},
+	}
+	for _, rt := range routes {
+		h.mux.Handle(rt.pattern, h.guard(rt.perm, rt.serve))
+	}
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(assets)))
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, errNoRoute)
+	})
+	return securityHeaders(http.NewCrossOriginProtection().Handler(h.mux)), nil
+}
+
+// guard checks the route's permission, limits the body, and answers errors.
+func (h *handler) guard(perm string, serve func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h.authorize(r, perm); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
+		if err := serve(w, r); err != nil {
+			h.fail(w, r, err)
+		}
+	})
+}
+
+// csp allows the page its own script and style and nothing else.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}

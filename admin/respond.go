@@ -1,0 +1,161 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+var (
+	errNoRoute   = errors.New("admin: no such route")
+	errEmptyBody = bodyError("", "the request needs a JSON body")
+)
+
+// apiError is an error answered with Strapi's error body.
+type apiError struct {
+	status  int
+	name    string
+	message string
+	details any
+}
+
+func (e *apiError) Error() string { return "admin: " + e.message }
+
+// bodyError refuses a request body, naming the field at fault.
+func bodyError(field, msg string) error {
+	fe := apitoken.FieldError{Message: msg, Name: "ValidationError"}
+	if field != "" {
+		fe.Path = []string{field}
+	} else {
+		fe.Path = []string{}
+	}
+	return &apiError{http.StatusBadRequest, "ValidationError", msg, map[string]any{"errors": []apitoken.FieldError{fe}}}
+}
+
+// errorKinds maps errors to statuses and Strapi's error names. The first
+// match wins.
+var errorKinds = []struct {
+	err     error
+	status  int
+	name    string
+	message string
+}{
+	{ErrUnauthenticated, http.StatusUnauthorized, "UnauthorizedError", "Missing or invalid credentials"},
+	{ErrForbidden, http.StatusForbidden, "ForbiddenError", "Forbidden"},
+	{apitoken.ErrNotFound, http.StatusNotFound, "NotFoundError", "API Token not found"},
+	{errNoRoute, http.StatusNotFound, "NotFoundError", "Not Found"},
+	{apitoken.ErrNotRecoverable, http.StatusBadRequest, "ApplicationError", "This key cannot be shown again"},
+	{apitoken.ErrUnavailable, http.StatusServiceUnavailable, "ServiceUnavailableError", "Token store unavailable"},
+}
+
+// fail answers err with Strapi's error body.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	var verr *apitoken.ValidationError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &verr):
+		ae = &apiError{http.StatusBadRequest, "ValidationError", verr.Message(), map[string]any{"errors": verr.Errors}}
+	default:
+		for _, k := range errorKinds {
+			if errors.Is(err, k.err) {
+				ae = &apiError{k.status, k.name, k.message, map[string]any{}}
+				break
+			}
+		}
+	}
+	if ae == nil {
+		h.log.ErrorContext(r.Context(), "admin: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		ae = &apiError{http.StatusInternalServerError, "InternalServerError", "Internal Server Error", map[string]any{}}
+	}
+	writeJSON(w, ae.status, map[string]any{
+		"data":  nil,
+		"error": map[string]any{"status": ae.status, "name": ae.name, "message": ae.message, "details": ae.details},
+	})
+}
+
+func writeData(w http.ResponseWriter, status int, data any) error {
+	writeJSON(w, status, map[string]any{"data": data})
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON object into v, refusing unknown fields, wrong types,
+// trailing data and bodies over the limit, with an error that names the
+// field at fault.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return &apiError{http.StatusRequestEntityTooLarge, "PayloadTooLargeError",
+			fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit), map[string]any{}}
+	case err != nil:
+		return bodyError("", "could not read the request body")
+	case len(bytes.TrimSpace(body)) == 0:
+		return errEmptyBody
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if dec.More() {
+		return bodyError("", "unexpected data after the JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return bodyError("", "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return bodyError("", fmt.Sprintf("malformed JSON at byte %d", syntax.Offset))
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return bodyError("", "the body must be a JSON object")
+		}
+		return bodyError(typ.Field, fmt.Sprintf("%s must be of type %s", typ.Field, jsonType(typ.Type.Kind().String())))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return bodyError("", "the JSON body ends too soon")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return bodyError(field, fmt.Sprintf("%s is not a known field", field))
+	}
+	// A field's own decoder refused its value: a lifespan is the only one.
+	msg := strings.TrimPrefix(err.Error(), "apitoken: ")
+	if strings.HasPrefix(msg, "lifespan") {
+		return bodyError("lifespan", msg)
+	}
+	return bodyError("", msg)
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "slice", "array":
+		return "array"
+	case "int64", "int", "uint64", "float64":
+		return "number"
+	case "bool":
+		return "boolean"
+	}
+	return kind
+}

@@ -1,0 +1,154 @@
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+func (h *handler) page(w http.ResponseWriter, r *http.Request) error {
+	page, err := static.ReadFile("static/index.html")
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err = w.Write(page)
+	return err
+}
+
+// me tells the screen what the administrator may do and which lifespans
+// tokens may have, so that it hides what would be refused.
+func (h *handler) me(w http.ResponseWriter, r *http.Request) error {
+	perms := []string{}
+	for _, p := range Permissions {
+		if h.authorize(r, p) == nil {
+			perms = append(perms, p)
+		}
+	}
+	return writeData(w, http.StatusOK, map[string]any{
+		"permissions": perms,
+		"durations":   h.svc.Durations(),
+		"canReveal":   h.svc.CanReveal(),
+	})
+}
+
+func (h *handler) actions(w http.ResponseWriter, r *http.Request) error {
+	return writeData(w, http.StatusOK, h.svc.Actions().Groups())
+}
+
+func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
+	var p apitoken.CreateParams
+	if err := decode(r, &p); err != nil {
+		return err
+	}
+	t, key, err := h.svc.Create(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeData(w, http.StatusCreated, withKey{tokenJSON(t), key})
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.svc.List(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]*apitoken.Token, len(list))
+	for i, t := range list {
+		out[i] = tokenJSON(t)
+	}
+	return writeData(w, http.StatusOK, out)
+}
+
+func (h *handler) get(w http.ResponseWriter, r *http.Request) error {
+	t, err := h.svc.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeData(w, http.StatusOK, tokenJSON(t))
+}
+
+// updateBody is UpdateParams as JSON, where an absent lifespan leaves the
+// expiry alone and a null one makes the token unlimited.
+type updateBody struct {
+	Name        *string         `json:"name"`
+	Description *string         `json:"description"`
+	Type        *apitoken.Type  `json:"type"`
+	Lifespan    json.RawMessage `json:"lifespan"`
+	Permissions []string        `json:"permissions"`
+}
+
+func (h *handler) update(w http.ResponseWriter, r *http.Request) error {
+	var b updateBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	p := apitoken.UpdateParams{Name: b.Name, Description: b.Description, Type: b.Type, Permissions: b.Permissions}
+	if b.Lifespan != nil {
+		var d apitoken.Duration
+		if err := d.UnmarshalJSON(b.Lifespan); err != nil {
+			return bodyError("lifespan", "lifespan must be null or a number of milliseconds")
+		}
+		p.Lifespan = &d
+	}
+	t, err := h.svc.Update(r.Context(), r.PathValue("id"), p)
+	if err != nil {
+		return err
+	}
+	return writeData(w, http.StatusOK, tokenJSON(t))
+}
+
+func (h *handler) delete(w http.ResponseWriter, r *http.Request) error {
+	t, err := h.svc.Delete(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeData(w, http.StatusOK, tokenJSON(t))
+}
+
+// regenerate takes an optional body {"overlap": ms}: how long the old key
+// keeps working. Without it the old key dies at once, as in Strapi.
+func (h *handler) regenerate(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		Overlap int64 `json:"overlap"`
+	}
+	if err := decode(r, &b); err != nil && err != errEmptyBody {
+		return err
+	}
+	if b.Overlap > int64(365*24*time.Hour/time.Millisecond) {
+		b.Overlap = -1 // would overflow a Duration; the Service refuses it like any negative overlap
+	}
+	t, key, err := h.svc.RegenerateWithOverlap(r.Context(), r.PathValue("id"), time.Duration(b.Overlap)*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	return writeData(w, http.StatusCreated, map[string]string{"id": t.ID, "accessKey": key})
+}
+
+// reveal shows a key again from its encrypted copy.
+func (h *handler) reveal(w http.ResponseWriter, r *http.Request) error {
+	key, err := h.svc.RevealKey(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeData(w, http.StatusOK, map[string]string{"accessKey": key})
+}
+
+// withKey is a token with its key, as create answers.
+type withKey struct {
+	*apitoken.Token
+	AccessKey string `json:"accessKey"`
+}
+
+// tokenJSON returns t as Strapi writes it: permissions always a list.
+func tokenJSON(t *apitoken.Token) *apitoken.Token {
+	if t.Permissions != nil {
+		return t
+	}
+	c := *t
+	c.Permissions = []string{}
+	return &c
+}
