@@ -195,6 +195,9 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// Store returns the store the Service keeps its tokens in.
+func (s *Service) Store() Store { return s.store }
+
 // Actions returns the registry of actions that tokens may be granted.
 func (s *Service) Actions() *Registry { return s.actions }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/cache"
 	"github.com/go-apitoken/apitoken/internal/dbopen"
 	"github.com/go-apitoken/apitoken/internal/saltfile"
 )
@@ -25,6 +26,8 @@ type config struct {
 	log        *slog.Logger
 	durations  []apitoken.Duration // nil for Strapi's
 	bcryptCost int                 // 0 for bcrypt.DefaultCost; tests lower it
+	cacheTTL   time.Duration       // how stale another instance's changes may be; 0 disables the cache
+	hexKeys    bool                // issue Strapi's 256-hex keys instead of prefixed ones
 }
 
 // HTTP server limits. Each bounds what a slow or hostile client can hold.
@@ -81,9 +84,17 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	keyFormat := apitoken.PrefixedKeys // scannable keys for new installations; both forms verify
+	if cfg.hexKeys {
+		keyFormat = apitoken.HexKeys
+	}
 	svc, err := apitoken.New(apitoken.Config{
-		Store:         store,
+		// The cache answers repeated keys from memory: changes made here
+		// take effect at once, those of other instances within cacheTTL.
+		Store:         cache.New(store, cache.Options{TTL: cfg.cacheTTL}),
 		Salt:          salt,
+		PreviousSalts: saltfile.Previous(cfg.getenv),
+		KeyFormat:     keyFormat,
 		Actions:       &apitoken.Registry{},
 		Durations:     cfg.durations,
 		LookupTimeout: 5 * time.Second,
@@ -120,6 +131,11 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 		a.svc.HandleCollection(mux, c.path, c.uid, apitoken.Collection{
 			Find: find, FindOne: findOne, Create: create, Update: update, Delete: remove,
 		})
+		if c.path == "/api/articles" {
+			// The same list without a token: public content, and the
+			// baseline that shows what checking a token costs.
+			mux.Handle("GET /api/public/articles", find)
+		}
 	}
 
 	gql, err := graphqlHandler(a.svc, "api::article.article", articles)

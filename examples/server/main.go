@@ -24,6 +24,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/go-apitoken/apitoken/cache"
 	"github.com/go-apitoken/apitoken/internal/dbopen"
 )
 
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	addr := fs.String("addr", "127.0.0.1:1337", "listen address (Strapi's port by default)")
 	db := fs.String("db", "", "database: a SQLite file, postgres://… or mysql://user:pass@host:port/db (default $"+dbopen.EnvVar+", else "+dbopen.DefaultPath+")")
 	saltFile := fs.String("salt-file", "", "where the salt is kept when API_TOKEN_SALT is not set (default DATABASE.salt for SQLite, ./apitoken.salt otherwise)")
+	cacheTTL := fs.Duration("cache-ttl", cache.DefaultTTL, "how long a verified key is answered from memory: the longest a change made through another instance takes to apply here (0 disables)")
+	hexKeys := fs.Bool("hex-keys", false, "issue Strapi's 256-hex keys instead of prefixed, scannable ones (both always verify)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -54,7 +57,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	a, err := newApp(ctx, config{db: *db, saltFile: *saltFile, getenv: getenv, stdout: stdout, log: log})
+	if *cacheTTL < 0 {
+		return fmt.Errorf("-cache-ttl must not be negative")
+	}
+	a, err := newApp(ctx, config{db: *db, saltFile: *saltFile, getenv: getenv, stdout: stdout, log: log, cacheTTL: *cacheTTL, hexKeys: *hexKeys})
 	if err != nil {
 		return err
 	}

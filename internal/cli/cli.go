@@ -96,6 +96,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	c.flags.StringVar(&c.db, "db", db, "database: a SQLite file, postgres://… or mysql://…")
 	c.flags.StringVar(&c.saltFile, "salt-file", saltFile, "salt file, when API_TOKEN_SALT is not set")
 	c.flags.BoolVar(&c.json, "json", false, "print JSON")
+	c.flags.BoolVar(&c.hexKeys, "hex-keys", false, "issue Strapi's 256-hex keys instead of prefixed, scannable ones (both always verify)")
 	run := cmd.setup(c)
 	pos, err := parseInterspersed(c.flags, args)
 	if err != nil {
@@ -139,7 +140,7 @@ type command struct {
 	name           string
 	flags          *flag.FlagSet
 	db, saltFile   string
-	json           bool
+	json, hexKeys  bool
 	args           []string
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -180,7 +181,12 @@ func (c *command) open(ctx context.Context, mustExist bool) (*apitoken.Service, 
 	}
 	// The CLI declares no routes, so it cannot know the server's actions:
 	// it checks custom permissions for form only.
-	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt, Logger: log, AnyAction: true})
+	keyFormat := apitoken.PrefixedKeys
+	if c.hexKeys {
+		keyFormat = apitoken.HexKeys
+	}
+	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt, PreviousSalts: saltfile.Previous(getenv),
+		KeyFormat: keyFormat, Logger: log, AnyAction: true})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

@@ -50,7 +50,9 @@ func newDB(t *testing.T) string {
 	return filepath.Join(t.TempDir(), "tokens.db")
 }
 
-var keyPattern = regexp.MustCompile(`^[0-9a-f]{256}\n$`)
+// keyPattern matches a prefixed key alone on its line, as create --quiet
+// prints it.
+var keyPattern = regexp.MustCompile(`^apitoken_[0-9A-Za-z]{49}\n$`)
 
 type tokenWithKey struct {
 	apitoken.Token
@@ -66,7 +68,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("create --json: %v\n%s", err, out)
 	}
 	if created.Name != "ci" || created.Type != apitoken.Custom || created.Lifespan != apitoken.Days30 ||
-		len(created.Permissions) != 2 || created.ExpiresAt == nil || len(created.AccessKey) != 256 {
+		len(created.Permissions) != 2 || created.ExpiresAt == nil || !keyPattern.MatchString(created.AccessKey+"\n") {
 		t.Fatalf("created %+v", created)
 	}
 	if _, err := os.Stat(db + ".salt"); err != nil {
@@ -75,7 +77,7 @@ func TestLifecycle(t *testing.T) {
 
 	// Human output shows the key once, at the end.
 	out = runOK(t, "-db", db, "create", "--name", "reader")
-	if !strings.Contains(out, "shown only this once") || !regexp.MustCompile(`\n[0-9a-f]{256}\n$`).MatchString(out) {
+	if !strings.Contains(out, "shown only this once") || !regexp.MustCompile(`\napitoken_[0-9A-Za-z]{49}\n$`).MatchString(out) {
 		t.Errorf("create output:\n%s", out)
 	}
 	quiet := runOK(t, "create", "-db", db, "--name", "quiet", "--type", "full-access", "--quiet")
@@ -210,6 +212,48 @@ func expiredKey(t *testing.T, db string) string {
 		t.Fatal(err)
 	}
 	return key
+}
+
+func TestHexKeys(t *testing.T) {
+	db := newDB(t)
+	key := strings.TrimSpace(runOK(t, "-db", db, "create", "--name", "strapi style", "--hex-keys", "--quiet"))
+	if !regexp.MustCompile(`^[0-9a-f]{256}$`).MatchString(key) {
+		t.Fatalf("--hex-keys made %q", key)
+	}
+	r := run(t, key, "-db", db, "verify", "--key", "-")
+	if r.code != 0 {
+		t.Fatalf("a hex key made by the CLI does not verify: %d %s", r.code, r.stderr)
+	}
+}
+
+func TestSaltStatus(t *testing.T) {
+	db := newDB(t)
+	runOK(t, "-db", db, "create", "--name", "a")
+	runOK(t, "-db", db, "create", "--name", "b")
+	var n map[string]int
+	if err := json.Unmarshal([]byte(runOK(t, "-db", db, "salt-status", "--json")), &n); err != nil ||
+		n["current"] != 2 || n["previous"] != 0 || n["unknown"] != 0 {
+		t.Fatalf("salt-status = %v, %v", n, err)
+	}
+}
+
+func TestImportStrapiRefuses(t *testing.T) {
+	db := newDB(t)
+	for _, tt := range []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"import-strapi"}, "--from is required"},
+		{[]string{"import-strapi", "--from", filepath.Join(t.TempDir(), "none.db")}, "no Strapi database at"},
+		{[]string{"import-strapi", "--from", "x.db", "--strapi", "v3"}, `--strapi "v3": want v4 or v5`},
+		{[]string{"import-strapi", "--from", "ftp://host/db"}, "--from"},
+		{[]string{"import-strapi", "--from", newDB(t) + "x"}, "no Strapi database at"},
+	} {
+		r := run(t, "", append([]string{"-db", db}, tt.args...)...)
+		if r.code == 0 || !strings.Contains(r.stderr, tt.stderr) {
+			t.Errorf("%v: exit %d, stderr %q; want %q", tt.args, r.code, r.stderr, tt.stderr)
+		}
+	}
 }
 
 func TestRefusedInput(t *testing.T) {

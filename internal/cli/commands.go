@@ -12,13 +12,15 @@ import (
 )
 
 var commands = map[string]commandSpec{
-	"create":     {"Creates a token and prints its key, once.", 0, setupCreate},
-	"list":       {"Lists the tokens, sorted by name.", 0, setupList},
-	"show":       {"Shows one token.", 1, setupShow},
-	"update":     {"Changes a token's name, description, type, lifespan or permissions.", 1, setupUpdate},
-	"regenerate": {"Gives a token a new key, which it prints once; the old key stops working at once.", 1, setupRegenerate},
-	"delete":     {"Deletes a token; its key stops working at once.", 1, setupDelete},
-	"verify":     {"Exits 0 when the key is valid (and allowed --action), 1 when it is not.", 0, setupVerify},
+	"create":        {"Creates a token and prints its key, once.", 0, setupCreate},
+	"list":          {"Lists the tokens, sorted by name.", 0, setupList},
+	"show":          {"Shows one token.", 1, setupShow},
+	"update":        {"Changes a token's name, description, type, lifespan or permissions.", 1, setupUpdate},
+	"regenerate":    {"Gives a token a new key, which it prints once; the old key stops working at once.", 1, setupRegenerate},
+	"delete":        {"Deletes a token; its key stops working at once.", 1, setupDelete},
+	"verify":        {"Exits 0 when the key is valid (and allowed --action), 1 when it is not.", 0, setupVerify},
+	"salt-status":   {"Counts the tokens on the current salt and on previous ones (API_TOKEN_PREVIOUS_SALTS).", 0, setupSaltStatus},
+	"import-strapi": {"Copies the tokens of a Strapi v4 or v5 database (--from) into this one; their keys keep working.", 0, setupImportStrapi},
 }
 
 // maxKeyInput bounds the key read from standard input.

@@ -196,3 +196,18 @@ func abs(path string) string {
 	}
 	return path
 }
+
+// PreviousEnvVar holds salts used before the current one, separated by
+// commas, for salt rotation (apitoken.Config.PreviousSalts).
+const PreviousEnvVar = "API_TOKEN_PREVIOUS_SALTS"
+
+// Previous returns the salts of PreviousEnvVar, read with getenv.
+func Previous(getenv func(string) string) []string {
+	var salts []string
+	for _, s := range strings.Split(getenv(PreviousEnvVar), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			salts = append(salts, s)
+		}
+	}
+	return salts
+}
