@@ -25,13 +25,13 @@ const salt = "admin-test-salt-0123456789"
 // env is an admin handler mounted under /admin/ on a real HTTP server, with
 // an administrator whose permissions the test sets.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	svc    *apitoken.Service
 	server *httptest.Server
 	perms  []string // nil: not signed in
 }
 
-func newEnv(t *testing.T, cfg apitoken.Config) *env {
+func newEnv(t testing.TB, cfg apitoken.Config) *env {
 	t.Helper()
 	cfg.Store = memstore.New()
 	cfg.Salt = salt
@@ -56,9 +56,14 @@ func newEnv(t *testing.T, cfg apitoken.Config) *env {
 		Find:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}),
 		Create: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(201) }),
 	})
-	e.server = httptest.NewServer(mux)
-	t.Cleanup(e.server.Close)
+	e.server = newServer(t, mux)
 	return e
+}
+
+func newServer(t testing.TB, h http.Handler) *httptest.Server {
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s
 }
 
 type reply struct {
