@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/go-apitoken/apitoken/internal/testenv"
+)
+
+// cacheTTL is the staleness bound the two instances run with.
+const cacheTTL = time.Second
+
+// TestTwoInstances runs two server processes on one PostgreSQL under load:
+// a token revoked or regenerated through one is refused by the other within
+// the cache TTL, and no request gets a status other than 200 before and 401
+// after.
+func TestTwoInstances(t *testing.T) {
+	dsn := testenv.DSN(t, "APITOKEN_TEST_POSTGRES_DSN")
+	dbURL := freshDatabase(t, dsn)
+	bin := filepath.Join(t.TempDir(), "server")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	env := append(os.Environ(), "API_TOKEN_SALT=two-instances-salt-0123456789", "ADMIN_EMAIL="+adminEmail, "ADMIN_PASSWORD="+adminPassword)
+	a := startProcess(t, bin, env, dbURL)
+	b := startProcess(t, bin, env, dbURL)
+
+	for _, change := range []string{"delete", "regenerate"} {
+		t.Run(change, func(t *testing.T) {
+			id, key := a.createToken(t, `{"name":"shared-`+change+`","type":"read-only"}`)
+			// Both instances accept the key (B has it cached after this).
+			for _, s := range []*testServer{a, b} {
+				if st := getStatus(t, s.url+"/api/articles", key); st != 200 {
+					t.Fatalf("before the change: %d", st)
+				}
+			}
+			var last atomic.Int64 // unix nanos of the last 200 seen on B
+			var unexpected atomic.Int64
+			var firstRefusal atomic.Int64
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						switch st := getStatus(t, b.url+"/api/articles", key); st {
+						case 200:
+							last.Store(time.Now().UnixNano())
+						case 401:
+							firstRefusal.CompareAndSwap(0, time.Now().UnixNano())
+						default:
+							unexpected.Add(1)
+						}
+					}
+				}()
+			}
+			stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
+			defer stopLoad()
+			time.Sleep(200 * time.Millisecond)
+			changed := time.Now()
+			var r response
+			if change == "delete" {
+				r = a.admin(t, "DELETE", "/admin/api-tokens/"+id, "")
+			} else {
+				r = a.admin(t, "POST", "/admin/api-tokens/"+id+"/regenerate", "")
+			}
+			if r.status != 200 && r.status != 201 {
+				t.Fatalf("%s through A: %d %s", change, r.status, r.body)
+			}
+			if st := getStatus(t, a.url+"/api/articles", key); st != 401 {
+				t.Errorf("A itself still accepts the old key: %d", st)
+			}
+			time.Sleep(cacheTTL + 700*time.Millisecond)
+			stopLoad()
+
+			if unexpected.Load() > 0 {
+				t.Errorf("%d requests got a status other than 200 or 401", unexpected.Load())
+			}
+			if firstRefusal.Load() == 0 {
+				t.Fatal("B never refused the old key")
+			}
+			lastOK := time.Unix(0, last.Load())
+			stale := lastOK.Sub(changed)
+			t.Logf("%s: B accepted the old key for %v after the change through A (bound %v)", change, stale.Round(time.Millisecond), cacheTTL)
+			if stale > cacheTTL+250*time.Millisecond {
+				t.Errorf("B accepted the old key %v after the change, beyond the %v bound", stale, cacheTTL)
+			}
+		})
+	}
+}
+
+// freshDatabase creates a PostgreSQL database for the test, dropped when
+// it ends, and returns its postgres:// URL.
+func freshDatabase(t *testing.T, dsn string) string {
+	t.Helper()
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "apitoken_scaleout_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		admin.Close()
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+var listening = regexp.MustCompile(`listening url=(http://[0-9.:]+)`)
+
+// startProcess runs the built server on a free port and waits until it
+// listens; it is interrupted when the test ends.
+func startProcess(t *testing.T, bin string, env []string, db string) *testServer {
+	t.Helper()
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-db", db, "-cache-ttl", cacheTTL.String(),
+		"-salt-file", filepath.Join(t.TempDir(), "salt"))
+	cmd.Env = env
+	cmd.Dir = t.TempDir() // the admin login file lands here
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		return &testServer{url: u}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not start")
+		return nil
+	}
+}
+
+var loadClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+
+func getStatus(t *testing.T, url, key string) int {
+	req, err := http.NewRequestWithContext(context.Background(), "GET", url, nil)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := loadClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
+}
