@@ -48,6 +48,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer svc.Close(ctx)
+	svc.Actions().Register("api::article.article.find") // as svc.Require does for a route
 	_, key, err := svc.Create(ctx, apitoken.CreateParams{Name: "ci", Type: apitoken.Custom,
 		Permissions: []string{"api::article.article.find"}})
 	if err != nil {

@@ -1,11 +1,12 @@
 package sqlstore
 
 import (
+	"github.com/go-apitoken/apitoken/internal/sqlq"
+
 	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -132,21 +133,9 @@ func validPrefix(prefix string) error {
 func (s *Store) table(name string) string { return s.prefix + name }
 
 // rebind turns the ? placeholders of query into $1, $2, … for PostgreSQL.
-// Queries hold no literal question marks.
 func rebind(d Dialect, query string) string {
 	if d != Postgres {
 		return query
 	}
-	var b strings.Builder
-	n := 0
-	for _, c := range query {
-		if c == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return sqlq.Numbered(query)
 }

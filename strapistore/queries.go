@@ -1,7 +1,8 @@
 package strapistore
 
 import (
-	"strconv"
+	"github.com/go-apitoken/apitoken/internal/sqlq"
+
 	"strings"
 )
 
@@ -85,22 +86,10 @@ func (s *Store) insert(table string, cols []string) string {
 	return s.rebind("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" + marks + ")")
 }
 
-// rebind turns the ? placeholders of query into PostgreSQL's $1, $2, …. The
-// store's statements hold no question marks in literals.
+// rebind turns the ? placeholders of query into $1, $2, … for PostgreSQL.
 func (s *Store) rebind(query string) string {
 	if s.dialect != Postgres {
 		return query
 	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return sqlq.Numbered(query)
 }

@@ -14,6 +14,8 @@
 package strapistore
 
 import (
+	"github.com/go-apitoken/apitoken/sqlstore"
+
 	"context"
 	"database/sql"
 	"errors"
@@ -37,35 +39,17 @@ const (
 	V5 Version = 5
 )
 
-// Dialect names the SQL engine behind a *sql.DB. The store cannot tell it
-// from the driver without importing drivers, so the caller says which.
-type Dialect int
+// Dialect names the SQL engine behind a *sql.DB: sqlstore's. On SQLite,
+// Strapi (knex with better-sqlite3) stores times as Unix milliseconds, and
+// so does the store; MySQL works with or without parseTime.
+type Dialect = sqlstore.Dialect
 
-// The supported engines, as Strapi uses them.
+// The supported engines.
 const (
-	// SQLite, through modernc.org/sqlite (driver name "sqlite"). Strapi
-	// (knex with better-sqlite3) stores times as Unix milliseconds, and so
-	// does the store.
-	SQLite Dialect = iota + 1
-	// Postgres, through github.com/jackc/pgx/v5/stdlib (driver name "pgx").
-	Postgres
-	// MySQL or MariaDB, through github.com/go-sql-driver/mysql (driver name
-	// "mysql"), with or without parseTime.
-	MySQL
+	SQLite   = sqlstore.SQLite
+	Postgres = sqlstore.Postgres
+	MySQL    = sqlstore.MySQL
 )
-
-// String returns the engine's name.
-func (d Dialect) String() string {
-	switch d {
-	case SQLite:
-		return "sqlite"
-	case Postgres:
-		return "postgres"
-	case MySQL:
-		return "mysql"
-	}
-	return "Dialect(" + strconv.Itoa(int(d)) + ")"
-}
 
 // DefaultTablePrefix starts Strapi's table names unless Options.TablePrefix
 // says otherwise.

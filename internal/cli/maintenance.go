@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/go-apitoken/apitoken/internal/dbopen"
-	"github.com/go-apitoken/apitoken/sqlstore"
 	"github.com/go-apitoken/apitoken/strapistore"
 )
 
@@ -60,10 +59,7 @@ func setupImportStrapi(c *command) func(context.Context) error {
 			return err
 		}
 		defer db.Close()
-		dialect := map[sqlstore.Dialect]strapistore.Dialect{
-			sqlstore.SQLite: strapistore.SQLite, sqlstore.Postgres: strapistore.Postgres, sqlstore.MySQL: strapistore.MySQL,
-		}[target.Dialect]
-		src, err := strapistore.New(db, strapistore.Options{Version: v, Dialect: dialect, TablePrefix: *prefix})
+		src, err := strapistore.New(db, strapistore.Options{Version: v, Dialect: target.Dialect, TablePrefix: *prefix})
 		if err != nil {
 			return err
 		}
