@@ -1,0 +1,194 @@
+package apitoken
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Config configures a Service. Only Store is required; the salt may come from
+// the environment.
+type Config struct {
+	// Store keeps the tokens. Required.
+	Store Store
+
+	// Salt keys the HMAC of every key. If empty, the API_TOKEN_SALT
+	// environment variable is used; if that is empty too, New fails. It must
+	// be at least MinSaltLen bytes. Changing it invalidates every token.
+	Salt string
+
+	// PreviousSalts are salts used before Salt. A key that matches under
+	// one of them is accepted, and its stored hash moves to Salt, so that a
+	// salt can be rotated without killing every token. Remove a previous
+	// salt once CountBySalt shows no token on it.
+	PreviousSalts []string
+
+	// KeyFormat is the form of new keys. Default HexKeys, Strapi's; keys of
+	// either form always verify.
+	KeyFormat KeyFormat
+
+	// KeyPrefix starts PrefixedKeys. Default "apitoken".
+	KeyPrefix string
+
+	// EncryptionKey, when set, makes new keys recoverable: an encrypted copy
+	// is stored in Strapi's format (readable by Strapi with the same
+	// encryption key), and RevealKey shows it again.
+	EncryptionKey string
+
+	// Actions is the set of actions custom tokens may be granted. Routes
+	// declared through the Service (Require, HandleCollection) register
+	// theirs here. Default: a new empty Registry.
+	Actions *Registry
+
+	// AnyAction lets custom tokens be granted any well-formed action, even
+	// one no route has registered. It suits tools such as a CLI that
+	// declare no routes. By default unknown actions are refused.
+	AnyAction bool
+
+	// Durations are the lifespans a token may be given. Default
+	// DefaultDurations: 7, 30 and 90 days, and Unlimited.
+	Durations []Duration
+
+	// TouchInterval is how stale a token's LastUsedAt must be before a use
+	// records a new one. Default one hour, as in Strapi. Recording never
+	// happens on the request path: writes are batched in the background and
+	// flushed by Close.
+	TouchInterval time.Duration
+
+	// LookupTimeout bounds each store lookup of Verify, so that a hung
+	// database turns requests away with 503 instead of holding them. Default
+	// 0: the request's own context alone bounds it.
+	LookupTimeout time.Duration
+
+	// Realm is the realm of WWW-Authenticate challenges. Default "api".
+	Realm string
+
+	// ErrorHandler writes the response when the middleware refuses a
+	// request. Default Service.WriteError. It can read the reason from err.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Logger receives audit records and background errors. Default
+	// slog.Default(). Keys never reach it.
+	Logger *slog.Logger
+
+	// FailureLimit, when set, limits failed authentications per client:
+	// past it, requests get 429 with Retry-After without being checked.
+	FailureLimit *FailureLimit
+
+	// OnEvent, when set, is called for each audit event, synchronously:
+	// keep it quick.
+	OnEvent func(context.Context, Event)
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Service issues, manages and verifies tokens. It is safe for concurrent use.
+// Call Close when done, to flush recorded token use.
+type Service struct {
+	store         Store
+	hasher        *Hasher
+	previous      []*Hasher
+	keyFormat     KeyFormat
+	keyPrefix     string
+	cipher        *keyCipher // nil: keys are not recoverable
+	log           *slog.Logger
+	onEvent       func(context.Context, Event)
+	limiter       *failureLimiter // nil: no limit
+	refusals      []refusal
+	lookupTimeout time.Duration
+	actions       *Registry
+	anyAction     bool
+	durations     []Duration
+	realm         string
+	errorHandler  func(http.ResponseWriter, *http.Request, error)
+	now           func() time.Time
+	touches       *toucher
+}
+
+// New returns a Service for cfg. It fails if the store or the salt is missing.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("apitoken: Config.Store is required")
+	}
+	hasher, err := NewHasher(saltFromEnv(cfg.Salt))
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		store:         cfg.Store,
+		hasher:        hasher,
+		keyFormat:     cfg.KeyFormat,
+		keyPrefix:     cfg.KeyPrefix,
+		log:           cfg.Logger,
+		onEvent:       cfg.OnEvent,
+		lookupTimeout: cfg.LookupTimeout,
+		actions:       cfg.Actions,
+		anyAction:     cfg.AnyAction,
+		durations:     cfg.Durations,
+		realm:         cfg.Realm,
+		errorHandler:  cfg.ErrorHandler,
+		now:           cfg.Now,
+	}
+	for _, salt := range cfg.PreviousSalts {
+		h, err := NewHasher(salt)
+		if err != nil {
+			return nil, fmt.Errorf("apitoken: previous salt: %w", err)
+		}
+		if h.ID() != hasher.ID() {
+			s.previous = append(s.previous, h)
+		}
+	}
+	if s.keyPrefix == "" {
+		s.keyPrefix = "apitoken"
+	}
+	if err := validPrefix(s.keyPrefix); err != nil {
+		return nil, err
+	}
+	if cfg.KeyFormat != HexKeys && cfg.KeyFormat != PrefixedKeys {
+		return nil, errors.New("apitoken: Config.KeyFormat must be HexKeys or PrefixedKeys")
+	}
+	if cfg.EncryptionKey != "" {
+		if len(cfg.EncryptionKey) < MinSaltLen {
+			return nil, fmt.Errorf("apitoken: Config.EncryptionKey must be at least %d bytes", MinSaltLen)
+		}
+		if s.cipher, err = newKeyCipher(cfg.EncryptionKey); err != nil {
+			return nil, err
+		}
+	}
+	if s.actions == nil {
+		s.actions = &Registry{}
+	}
+	if s.durations == nil {
+		s.durations = DefaultDurations
+	}
+	if s.realm == "" {
+		s.realm = "api"
+	}
+	if strings.ContainsAny(s.realm, "\"\\\r\n") {
+		return nil, errors.New("apitoken: Config.Realm must not contain quotes, backslashes or line breaks")
+	}
+	s.refusals = newRefusals(s.realm)
+	if s.errorHandler == nil {
+		s.errorHandler = s.WriteError
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.limiter, err = newFailureLimiter(cfg.FailureLimit, s.now); err != nil {
+		return nil, err
+	}
+	interval := cfg.TouchInterval
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	s.touches = newToucher(cfg.Store, interval, s.log)
+	return s, nil
+}

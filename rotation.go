@@ -1,0 +1,83 @@
+package apitoken
+
+import (
+	"context"
+	"errors"
+)
+
+// verifyPrevious looks key up under the previous salts, and moves the hash
+// of a key it finds to the current salt.
+func (s *Service) verifyPrevious(ctx context.Context, key string) (*Token, error) {
+	for _, h := range s.previous {
+		t, err := s.store.GetByHash(ctx, h.Sum(key))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		k := NewKey{Hash: s.hasher.Sum(key), EncryptedKey: t.EncryptedKey, SaltID: s.hasher.ID(), UpdatedAt: t.UpdatedAt}
+		if err := s.store.SetKey(ctx, t.ID, k); err != nil {
+			s.log.Warn("apitoken: moving a token to the current salt failed; will retry on next use", "token", t, "err", err)
+		} else {
+			s.event(ctx, EventSaltMoved, t, nil, "")
+		}
+		return t, nil
+	}
+	return nil, ErrNotFound
+}
+
+// RevealKey returns the key of a token again, from its encrypted copy. It
+// returns ErrNotFound, or ErrNotRecoverable when there is no copy or
+// Config.EncryptionKey cannot decrypt it.
+func (s *Service) RevealKey(ctx context.Context, id string) (string, error) {
+	t, err := s.store.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if t.EncryptedKey == "" || s.cipher == nil {
+		return "", ErrNotRecoverable
+	}
+	return s.cipher.decrypt(t.EncryptedKey)
+}
+
+// CanReveal reports whether RevealKey can work: an encryption key is set.
+func (s *Service) CanReveal() bool { return s.cipher != nil }
+
+// SaltCounts says how many tokens are on which salt: see CountBySalt.
+type SaltCounts struct {
+	Current  int // hashed with Config.Salt
+	Previous int // hashed with another salt, e.g. one of PreviousSalts
+	Unknown  int // hashed before salts were identified, e.g. by Strapi
+}
+
+// CountBySalt counts tokens by the salt of their stored hash, so that a
+// previous salt can be dropped once no token uses it. A token moves to the
+// current salt the first time its key is used after a rotation.
+func (s *Service) CountBySalt(ctx context.Context) (SaltCounts, error) {
+	var c SaltCounts
+	list, err := s.store.List(ctx)
+	if err != nil {
+		return c, err
+	}
+	for _, t := range list {
+		switch t.SaltID {
+		case s.hasher.ID():
+			c.Current++
+		case "":
+			c.Unknown++
+		default:
+			c.Previous++
+		}
+	}
+	return c, nil
+}
+
+func (s *Service) newKey() string { return newKey(s.keyFormat, s.keyPrefix) }
+
+func (s *Service) encrypt(key string) string {
+	if s.cipher == nil {
+		return ""
+	}
+	return s.cipher.encrypt(key)
+}
