@@ -6,18 +6,35 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/cache"
+	"github.com/go-apitoken/apitoken/memstore"
 )
 
 // TestConcurrentLifecycle runs creates, updates, regenerations, deletions and
-// verifications at once (run it with -race). Once Regenerate or Delete has
-// returned, the old key is never accepted again.
+// verifications at once (run it with -race), on memstore and behind the
+// verification cache. Once Regenerate or Delete has returned, the old key is
+// never accepted again by that Service.
 func TestConcurrentLifecycle(t *testing.T) {
-	svc, _ := newService(t, apitoken.Config{})
+	for name, store := range map[string]func() apitoken.Store{
+		"memstore":       func() apitoken.Store { return memstore.New() },
+		"cache+memstore": func() apitoken.Store { return cache.New(memstore.New(), cache.Options{TTL: time.Minute}) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			svc, err := apitoken.New(apitoken.Config{Store: store(), Salt: testSalt, Logger: discard(), AnyAction: true})
+			require.NoError(t, err)
+			defer svc.Close(context.Background())
+			testConcurrentLifecycle(t, svc)
+		})
+	}
+}
+
+func testConcurrentLifecycle(t *testing.T, svc *apitoken.Service) {
 	ctx := context.Background()
 	const workers, rounds = 8, 150
 
