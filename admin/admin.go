@@ -83,7 +83,7 @@ func New(cfg Config) (http.Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	assets, err := fs.Sub(static, "static")
+	files, err := fs.Sub(static, "static")
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func New(cfg Config) (http.Handler, error) {
 	for _, rt := range routes {
 		h.mux.Handle(rt.pattern, h.guard(rt.perm, rt.serve))
 	}
-	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(assets)))
+	h.mux.Handle("GET /static/", assets(http.StripPrefix("/static/", http.FileServerFS(files))))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errNoRoute)
 	})

@@ -8,17 +8,6 @@ import (
 	"github.com/go-apitoken/apitoken"
 )
 
-func (h *handler) page(w http.ResponseWriter, r *http.Request) error {
-	page, err := static.ReadFile("static/index.html")
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_, err = w.Write(page)
-	return err
-}
-
 // me tells the screen what the administrator may do and which lifespans
 // tokens may have, so that it hides what would be refused.
 func (h *handler) me(w http.ResponseWriter, r *http.Request) error {
