@@ -572,6 +572,9 @@
 
   // --- dialogs -----------------------------------------------------------
 
+  // wireDialog makes a confirmation dialog run its onconfirm, which each
+  // opening sets afresh, only when its confirm button is pressed. Escape and
+  // Cancel close it without running anything.
   function wireDialog(name) {
     const d = $(name + '-dialog');
     $(name + '-cancel').addEventListener('click', () => d.close('cancel'));
@@ -580,9 +583,6 @@
       d.onconfirm = null;
       d.close('confirm');
       if (run) await run();
-    });
-    d.addEventListener('close', () => {
-      d.onconfirm = null;
     });
   }
 
