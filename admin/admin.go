@@ -111,7 +111,11 @@ func New(cfg Config) (http.Handler, error) {
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errNoRoute)
 	})
-	return securityHeaders(http.NewCrossOriginProtection().Handler(h.mux)), nil
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, errCrossOrigin)
+	}))
+	return securityHeaders(csrf.Handler(h.mux)), nil
 }
 
 // guard checks the route's permission, limits the body, and answers errors.

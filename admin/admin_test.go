@@ -299,6 +299,10 @@ func TestCSRF(t *testing.T) {
 	e := newEnv(t, apitoken.Config{})
 	r := e.do("POST", "/api-tokens", `{"name":"forged"}`, "Sec-Fetch-Site", "cross-site")
 	assert.Equal(t, 403, r.status, "a cross-site POST is refused")
+	assert.JSONEq(t, `{"data":null,"error":{"status":403,"name":"ForbiddenError","message":"Cross-origin request refused","details":{}}}`, r.raw)
+	for _, method := range []string{"PUT", "DELETE"} { // any id: the refusal comes before routing
+		assert.Equal(t, 403, e.do(method, "/api-tokens/x", `{}`, "Sec-Fetch-Site", "cross-site").status, method)
+	}
 	r = e.do("POST", "/api-tokens", `{"name":"forged"}`, "Origin", "https://evil.example")
 	assert.Equal(t, 403, r.status, "a foreign Origin is refused")
 	assert.Equal(t, 200, e.do("GET", "/api-tokens", "", "Sec-Fetch-Site", "cross-site").status, "safe methods pass")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -232,8 +233,9 @@ func TestBrowser(t *testing.T) {
 
 	// Create a custom token through the form: ticking one action makes it custom.
 	p.open(screen, "#/")
-	p.do(chromedp.Click(chromedp.ID("create-link")))
+	p.do(chromedp.Focus(chromedp.ID("create-link")), chromedp.KeyEvent("\r")) // the keyboard is enough
 	p.wait(`document.body.dataset.ready === "#/new"`)
+	assert.Equal(t, "name", eval[string](p, `document.activeElement.id`), "the form starts at its first field")
 	assert.Equal(t, "read-only", eval[string](p, `document.getElementById('type').value`))
 	assert.Equal(t, "2592000000", eval[string](p, `document.getElementById('lifespan').value`), "30 days by default")
 	assert.Equal(t, []string{"7 days", "30 days", "90 days", "Unlimited"},
@@ -244,6 +246,11 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("name"), "ci deploy"),
 		chromedp.SendKeys(chromedp.ID("description"), "Publishes articles from CI"),
 	)
+	selectAll := chromedp.CSS(`#permissions fieldset .select-all input`) // the first controller: article
+	p.do(chromedp.Click(selectAll))
+	assert.Equal(t, "custom", eval[string](p, `document.getElementById('type').value`), "select all makes the token custom")
+	assert.Equal(t, 4, eval[int](p, `document.querySelectorAll('#permissions details:first-of-type fieldset .perm input:checked').length`))
+	p.choose("type", "read-only")
 	p.do(chromedp.Click(chromedp.CSS(`#permissions .perm input[value="api::article.article.create"]`)))
 	assert.Equal(t, "custom", eval[string](p, `document.getElementById('type').value`), "ticking a box makes the token custom")
 	for _, v := range eval[[]string](p, `[...document.querySelectorAll('#permissions .perm input:checked')].map(i => i.value)`) {
@@ -368,7 +375,8 @@ func TestBrowser(t *testing.T) {
 	p.do(chromedp.Click(del))
 	p.wait(`document.getElementById('delete-dialog').open`)
 	assert.Contains(t, p.text("delete-text"), "ci deploy")
-	p.do(chromedp.Click(chromedp.ID("delete-cancel")))
+	assert.Equal(t, "delete-cancel", eval[string](p, `document.activeElement.id`), "the safe choice has the focus")
+	p.do(chromedp.KeyEvent(kb.Escape))
 	p.wait(`!document.getElementById('delete-dialog').open`)
 	_, err = s.svc.Get(ctx, id)
 	require.NoError(t, err, "cancel kept the token")

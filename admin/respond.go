@@ -13,8 +13,11 @@ import (
 )
 
 var (
-	errNoRoute   = errors.New("admin: no such route")
-	errEmptyBody = bodyError("", "the request needs a JSON body")
+	errNoRoute = errors.New("admin: no such route")
+	// errCrossOrigin: a browser sent an unsafe request from another site
+	// (http.CrossOriginProtection refused it).
+	errCrossOrigin = errors.New("admin: cross-origin request")
+	errEmptyBody   = bodyError("", "the request needs a JSON body")
 )
 
 // apiError is an error answered with Strapi's error body.
@@ -50,6 +53,7 @@ var errorKinds = []struct {
 	{ErrForbidden, http.StatusForbidden, "ForbiddenError", "Forbidden"},
 	{apitoken.ErrNotFound, http.StatusNotFound, "NotFoundError", "API Token not found"},
 	{errNoRoute, http.StatusNotFound, "NotFoundError", "Not Found"},
+	{errCrossOrigin, http.StatusForbidden, "ForbiddenError", "Cross-origin request refused"},
 	{apitoken.ErrNotRecoverable, http.StatusBadRequest, "ApplicationError", "This key cannot be shown again"},
 	{apitoken.ErrUnavailable, http.StatusServiceUnavailable, "ServiceUnavailableError", "Token store unavailable"},
 }
