@@ -63,10 +63,18 @@ func TestPageUnderAnyPrefix(t *testing.T) {
 // TestScriptWritesText keeps the one rule that stops markup in a token's
 // name or description from running: the script never parses strings as HTML.
 func TestScriptWritesText(t *testing.T) {
-	_, js := fetch(t, newEnv(t, apitoken.Config{}).server.URL+"/admin/static/app.js")
+	url := newEnv(t, apitoken.Config{}).server.URL + "/admin/static/"
+	var js string
+	for _, name := range []string{"app.js", "ui.js", "format.js", "list.js", "form.js"} {
+		res, body := fetch(t, url+name)
+		require.Equal(t, 200, res.StatusCode, name)
+		assert.Contains(t, res.Header.Get("Content-Type"), "text/javascript", name)
+		js += body
+	}
 	for _, sink := range []string{"innerHTML", "outerHTML =", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setAttribute('style'"} {
 		assert.NotContains(t, js, sink)
 	}
+	assert.NotRegexp(t, `from\s+['"](/|https?:)`, js, "modules import each other relatively")
 	for _, store := range []string{"localStorage", "sessionStorage", "document.cookie"} {
 		assert.NotContains(t, js, store, "a key must live in one variable only")
 	}

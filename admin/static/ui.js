@@ -1,0 +1,138 @@
+// Shared by the screen's modules: the state, the API client, notices, the
+// key banner and the confirmation dialogs. A key is kept in one element's
+// text while it is on screen and nowhere else.
+
+export const base = document.documentElement.dataset.base || './';
+export const $ = (id) => document.getElementById(id);
+
+export const state = {
+  perms: new Set(), // admin permissions of the signed-in administrator
+  durations: [], // allowed lifespans in ms, null for unlimited
+  canReveal: false,
+  groups: {}, // content-API actions: {"api::article": {controllers: {article: ["find"]}}}
+  tokens: [],
+  sortAsc: true,
+  token: null, // the token being edited; null when creating
+  keyHash: null, // the route the key banner belongs to
+  pendingNotice: null, // shown once the next route has rendered
+};
+
+export const can = (p) => state.perms.has('admin::api-tokens.' + p);
+
+// api calls the admin API and returns its data, or throws an Error with
+// the status and Strapi's field errors.
+export async function api(method, path, body) {
+  const opts = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
+  if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(base + path, opts);
+  } catch (e) {
+    const err = new Error('The server could not be reached. Check your connection and try again.');
+    err.status = 0;
+    err.fields = [];
+    throw err;
+  }
+  let json = null;
+  try {
+    json = await res.json();
+  } catch (e) {
+    // not JSON: answered below by status
+  }
+  if (!res.ok) {
+    const e = (json && json.error) || {};
+    const err = new Error(messageFor(res.status, e.message));
+    err.status = res.status;
+    err.fields = (e.details && Array.isArray(e.details.errors)) ? e.details.errors : [];
+    throw err;
+  }
+  return json ? json.data : null;
+}
+
+function messageFor(status, message) {
+  switch (status) {
+    case 401: return 'You are not signed in, or your session has ended. Sign in again and reload this page.';
+    case 403: return 'You are not allowed to do this.';
+    default: return message || 'Something went wrong (' + status + '). Try again.';
+  }
+}
+
+
+export function notify(text) {
+  const n = $('notice');
+  n.textContent = text;
+  n.hidden = !text;
+}
+
+export function alertError(text) {
+  const a = $('alert');
+  a.textContent = text;
+  a.hidden = !text;
+}
+
+export function clearMessages() {
+  notify('');
+  alertError('');
+}
+
+
+// showKey shows key until the user leaves the route hash.
+export function showKey(key, hash) {
+  state.keyHash = hash || location.hash || '#/';
+  $('key-value').textContent = key;
+  $('copy-status').textContent = '';
+  $('key-banner').hidden = false;
+  $('key-banner').scrollIntoView({ block: 'nearest' });
+  $('copy-key').focus();
+}
+
+export function hideKey() {
+  state.keyHash = null;
+  $('key-value').textContent = '';
+  $('copy-status').textContent = '';
+  $('key-banner').hidden = true;
+}
+
+export async function copyKey() {
+  const key = $('key-value').textContent;
+  const status = $('copy-status');
+  try {
+    if (!navigator.clipboard || !window.isSecureContext) throw new Error('no clipboard');
+    await navigator.clipboard.writeText(key);
+    status.textContent = 'Copied to the clipboard.';
+    status.className = 'copy-status ok';
+    return;
+  } catch (e) {
+    // fall back to selecting the key and the older copy command
+  }
+  const range = document.createRange();
+  range.selectNodeContents($('key-value'));
+  const sel = window.getSelection();
+  sel.removeAllRanges();
+  sel.addRange(range);
+  let ok = false;
+  try {
+    ok = document.execCommand('copy');
+  } catch (e) {
+    ok = false;
+  }
+  status.textContent = ok ? 'Copied to the clipboard.' : 'Could not copy: the key is selected, press Ctrl+C (⌘C) to copy it.';
+  status.className = 'copy-status ' + (ok ? 'ok' : 'error');
+}
+
+// wireDialog makes a confirmation dialog run its onconfirm, which each
+// opening sets afresh, only when its confirm button is pressed. Escape and
+// Cancel close it without running anything.
+export function wireDialog(name) {
+  const d = $(name + '-dialog');
+  $(name + '-cancel').addEventListener('click', () => d.close('cancel'));
+  $(name + '-confirm').addEventListener('click', async () => {
+    const run = d.onconfirm;
+    d.onconfirm = null;
+    d.close('confirm');
+    if (run) await run();
+  });
+}
