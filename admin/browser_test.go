@@ -394,6 +394,9 @@ func TestBrowser(t *testing.T) {
 	p.open(screen, "#/")
 	assert.Equal(t, "block", eval[string](p, `getComputedStyle(document.querySelector('#token-rows tr')).display`))
 	p.screenshot("list-narrow.png")
+	p.open(screen, "#/new")
+	assert.LessOrEqual(t, eval[int](p, `document.documentElement.scrollWidth`), 390, "nothing wider than the window")
+	p.screenshot("create-form-narrow.png")
 	p.do(chromedp.EmulateReset())
 
 	// An administrator who may only read sees no create, edit or delete.
