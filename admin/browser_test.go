@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
@@ -84,7 +85,9 @@ type page struct {
 
 // newPage starts headless Chromium with a throwaway profile. It also
 // collects what the page writes to its console, and fails the test on any
-// uncaught exception or Content-Security-Policy violation.
+// uncaught exception, Content-Security-Policy violation or JavaScript dialog
+// (alert, confirm: the screen uses <dialog> elements, so one would be
+// injected script).
 func newPage(t *testing.T) *page {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
@@ -98,6 +101,8 @@ func newPage(t *testing.T) *page {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
@@ -124,9 +129,34 @@ func newPage(t *testing.T) *page {
 			}
 		}
 	}()
+	// A JavaScript dialog blocks the page: dismiss it, and report it.
+	var dialogs atomic.Int32
+	dialogEvents := chromedp.Events(ctx, cdppage.JavascriptDialogOpening)
+	dialogsDone := make(chan struct{})
+	go func() {
+		defer close(dialogsDone)
+		for ev, err := range dialogEvents {
+			if err != nil {
+				return
+			}
+			if dialogs.Add(1) > 1 { // the first is the probe below
+				mu.Lock()
+				problems = append(problems, "javascript dialog: "+string(ev.Type)+" "+ev.Message)
+				mu.Unlock()
+			}
+			_, _ = chromedp.Call(ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{})
+		}
+	}()
+	// Probe: the watcher sees an alert, so its silence later means something.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`setTimeout(() => alert("probe"), 0)`)))
+	for deadline := time.Now().Add(5 * time.Second); dialogs.Load() == 0; time.Sleep(10 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "the dialog watcher saw no alert")
+	}
+
 	t.Cleanup(func() {
 		cancel()
 		<-done
+		<-dialogsDone
 		mu.Lock()
 		defer mu.Unlock()
 		assert.Empty(t, problems, "the page ran without exceptions or CSP violations")
@@ -196,11 +226,17 @@ func (p *page) choose(id, value string) {
 	eval[chromedp.Void](p, fmt.Sprintf(`(s => { s.value = %q; s.dispatchEvent(new Event('change', {bubbles: true})); })(document.getElementById(%q))`, value, id))
 }
 
+// screenshot saves the whole page; with a modal dialog open, only the
+// window, which is what the backdrop covers.
 func (p *page) screenshot(name string) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	shot := chromedp.FullScreenshot(100)
+	if eval[bool](p, `!!document.querySelector('dialog[open]')`) {
+		shot = chromedp.CaptureScreenshot()
+	}
+	png, err := chromedp.Run(ctx, shot)
 	require.NoError(p.t, err)
 	dir := filepath.Join("testdata", "screenshots")
 	require.NoError(p.t, os.MkdirAll(dir, 0o755))
@@ -261,7 +297,7 @@ func TestBrowser(t *testing.T) {
 	assert.Equal(t, []string{"api::article.article.create"},
 		eval[[]string](p, `[...document.querySelectorAll('#permissions .perm input:checked')].map(i => i.value)`))
 	assert.Equal(t, "custom", eval[string](p, `document.getElementById('type').value`))
-	assert.Contains(t, p.text("expiry-preview"), "Expiration date:")
+	assert.Regexp(t, `^Expires on .*\b2\d{3}\b`, p.text("expiry-preview"))
 	p.screenshot("create-form.png")
 
 	p.do(chromedp.Click(chromedp.ID("save")))
@@ -270,6 +306,8 @@ func TestBrowser(t *testing.T) {
 	require.Regexp(t, hexKey, key, "the key is shown")
 	assert.Contains(t, p.text("key-title"), "won't be able to see it again")
 	p.screenshot("key-shown.png")
+	assert.True(t, eval[bool](p, `localStorage.length === 0 && sessionStorage.length === 0`), "the key is kept in no storage")
+	assert.NotContains(t, eval[string](p, `location.href`), key)
 	id := strings.TrimPrefix(eval[string](p, `location.hash`), "#/tokens/")
 	tok, err := s.svc.Get(ctx, id)
 	require.NoError(t, err)
@@ -358,13 +396,32 @@ func TestBrowser(t *testing.T) {
 	p.do(chromedp.Click(chromedp.ID("regenerate-cancel")))
 	p.wait(`!document.getElementById('regenerate-dialog').open`)
 	assert.Equal(t, 201, s.call(t, "POST", "/api/articles", key), "cancel changed nothing")
+	// First with a day's grace: both keys work.
 	p.do(chromedp.Click(chromedp.ID("regenerate")))
 	p.wait(`document.getElementById('regenerate-dialog').open`)
+	assert.True(t, eval[bool](p, `document.getElementById('overlap-now').checked`), "revoking at once is the default")
+	assert.Contains(t, p.text("regenerate-text"), "ci deploy")
+	p.do(chromedp.Click(chromedp.ID("overlap-day")))
+	p.screenshot("regenerate-dialog.png")
 	p.do(chromedp.Click(chromedp.ID("regenerate-confirm")))
 	p.wait(fmt.Sprintf(`!document.getElementById('key-banner').hidden && document.getElementById('key-value').textContent !== %q`, key))
+	graced := p.text("key-value")
+	require.Regexp(t, hexKey, graced)
+	assert.Contains(t, p.text("notice"), "keeps working until")
+	assert.Equal(t, 201, s.call(t, "POST", "/api/articles", key), "old key, within its day of grace")
+	assert.Equal(t, 201, s.call(t, "POST", "/api/articles", graced), "new key")
+
+	// Then at once: the dialog is back on its default, and every earlier key dies.
+	p.do(chromedp.Click(chromedp.ID("regenerate")))
+	p.wait(`document.getElementById('regenerate-dialog').open`)
+	assert.True(t, eval[bool](p, `document.getElementById('overlap-now').checked`), "the grace period is chosen afresh each time")
+	p.do(chromedp.Click(chromedp.ID("regenerate-confirm")))
+	p.wait(fmt.Sprintf(`!document.getElementById('key-banner').hidden && document.getElementById('key-value').textContent !== %q`, graced))
 	fresh := p.text("key-value")
 	require.Regexp(t, hexKey, fresh)
-	assert.Equal(t, 401, s.call(t, "POST", "/api/articles", key), "old key")
+	assert.Contains(t, p.text("notice"), "no longer works")
+	assert.Equal(t, 401, s.call(t, "POST", "/api/articles", key), "first key")
+	assert.Equal(t, 401, s.call(t, "POST", "/api/articles", graced), "second key")
 	assert.Equal(t, 201, s.call(t, "POST", "/api/articles", fresh), "new key")
 
 	// Delete through its dialog, from the list.
@@ -389,14 +446,42 @@ func TestBrowser(t *testing.T) {
 	_, err = s.svc.Get(ctx, id)
 	assert.ErrorIs(t, err, apitoken.ErrNotFound)
 
-	// On a phone-sized window the rows become cards.
-	p.do(chromedp.EmulateViewport(390, 844))
+	// Delete from the edit view, through the same dialog.
+	p.do(chromedp.Click(chromedp.CSS(`#token-rows tr:nth-child(2) a`))) // analytics
+	p.wait(`document.body.dataset.ready.startsWith("#/tokens/") && document.getElementById('name').value === 'analytics'`)
+	p.do(chromedp.Click(chromedp.ID("delete")))
+	p.wait(`document.getElementById('delete-dialog').open`)
+	p.do(chromedp.Click(chromedp.ID("delete-confirm")))
+	p.wait(`document.body.dataset.ready === "#/"`)
+	assert.Equal(t, []string{xss}, eval[[]string](p, `[...document.querySelectorAll('#token-rows th')].map(th => th.textContent)`))
+	assert.Contains(t, p.text("notice"), "“analytics” was deleted")
+
+	// On a phone-sized window (375 px) the rows become cards and nothing is
+	// wider than the window: list, create form, edit view with a key, dialog.
+	const narrow = 375
+	fits := func(what string) {
+		t.Helper()
+		assert.LessOrEqual(t, eval[int](p, `Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)`), narrow, what+": no horizontal overflow")
+	}
+	p.do(chromedp.EmulateViewport(narrow, 812))
+	_, _, err = s.svc.Create(ctx, apitoken.CreateParams{Name: "a-very-long-token-name-without-any-space-to-break-it-0123456789", Description: strings.Repeat("long ", 40)})
+	require.NoError(t, err)
 	p.open(screen, "#/")
 	assert.Equal(t, "block", eval[string](p, `getComputedStyle(document.querySelector('#token-rows tr')).display`))
+	fits("list")
 	p.screenshot("list-narrow.png")
 	p.open(screen, "#/new")
-	assert.LessOrEqual(t, eval[int](p, `document.documentElement.scrollWidth`), 390, "nothing wider than the window")
+	fits("create form")
 	p.screenshot("create-form-narrow.png")
+	p.do(chromedp.SendKeys(chromedp.ID("name"), "phone"), chromedp.Click(chromedp.ID("save")))
+	p.wait(`!document.getElementById('key-banner').hidden`)
+	fits("edit view with a key")
+	p.screenshot("key-shown-narrow.png")
+	p.do(chromedp.Click(chromedp.ID("regenerate")))
+	p.wait(`document.getElementById('regenerate-dialog').open`)
+	fits("regenerate dialog")
+	assert.LessOrEqual(t, eval[float64](p, `document.getElementById('regenerate-dialog').getBoundingClientRect().right`), float64(narrow))
+	p.do(chromedp.KeyEvent(kb.Escape))
 	p.do(chromedp.EmulateReset())
 
 	// An administrator who may only read sees no create, edit or delete.

@@ -4,7 +4,7 @@
 // navigating away loses it for good.
 import { $, alertError, api, clearMessages, copyKey, hideKey, notify, state, wireDialog } from './ui.js';
 import { renderRows, showList } from './list.js';
-import { confirmRegenerate, reveal, save, showForm, showTypeImplies, updateExpiryPreview } from './form.js';
+import { confirmRegenerate, reveal, save, setupForm, showForm, showTypeImplies, updateExpiryPreview } from './form.js';
 
 async function route() {
   if (state.keyHash !== null && location.hash !== state.keyHash) hideKey();
@@ -30,6 +30,7 @@ async function route() {
 async function start() {
   wireDialog('delete');
   wireDialog('regenerate');
+  setupForm();
   $('copy-key').addEventListener('click', copyKey);
   $('sort-name').addEventListener('click', () => {
     state.sortAsc = !state.sortAsc;

@@ -2,6 +2,66 @@
 // type, and the custom permissions grouped by API and controller.
 import { $, alertError, api, can, notify, showKey, state } from './ui.js';
 import { DAY, dateTimeFmt, durationLabel } from './format.js';
+import { confirmDelete } from './list.js';
+
+// OVERLAP is how long the old key keeps working when the administrator
+// asks for a grace period on regenerating.
+const OVERLAP = DAY;
+
+// setupForm adds what page.html does not hold yet (the edit view's delete
+// button and the regenerate dialog's choice of what happens to the old
+// key), each only if it is missing, and wires them.
+export function setupForm() {
+  if (!$('delete')) {
+    const del = document.createElement('button');
+    del.type = 'button';
+    del.id = 'delete';
+    del.className = 'button danger-outline';
+    del.hidden = true;
+    del.textContent = 'Delete';
+    $('save').before(del);
+  }
+  $('delete').addEventListener('click', () => {
+    const t = state.token;
+    confirmDelete(t, () => {
+      state.pendingNotice = '“' + t.name + '” was deleted.';
+      location.hash = '#/';
+    });
+  });
+
+  if (!$('regenerate-overlap')) {
+    const fs = document.createElement('fieldset');
+    fs.id = 'regenerate-overlap';
+    fs.className = 'choice';
+    const legend = document.createElement('legend');
+    legend.textContent = 'What happens to the current key?';
+    fs.append(legend);
+    const options = [
+      ['overlap-now', '0', 'Revoke the old key now', 'Applications that still use it are refused at once.'],
+      ['overlap-day', String(OVERLAP), 'Keep the old key working for 24 hours', 'Gives applications a day to switch to the new key.'],
+    ];
+    for (const [id, value, text, hint] of options) {
+      const label = document.createElement('label');
+      label.className = 'radio';
+      const input = document.createElement('input');
+      input.type = 'radio';
+      input.name = 'overlap';
+      input.id = id;
+      input.value = value;
+      const span = document.createElement('span');
+      const strong = document.createElement('span');
+      strong.className = 'radio-text';
+      strong.textContent = text;
+      const small = document.createElement('span');
+      small.className = 'hint';
+      small.textContent = hint;
+      span.append(strong, small);
+      label.append(input, span);
+      fs.append(label);
+    }
+    $('regenerate-dialog').querySelector('.dialog-actions').before(fs);
+  }
+}
 
 function durationOptions(current) {
   const select = $('lifespan');
@@ -126,9 +186,10 @@ export function updateExpiryPreview() {
     expires = chosen === null ? null : new Date(Date.now() + chosen).toISOString();
   }
   if (!expires) {
-    preview.textContent = 'Expiration date: never (unlimited)';
+    preview.textContent = 'Never expires';
   } else {
-    preview.textContent = 'Expiration date: ' + dateTimeFmt.format(new Date(expires));
+    const d = new Date(expires);
+    preview.textContent = (d.getTime() <= Date.now() ? 'Expired on ' : 'Expires on ') + dateTimeFmt.format(d);
   }
   preview.dataset.expires = expires || '';
 }
@@ -194,6 +255,7 @@ function fillForm(t) {
   $('form-fields').disabled = readOnly;
   $('save').hidden = readOnly;
   $('regenerate').hidden = !editing || !can('regenerate');
+  $('delete').hidden = !editing || !can('delete');
   $('reveal').hidden = !editing || !state.canReveal || !can('read');
   clearFieldErrors();
   $('form-error').hidden = true;
@@ -266,16 +328,21 @@ export async function save(ev) {
 export function confirmRegenerate() {
   const d = $('regenerate-dialog');
   const t = state.token;
+  $('regenerate-text').textContent = '“' + t.name + '” gets a new key, shown once. Applications that use the current key will need the new one.';
+  $('overlap-now').checked = true; // the safe choice, every time
   d.onconfirm = async () => {
+    const overlap = Number(document.querySelector('#regenerate-overlap input:checked').value);
     let r;
     try {
-      r = await api('POST', 'api-tokens/' + encodeURIComponent(t.id) + '/regenerate');
+      r = await api('POST', 'api-tokens/' + encodeURIComponent(t.id) + '/regenerate', overlap > 0 ? { overlap } : undefined);
     } catch (e) {
       alertError(e.message);
       return;
     }
     showKey(r.accessKey);
-    notify('A new key was generated for “' + t.name + '”; the old one no longer works.');
+    notify('A new key was generated for “' + t.name + '”; ' + (overlap > 0
+      ? 'the old one keeps working until ' + dateTimeFmt.format(new Date(Date.now() + overlap)) + '.'
+      : 'the old one no longer works.'));
   };
   d.showModal();
 }

@@ -46,7 +46,7 @@ export function timeEl(iso, text) {
 }
 
 export function expiryText(expiresAt) {
-  if (!expiresAt) return 'Unlimited';
+  if (!expiresAt) return 'never';
   const d = new Date(expiresAt);
   return (d.getTime() <= Date.now() ? 'Expired ' : '') + dateFmt.format(d);
 }

@@ -56,7 +56,7 @@ function row(t) {
   tr.append(desc);
   tr.append(cell('Created', timeEl(t.createdAt, dateFmt.format(new Date(t.createdAt)))));
   tr.append(cell('Last used', t.lastUsedAt ? timeEl(t.lastUsedAt, relative(t.lastUsedAt)) : 'never'));
-  const exp = cell('Expires', t.expiresAt ? timeEl(t.expiresAt, expiryText(t.expiresAt)) : 'Unlimited');
+  const exp = cell('Expires', t.expiresAt ? timeEl(t.expiresAt, expiryText(t.expiresAt)) : 'never');
   if (t.expiresAt && new Date(t.expiresAt).getTime() <= Date.now()) exp.classList.add('expired');
   tr.append(exp);
 
@@ -74,14 +74,16 @@ function row(t) {
     del.className = 'button small danger-outline';
     del.textContent = 'Delete';
     del.setAttribute('aria-label', 'Delete ' + t.name);
-    del.addEventListener('click', () => confirmDelete(t));
+    del.addEventListener('click', () => confirmDelete(t, () => deletedFromList(t)));
     actions.append(del);
   }
   tr.append(cell('Actions', actions));
   return tr;
 }
 
-function confirmDelete(t) {
+// confirmDelete asks before deleting t, then runs after. The list and the
+// edit view both offer it.
+export function confirmDelete(t, after) {
   const d = $('delete-dialog');
   $('delete-text').textContent = '“' + t.name + '” will be deleted, and applications that use its key will be refused.';
   d.onconfirm = async () => {
@@ -91,8 +93,13 @@ function confirmDelete(t) {
       alertError(e.message);
       return;
     }
-    await showList(); // deleting is offered on the list only
-    notify('“' + t.name + '” was deleted.');
+    await after();
   };
   d.showModal();
+}
+
+async function deletedFromList(t) {
+  await showList();
+  notify('“' + t.name + '” was deleted.');
+  $('main').focus(); // its row, and the button that had the focus, are gone
 }
