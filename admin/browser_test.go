@@ -36,9 +36,15 @@ type site struct {
 	perms atomic.Pointer[[]string] // the administrator's permissions
 }
 
-func newSite(t *testing.T) *site {
+// newSite starts the host; configure, if given, adjusts the Service's
+// configuration.
+func newSite(t *testing.T, configure ...func(*apitoken.Config)) *site {
 	t.Helper()
-	svc, err := apitoken.New(apitoken.Config{Store: memstore.New(), Salt: salt, Logger: slog.New(slog.DiscardHandler)})
+	cfg := apitoken.Config{Store: memstore.New(), Salt: "browser-test-salt-0123456789", Logger: slog.New(slog.DiscardHandler)}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	svc, err := apitoken.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Close(context.Background()) })
 	s := &site{svc: svc}
@@ -324,6 +330,12 @@ func TestBrowser(t *testing.T) {
 	p.wait(`document.getElementById('copy-status').textContent !== ''`)
 	assert.Equal(t, "Copied to the clipboard.", p.text("copy-status"))
 
+	// Without any way to copy, the key is selected and the user told how.
+	eval[chromedp.Void](p, `navigator.clipboard.writeText = () => Promise.reject(new Error("denied")); document.execCommand = () => false`)
+	p.do(chromedp.Click(chromedp.ID("copy-key")))
+	p.wait(`document.getElementById('copy-status').textContent.includes('Ctrl+C')`)
+	assert.Equal(t, key, eval[string](p, `getSelection().toString()`), "the key is selected for the user to copy")
+
 	// The key works where it was granted, and only there.
 	assert.Equal(t, 201, s.call(t, "POST", "/api/articles", key))
 	assert.Equal(t, 403, s.call(t, "GET", "/api/articles", key))
@@ -506,4 +518,35 @@ func parseISO(t *testing.T, s string) string {
 	ts, err := time.Parse(time.RFC3339, s)
 	require.NoError(t, err, s)
 	return ts.UTC().Format(time.RFC3339)
+}
+
+// TestBrowserReveal: with an encryption key the Service can show a key
+// again, and the edit view offers it; the key leaves with the route, as a
+// new one does.
+func TestBrowserReveal(t *testing.T) {
+	s := newSite(t, func(c *apitoken.Config) { c.EncryptionKey = "browser-test-encryption-key-0123456789" })
+	_, key, err := s.svc.Create(context.Background(), apitoken.CreateParams{Name: "recoverable"})
+	require.NoError(t, err)
+	list, err := s.svc.List(context.Background())
+	require.NoError(t, err)
+	p := newPage(t)
+	p.open(s.url+"/admin/", "#/tokens/"+list[0].ID)
+	require.True(t, p.visible("reveal"), "Show key is offered")
+	assert.False(t, p.visible("key-banner"))
+	p.do(chromedp.Click(chromedp.ID("reveal")))
+	p.wait(`!document.getElementById('key-banner').hidden`)
+	assert.Equal(t, key, p.text("key-value"))
+	p.do(chromedp.Click(chromedp.CSS(`a.back`)))
+	p.wait(`document.body.dataset.ready === "#/"`)
+	assert.False(t, p.visible("key-banner"))
+	assert.Empty(t, p.text("key-value"), "the key left the page")
+
+	// Without the encryption key there is nothing to show.
+	plain := newSite(t)
+	_, _, err = plain.svc.Create(context.Background(), apitoken.CreateParams{Name: "hashed only"})
+	require.NoError(t, err)
+	list, err = plain.svc.List(context.Background())
+	require.NoError(t, err)
+	p.open(plain.url+"/admin/", "#/tokens/"+list[0].ID)
+	assert.False(t, p.visible("reveal"), "no Show key without an encryption key")
 }
