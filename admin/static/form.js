@@ -106,6 +106,9 @@ function renderPermissions() {
     for (const ctrl of Object.keys(controllers).sort()) {
       const fs = document.createElement('fieldset');
       fs.className = 'perm-controller';
+      // Controllers of different APIs may share a name ("content-api"):
+      // the group's accessible name says which API it belongs to.
+      fs.setAttribute('aria-label', summary.firstChild.textContent + ' › ' + ctrl);
       const legend = document.createElement('legend');
       legend.textContent = ctrl;
       fs.append(legend);
