@@ -4,23 +4,8 @@ import { $, alertError, api, can, notify, showKey, state } from './ui.js';
 import { DAY, dateTimeFmt, durationLabel } from './format.js';
 import { confirmDelete } from './list.js';
 
-// OVERLAP is how long the old key keeps working when the administrator
-// asks for a grace period on regenerating.
-const OVERLAP = DAY;
-
-// setupForm adds what page.html does not hold yet (the edit view's delete
-// button and the regenerate dialog's choice of what happens to the old
-// key), each only if it is missing, and wires them.
+// setupForm wires the edit view's delete button.
 export function setupForm() {
-  if (!$('delete')) {
-    const del = document.createElement('button');
-    del.type = 'button';
-    del.id = 'delete';
-    del.className = 'button danger-outline';
-    del.hidden = true;
-    del.textContent = 'Delete';
-    $('save').before(del);
-  }
   $('delete').addEventListener('click', () => {
     const t = state.token;
     confirmDelete(t, () => {
@@ -28,39 +13,6 @@ export function setupForm() {
       location.hash = '#/';
     });
   });
-
-  if (!$('regenerate-overlap')) {
-    const fs = document.createElement('fieldset');
-    fs.id = 'regenerate-overlap';
-    fs.className = 'choice';
-    const legend = document.createElement('legend');
-    legend.textContent = 'What happens to the current key?';
-    fs.append(legend);
-    const options = [
-      ['overlap-now', '0', 'Revoke the old key now', 'Applications that still use it are refused at once.'],
-      ['overlap-day', String(OVERLAP), 'Keep the old key working for 24 hours', 'Gives applications a day to switch to the new key.'],
-    ];
-    for (const [id, value, text, hint] of options) {
-      const label = document.createElement('label');
-      label.className = 'radio';
-      const input = document.createElement('input');
-      input.type = 'radio';
-      input.name = 'overlap';
-      input.id = id;
-      input.value = value;
-      const span = document.createElement('span');
-      const strong = document.createElement('span');
-      strong.className = 'radio-text';
-      strong.textContent = text;
-      const small = document.createElement('span');
-      small.className = 'hint';
-      small.textContent = hint;
-      span.append(strong, small);
-      label.append(input, span);
-      fs.append(label);
-    }
-    $('regenerate-dialog').querySelector('.dialog-actions').before(fs);
-  }
 }
 
 function durationOptions(current) {
