@@ -104,17 +104,23 @@ func setupList(c *command) func(context.Context) error {
 
 func setupShow(c *command) func(context.Context) error {
 	return func(ctx context.Context) error {
-		svc, done, err := c.open(ctx, true)
-		if err != nil {
-			return err
-		}
-		defer done()
-		t, err := find(ctx, svc, c.args[0])
-		if err != nil {
-			return err
-		}
-		return c.printToken(t)
+		return c.onToken(ctx, func(_ *apitoken.Service, t *apitoken.Token) error { return c.printToken(t) })
 	}
+}
+
+// onToken opens the store and calls fn with the token that the command's
+// ID|NAME argument names.
+func (c *command) onToken(ctx context.Context, fn func(*apitoken.Service, *apitoken.Token) error) error {
+	svc, done, err := c.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer done()
+	t, err := find(ctx, svc, c.args[0])
+	if err != nil {
+		return err
+	}
+	return fn(svc, t)
 }
 
 func setupUpdate(c *command) func(context.Context) error {
@@ -151,61 +157,41 @@ func setupUpdate(c *command) func(context.Context) error {
 		if !changed {
 			return usageErr{errors.New("nothing to change: give --name, --description, --type, --duration or --permission")}
 		}
-		svc, done, err := c.open(ctx, true)
-		if err != nil {
-			return err
-		}
-		defer done()
-		t, err := find(ctx, svc, c.args[0])
-		if err != nil {
-			return err
-		}
-		if t, err = svc.Update(ctx, t.ID, p); err != nil {
-			return err
-		}
-		return c.printToken(t)
+		return c.onToken(ctx, func(svc *apitoken.Service, t *apitoken.Token) error {
+			if t, err = svc.Update(ctx, t.ID, p); err != nil {
+				return err
+			}
+			return c.printToken(t)
+		})
 	}
 }
 
 func setupRegenerate(c *command) func(context.Context) error {
 	quiet := c.flags.Bool("quiet", false, "print only the key")
 	return func(ctx context.Context) error {
-		svc, done, err := c.open(ctx, true)
-		if err != nil {
-			return err
-		}
-		defer done()
-		t, err := find(ctx, svc, c.args[0])
-		if err != nil {
-			return err
-		}
-		t, key, err := svc.Regenerate(ctx, t.ID)
-		if err != nil {
-			return err
-		}
-		return c.printKey(t, key, *quiet, "Regenerated")
+		return c.onToken(ctx, func(svc *apitoken.Service, t *apitoken.Token) error {
+			t, key, err := svc.Regenerate(ctx, t.ID)
+			if err != nil {
+				return err
+			}
+			return c.printKey(t, key, *quiet, "Regenerated")
+		})
 	}
 }
 
 func setupDelete(c *command) func(context.Context) error {
 	return func(ctx context.Context) error {
-		svc, done, err := c.open(ctx, true)
-		if err != nil {
-			return err
-		}
-		defer done()
-		t, err := find(ctx, svc, c.args[0])
-		if err != nil {
-			return err
-		}
-		if t, err = svc.Delete(ctx, t.ID); err != nil {
-			return err
-		}
-		if c.json {
-			return writeJSON(c.stdout, t)
-		}
-		fmt.Fprintf(c.stdout, "Deleted token %q (%s).\n", clean(t.Name), t.ID)
-		return nil
+		return c.onToken(ctx, func(svc *apitoken.Service, t *apitoken.Token) error {
+			t, err := svc.Delete(ctx, t.ID)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				return writeJSON(c.stdout, t)
+			}
+			fmt.Fprintf(c.stdout, "Deleted token %q (%s).\n", clean(t.Name), t.ID)
+			return nil
+		})
 	}
 }
 
