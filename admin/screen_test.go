@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/admin"
+	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/memstore"
 )
 
@@ -236,7 +237,7 @@ func (s *faultyStore) SetKey(ctx context.Context, id string, k apitoken.NewKey) 
 // TestStoreErrors: a failing store gives 500 (or 503 when it says it is
 // unavailable) with a generic message; the cause is logged, the key never.
 func TestStoreErrors(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	store := &faultyStore{Store: memstore.New()}
 	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)

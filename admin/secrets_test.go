@@ -1,13 +1,11 @@
 package admin_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,33 +13,16 @@ import (
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/admin"
+	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/memstore"
 )
-
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestNoKeyEscapes runs a whole create → use → regenerate → delete cycle
 // with every log record captured at debug level, and proves that no key or
 // hash appears in any log line, error or response body other than the one
 // create or regenerate answers with.
 func TestNoKeyEscapes(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var events []apitoken.Event
 	svc, err := apitoken.New(apitoken.Config{Store: memstore.New(), Salt: salt, Logger: logger, TouchInterval: 1,

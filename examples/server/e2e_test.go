@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/internal/cli"
+	"github.com/go-apitoken/apitoken/internal/testenv"
 )
 
 const (
@@ -32,25 +33,8 @@ const (
 type testServer struct {
 	url    string
 	stop   func()
-	logs   *syncBuffer
-	stdout *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *testenv.Buffer
+	stdout *testenv.Buffer
 }
 
 // testDurations are Strapi's lifespans and one of a millisecond, so that the
@@ -62,7 +46,7 @@ var testDurations = append([]apitoken.Duration{apitoken.Duration(time.Millisecon
 func startServer(t *testing.T, db string, env map[string]string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &testServer{logs: &syncBuffer{}, stdout: &syncBuffer{}}
+	s := &testServer{logs: &testenv.Buffer{}, stdout: &testenv.Buffer{}}
 	a, err := newApp(ctx, config{
 		db:         db,
 		getenv:     func(k string) string { return env[k] },

@@ -4,8 +4,10 @@
 package testenv
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 )
 
@@ -47,4 +49,25 @@ func Chromium(t testing.TB) string {
 	}
 	Need(t, "no chromium found: apt-get install chromium, or set CHROMIUM")
 	return ""
+}
+
+// Buffer is a bytes.Buffer safe for concurrent writers, for capturing what a
+// server logs while a test talks to it.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
