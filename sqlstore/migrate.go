@@ -136,22 +136,52 @@ func (s *Store) migrateLocked(ctx context.Context, conn *sql.Conn, ms []migratio
 			discard(conn)
 		}
 	}()
-	if err := s.createMigrationsTable(ctx, conn); err != nil {
-		return err
-	}
-	done, err := s.appliedVersions(ctx, conn)
+	todo, err := s.pending(ctx, conn, ms)
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		if done[m.version] {
-			continue
-		}
+	for _, m := range todo {
 		if err := s.apply(ctx, conn, m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pending returns the migrations of ms that conn's database lacks, creating
+// the table of applied versions first if need be.
+func (s *Store) pending(ctx context.Context, conn *sql.Conn, ms []migration) ([]migration, error) {
+	if err := s.createMigrationsTable(ctx, conn); err != nil {
+		return nil, err
+	}
+	done, err := s.appliedVersions(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	var todo []migration
+	for _, m := range ms {
+		if !done[m.version] {
+			todo = append(todo, m)
+		}
+	}
+	return todo, nil
+}
+
+// execer is a *sql.Conn or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// run executes m's statements and records m as applied, through ex.
+func (s *Store) run(ctx context.Context, ex execer, m migration) error {
+	for _, stmt := range m.statements {
+		if _, err := ex.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+	}
+	record := rebind(s.dialect, "INSERT INTO "+s.table("migrations")+" (version, name, applied_at) VALUES (?, ?, ?)")
+	_, err := ex.ExecContext(ctx, record, m.version, m.name, arg(s.dialect, time.Now()))
+	return err
 }
 
 // mysqlLock takes MySQL's named lock, waiting in short steps so that ctx is
@@ -174,28 +204,15 @@ func mysqlLock(ctx context.Context, conn *sql.Conn, name string) error {
 // apply runs one migration and records it: in one transaction on
 // PostgreSQL, statement by statement on MySQL, where DDL commits anyway.
 func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
-	record := rebind(s.dialect, "INSERT INTO "+s.table("migrations")+" (version, name, applied_at) VALUES (?, ?, ?)")
-	now := arg(s.dialect, time.Now())
 	if s.dialect == MySQL {
-		for _, stmt := range m.statements {
-			if _, err := conn.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
-			}
-		}
-		_, err := conn.ExecContext(ctx, record, m.version, m.name, now)
-		return err
+		return s.run(ctx, conn, m)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	for _, stmt := range m.statements {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("%s: %w", m.name, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, record, m.version, m.name, now); err != nil {
+	if err := s.run(ctx, tx, m); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -224,24 +241,12 @@ func (s *Store) migrateSQLite(ctx context.Context, conn *sql.Conn, ms []migratio
 			}
 		}
 	}()
-	if err := s.createMigrationsTable(ctx, conn); err != nil {
-		return err
-	}
-	done, err := s.appliedVersions(ctx, conn)
+	todo, err := s.pending(ctx, conn, ms)
 	if err != nil {
 		return err
 	}
-	record := "INSERT INTO " + s.table("migrations") + " (version, name, applied_at) VALUES (?, ?, ?)"
-	for _, m := range ms {
-		if done[m.version] {
-			continue
-		}
-		for _, stmt := range m.statements {
-			if _, err := conn.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
-			}
-		}
-		if _, err := conn.ExecContext(ctx, record, m.version, m.name, arg(SQLite, time.Now())); err != nil {
+	for _, m := range todo {
+		if err := s.run(ctx, conn, m); err != nil {
 			return err
 		}
 	}
