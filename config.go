@@ -104,7 +104,6 @@ type Service struct {
 	actions       *Registry
 	anyAction     bool
 	durations     []Duration
-	realm         string
 	errorHandler  func(http.ResponseWriter, *http.Request, error)
 	now           func() time.Time
 	touches       *toucher
@@ -130,7 +129,6 @@ func New(cfg Config) (*Service, error) {
 		actions:       cfg.Actions,
 		anyAction:     cfg.AnyAction,
 		durations:     cfg.Durations,
-		realm:         cfg.Realm,
 		errorHandler:  cfg.ErrorHandler,
 		now:           cfg.Now,
 	}
@@ -166,13 +164,14 @@ func New(cfg Config) (*Service, error) {
 	if s.durations == nil {
 		s.durations = DefaultDurations
 	}
-	if s.realm == "" {
-		s.realm = "api"
+	realm := cfg.Realm
+	if realm == "" {
+		realm = "api"
 	}
-	if strings.ContainsAny(s.realm, "\"\\\r\n") {
+	if strings.ContainsAny(realm, "\"\\\r\n") {
 		return nil, errors.New("apitoken: Config.Realm must not contain quotes, backslashes or line breaks")
 	}
-	s.refusals = newRefusals(s.realm)
+	s.refusals = newRefusals(realm)
 	if s.errorHandler == nil {
 		s.errorHandler = s.WriteError
 	}
