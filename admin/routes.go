@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"time"
 
@@ -107,10 +108,10 @@ func (h *handler) regenerate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &b); err != nil && err != errEmptyBody {
 		return err
 	}
-	if b.Overlap > int64(365*24*time.Hour/time.Millisecond) {
-		b.Overlap = -1 // would overflow a Duration; the Service refuses it like any negative overlap
-	}
-	t, key, err := h.svc.RegenerateWithOverlap(r.Context(), r.PathValue("id"), time.Duration(b.Overlap)*time.Millisecond)
+	// Clamped so that the conversion cannot overflow; the Service refuses
+	// anything over its limit.
+	overlap := time.Duration(min(b.Overlap, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+	t, key, err := h.svc.RegenerateWithOverlap(r.Context(), r.PathValue("id"), overlap)
 	if err != nil {
 		return err
 	}
