@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/memstore"
 )
 
@@ -206,7 +207,7 @@ func TestAllows(t *testing.T) {
 }
 
 func TestExpired(t *testing.T) {
-	clk := newClock()
+	clk := testenv.NewClock()
 	svc, store := newService(t, apitoken.Config{Now: clk.Now})
 	a := newAPI(t, svc)
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "week", Type: apitoken.FullAccess, Lifespan: apitoken.Days7})
@@ -231,7 +232,7 @@ func TestExpired(t *testing.T) {
 }
 
 func TestLastUsed(t *testing.T) {
-	clk := newClock()
+	clk := testenv.NewClock()
 	svc, store := newService(t, apitoken.Config{Now: clk.Now})
 	a := newAPI(t, svc)
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "reader"})
@@ -261,7 +262,7 @@ func TestLastUsed(t *testing.T) {
 }
 
 func TestTouchInterval(t *testing.T) {
-	clk := newClock()
+	clk := testenv.NewClock()
 	svc, store := newService(t, apitoken.Config{Now: clk.Now, TouchInterval: time.Minute})
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "reader"})
 	ctx := context.Background()

@@ -12,10 +12,11 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/testenv"
 )
 
 func TestFailureLimit(t *testing.T) {
-	clk := newClock()
+	clk := testenv.NewClock()
 	svc, mem := newService(t, apitoken.Config{Now: clk.Now, FailureLimit: &apitoken.FailureLimit{Rate: rate.Every(10 * time.Second), Burst: 3}})
 	a := newAPI(t, svc)
 	_, key := mustCreate(t, svc, apitoken.CreateParams{Name: "reader"})
@@ -47,7 +48,7 @@ func TestFailureLimit(t *testing.T) {
 }
 
 func TestAuditEvents(t *testing.T) {
-	clk := newClock()
+	clk := testenv.NewClock()
 	var events []apitoken.Event
 	svc, _ := newService(t, apitoken.Config{Now: clk.Now, OnEvent: func(_ context.Context, e apitoken.Event) { events = append(events, e) }})
 	a := newAPI(t, svc)

@@ -15,13 +15,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/memstore"
 )
 
 func ptr[T any](v T) *T { return &v }
 
 func TestCreate(t *testing.T) {
-	clk := newClock()
+	clk := testenv.NewClock()
 	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "  ci  ", Description: " deploys ", Lifespan: apitoken.Days30})
 	assert.Regexp(t, regexp.MustCompile(`^[0-9a-f]{256}$`), key, "256 lowercase hex, as Strapi")
@@ -125,7 +126,7 @@ func TestCustomDurations(t *testing.T) {
 }
 
 func TestUpdate(t *testing.T) {
-	clk := newClock()
+	clk := testenv.NewClock()
 	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
 	ctx := context.Background()
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "ci", Type: apitoken.Custom, Lifespan: apitoken.Days7,
@@ -174,7 +175,7 @@ func TestUpdate(t *testing.T) {
 }
 
 func TestRegenerate(t *testing.T) {
-	clk := newClock()
+	clk := testenv.NewClock()
 	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
 	ctx := context.Background()
 	tok, old := mustCreate(t, svc, apitoken.CreateParams{Name: "ci", Type: apitoken.Custom, Lifespan: apitoken.Days90,
@@ -202,7 +203,7 @@ func TestRegenerate(t *testing.T) {
 }
 
 func TestRegenerateWithOverlap(t *testing.T) {
-	clk := newClock()
+	clk := testenv.NewClock()
 	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
 	ctx := context.Background()
 	tok, old := mustCreate(t, svc, apitoken.CreateParams{Name: "ci", Lifespan: apitoken.Days7})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/cache"
+	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/memstore"
 	"github.com/go-apitoken/apitoken/storetest"
 )
@@ -66,26 +67,6 @@ func (c *counting) GetByHash(ctx context.Context, h apitoken.Hash) (*apitoken.To
 	return t, err
 }
 
-// clock is a settable clock for Options.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
 func randomHash(t testing.TB) apitoken.Hash {
 	t.Helper()
 	var h apitoken.Hash
@@ -114,7 +95,7 @@ func get(t *testing.T, s *cache.Store, h apitoken.Hash) (*apitoken.Token, error)
 
 func TestHitAndTTL(t *testing.T) {
 	ctx := context.Background()
-	clk, under := newClock(), newCounting()
+	clk, under := testenv.NewClock(), newCounting()
 	s := cache.New(under, cache.Options{TTL: 5 * time.Second, Now: clk.Now})
 	tok, h := add(t, s, "reader")
 
@@ -147,7 +128,7 @@ func TestHitAndTTL(t *testing.T) {
 }
 
 func TestNegative(t *testing.T) {
-	clk, under := newClock(), newCounting()
+	clk, under := testenv.NewClock(), newCounting()
 	s := cache.New(under, cache.Options{TTL: time.Minute, Now: clk.Now})
 	unknown := randomHash(t)
 	for range 100 {
@@ -254,7 +235,7 @@ func TestInvalidation(t *testing.T) {
 		}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := newClock() // never advances: only invalidation can refresh
+			clk := testenv.NewClock() // never advances: only invalidation can refresh
 			s := cache.New(memstore.New(), cache.Options{TTL: time.Hour, Now: clk.Now})
 			tok, h := add(t, s, "changing")
 			_, other := add(t, s, "bystander")
