@@ -6,16 +6,31 @@ type contextKey struct{ name string }
 
 var tokenKey = &contextKey{"token"}
 
+// tokenContext is a context that carries a token. It does the work of
+// context.WithValue in half the memory, and lets the middleware allocate it
+// together with its request copy (see withToken).
+type tokenContext struct {
+	context.Context
+	t *Token
+}
+
+func (c *tokenContext) Value(key any) any {
+	if key == tokenKey {
+		return c.t
+	}
+	return c.Context.Value(key)
+}
+
 // NewContext returns a copy of ctx that carries t.
 func NewContext(ctx context.Context, t *Token) context.Context {
-	return context.WithValue(ctx, tokenKey, t)
+	return &tokenContext{ctx, t}
 }
 
 // FromContext returns the token that authenticated the request, if any. The
 // token is shared and must not be modified.
 func FromContext(ctx context.Context) (*Token, bool) {
 	t, ok := ctx.Value(tokenKey).(*Token)
-	return t, ok
+	return t, ok && t != nil
 }
 
 // Can reports whether the token in ctx may perform every one of actions, with

@@ -146,7 +146,7 @@ func (s *Service) guard(next http.Handler, check func(*http.Request) (*Token, er
 		}
 		t, err := check(r)
 		if err == nil {
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), t)))
+			next.ServeHTTP(w, withToken(r, t))
 			return
 		}
 		if status := StatusCode(err); status == http.StatusUnauthorized || status == http.StatusBadRequest {
@@ -154,7 +154,7 @@ func (s *Service) guard(next http.Handler, check func(*http.Request) (*Token, er
 				s.limiter.fail(client)
 			}
 			if !errors.Is(err, ErrExpired) { // Verify has recorded those
-				s.event(r.Context(), EventAuthFailed, nil, err, remoteHost(r))
+				s.event(r.Context(), EventAuthFailed, nil, err, r)
 			}
 		}
 		s.errorHandler(w, r, err)
@@ -194,4 +194,16 @@ func (s *Service) HandleCollection(mux *http.ServeMux, path, uid string, c Colle
 			mux.Handle(rt.pattern, s.Require(uid+"."+rt.action)(rt.h))
 		}
 	}
+}
+
+// withToken returns a copy of r whose context carries t. The copy and its
+// context are one allocation: WithContext is inlined, so its own copy stays
+// on the stack.
+func withToken(r *http.Request, t *Token) *http.Request {
+	a := &struct {
+		req http.Request
+		ctx tokenContext
+	}{ctx: tokenContext{r.Context(), t}}
+	a.req = *r.WithContext(&a.ctx)
+	return &a.req
 }
