@@ -385,3 +385,44 @@ func TestCan(t *testing.T) {
 	assert.ErrorIs(t, apitoken.Can(ro, "api::a.a.create"), apitoken.ErrForbidden)
 	assert.Equal(t, 403, apitoken.StatusCode(apitoken.Can(ro, "api::a.a.create")), "same answer as the middleware")
 }
+
+type ctxKey struct{}
+
+// TestRequestContext checks the request the guarded handler gets: its
+// context carries the token and everything of the original context,
+// including its cancellation, and the caller's request is left as it was.
+func TestRequestContext(t *testing.T) {
+	svc, _ := newService(t, apitoken.Config{})
+	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "ctx"})
+	var inner *http.Request
+	h := svc.Require("api::article.article.find")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner = r
+		got, ok := apitoken.FromContext(r.Context())
+		require.True(t, ok)
+		assert.Equal(t, tok.ID, got.ID)
+		assert.Equal(t, "outer", r.Context().Value(ctxKey{}), "values of the original context")
+		child, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		select {
+		case <-child.Done():
+		case <-time.After(5 * time.Second):
+			t.Error("the original context's cancellation did not reach a child")
+		}
+		assert.ErrorIs(t, context.Cause(child), errClientGone)
+	}))
+	ctx, cancel := context.WithCancelCause(context.WithValue(context.Background(), ctxKey{}, "outer"))
+	cancel(errClientGone)
+	req := httptest.NewRequestWithContext(ctx, "GET", "/api/articles?x=1", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	assert.Equal(t, 200, w.Code)
+	require.NotNil(t, inner)
+	assert.NotSame(t, req, inner)
+	assert.Equal(t, req.URL, inner.URL)
+	assert.Equal(t, "x=1", inner.URL.RawQuery)
+	_, ok := apitoken.FromContext(req.Context())
+	assert.False(t, ok, "the caller's request is not changed")
+}
+
+var errClientGone = errors.New("client gone")
