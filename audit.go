@@ -3,6 +3,7 @@ package apitoken
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 )
 
@@ -46,8 +47,8 @@ func (e Event) LogValue() slog.Value {
 }
 
 // event records an audit event in the log and passes it to Config.OnEvent.
-// client is the address of the request's client, if any.
-func (s *Service) event(ctx context.Context, kind EventKind, t *Token, err error, client string) {
+// r is the request that caused it, if any, whose client the event names.
+func (s *Service) event(ctx context.Context, kind EventKind, t *Token, err error, r *http.Request) {
 	level := slog.LevelInfo
 	if err != nil {
 		level = slog.LevelWarn
@@ -55,7 +56,10 @@ func (s *Service) event(ctx context.Context, kind EventKind, t *Token, err error
 	if s.onEvent == nil && !s.log.Enabled(ctx, level) {
 		return // so that a flood of bad keys costs nothing here
 	}
-	e := Event{Kind: kind, Time: s.now(), Err: err, Client: client}
+	e := Event{Kind: kind, Time: s.now(), Err: err}
+	if r != nil {
+		e.Client = remoteHost(r)
+	}
 	if t != nil {
 		e.TokenID, e.TokenName = t.ID, t.Name
 	}

@@ -26,9 +26,8 @@ var errorResponses = []struct {
 }
 
 // refusal is a ready-made error response, so that refusing a request
-// allocates nothing.
+// allocates nothing. A Service's refusals are in errorResponses' order.
 type refusal struct {
-	err       error
 	status    int
 	challenge []string // the WWW-Authenticate value; nil for none
 	body      []byte
@@ -45,7 +44,7 @@ var (
 func newRefusals(realm string) []refusal {
 	rs := make([]refusal, len(errorResponses))
 	for i, e := range errorResponses {
-		rs[i] = refusal{err: e.err, status: e.status, body: errorBody(e.status, e.name, e.message)}
+		rs[i] = refusal{status: e.status, body: errorBody(e.status, e.name, e.message)}
 		if e.status == http.StatusUnauthorized || e.status == http.StatusBadRequest || e.status == http.StatusForbidden {
 			c := `Bearer realm="` + realm + `"`
 			if e.challenge != "" {
@@ -66,12 +65,27 @@ func errorBody(status int, name, msg string) []byte {
 // expired credentials, 403 for ErrForbidden, 429 for ErrTooManyFailures, 503
 // for ErrUnavailable, and 500 for anything else.
 func StatusCode(err error) int {
-	for _, e := range errorResponses {
-		if errors.Is(err, e.err) {
-			return e.status
-		}
+	if i := responseIndex(err); i >= 0 {
+		return errorResponses[i].status
 	}
 	return http.StatusInternalServerError
+}
+
+// responseIndex returns the index in errorResponses of err's response, or
+// -1. The middleware's own errors are the sentinels themselves, found
+// without unwrapping.
+func responseIndex(err error) int {
+	for i, e := range errorResponses {
+		if err == e.err {
+			return i
+		}
+	}
+	for i, e := range errorResponses {
+		if errors.Is(err, e.err) {
+			return i
+		}
+	}
+	return -1
 }
 
 // WriteError writes the response for an error of Authenticate, Check or Can:
@@ -82,18 +96,16 @@ func (s *Service) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
 	h["Cache-Control"] = noStore
-	for i := range s.refusals {
-		rf := &s.refusals[i]
-		if !errors.Is(err, rf.err) {
-			continue
-		}
-		if rf.challenge != nil {
-			h["Www-Authenticate"] = rf.challenge
-		}
-		w.WriteHeader(rf.status)
-		w.Write(rf.body)
+	i := responseIndex(err)
+	if i < 0 {
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write(internalError)
 		return
 	}
-	w.WriteHeader(http.StatusInternalServerError)
-	w.Write(internalError)
+	rf := &s.refusals[i]
+	if rf.challenge != nil {
+		h["Www-Authenticate"] = rf.challenge
+	}
+	w.WriteHeader(rf.status)
+	w.Write(rf.body)
 }

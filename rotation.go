@@ -20,7 +20,7 @@ func (s *Service) verifyPrevious(ctx context.Context, key string) (*Token, error
 		if err := s.store.SetKey(ctx, t.ID, k); err != nil {
 			s.log.Warn("apitoken: moving a token to the current salt failed; will retry on next use", "token", t, "err", err)
 		} else {
-			s.event(ctx, EventSaltMoved, t, nil, "")
+			s.event(ctx, EventSaltMoved, t, nil, nil)
 		}
 		return t, nil
 	}

@@ -62,7 +62,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 	if err := s.store.Create(ctx, t, s.hasher.Sum(key)); err != nil {
 		return nil, "", nameTaken(err)
 	}
-	s.event(ctx, EventCreated, t, nil, "")
+	s.event(ctx, EventCreated, t, nil, nil)
 	return t, key, nil
 }
 
@@ -122,7 +122,7 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 	if err := s.store.Update(ctx, t); err != nil {
 		return nil, nameTaken(err)
 	}
-	s.event(ctx, EventUpdated, t, nil, "")
+	s.event(ctx, EventUpdated, t, nil, nil)
 	return t, nil
 }
 
@@ -155,7 +155,7 @@ func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap 
 	if err != nil {
 		return nil, "", err
 	}
-	s.event(ctx, EventRegenerated, t, nil, "")
+	s.event(ctx, EventRegenerated, t, nil, nil)
 	return t, key, nil
 }
 
@@ -168,7 +168,7 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 	if err := s.store.Delete(ctx, id); err != nil {
 		return nil, err
 	}
-	s.event(ctx, EventDeleted, t, nil, "")
+	s.event(ctx, EventDeleted, t, nil, nil)
 	return t, nil
 }
 
@@ -197,7 +197,7 @@ func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
 	}
 	now := s.now()
 	if t.Expired(now) {
-		s.event(ctx, EventExpiredKey, t, ErrExpired, "")
+		s.event(ctx, EventExpiredKey, t, ErrExpired, nil)
 		return t, ErrExpired
 	}
 	s.touches.note(t, now)
