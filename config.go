@@ -59,6 +59,15 @@ type Config struct {
 	// flushed by Close.
 	TouchInterval time.Duration
 
+	// KeyMemo is how many keys the Service remembers the hash of, by their
+	// SHA-256, so that a key it has verified before costs a SHA-256 instead
+	// of the HMAC-SHA512 on its next use: a fifth of the work on CPUs with
+	// SHA extensions. Only keys the store knew are remembered, and a key the
+	// store no longer knows is forgotten at its next use; revocation still
+	// goes through the store on every request. Default DefaultKeyMemo;
+	// negative turns the memo off.
+	KeyMemo int
+
 	// LookupTimeout bounds each store lookup of Verify, so that a hung
 	// database turns requests away with 503 instead of holding them. Default
 	// 0: the request's own context alone bounds it.
@@ -93,6 +102,7 @@ type Service struct {
 	store         Store
 	hasher        *Hasher
 	previous      []*Hasher
+	memo          *keyMemo // nil: off
 	keyFormat     KeyFormat
 	keyPrefix     string
 	cipher        *keyCipher // nil: keys are not recoverable
@@ -131,6 +141,12 @@ func New(cfg Config) (*Service, error) {
 		durations:     cfg.Durations,
 		errorHandler:  cfg.ErrorHandler,
 		now:           cfg.Now,
+	}
+	switch {
+	case cfg.KeyMemo == 0:
+		s.memo = &keyMemo{max: DefaultKeyMemo}
+	case cfg.KeyMemo > 0:
+		s.memo = &keyMemo{max: int64(cfg.KeyMemo)}
 	}
 	for _, salt := range cfg.PreviousSalts {
 		h, err := NewHasher(salt)

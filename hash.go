@@ -91,15 +91,28 @@ func saltFromEnv(salt string) string {
 
 // Sum returns the hash of key.
 func (h *Hasher) Sum(key string) Hash {
+	sum, _, _ := h.sum(key, nil)
+	return sum
+}
+
+// sum returns the hash of key. With a memo it also returns the key's
+// SHA-256, under which the memo keeps the hash, and takes the hash from the
+// memo when it is there, saying so with remembered.
+func (h *Hasher) sum(key string, memo *keyMemo) (sum Hash, digest [sha256.Size]byte, remembered bool) {
 	st := h.pool.Get().(*hmacState)
-	st.mac.Reset()
 	st.buf = append(st.buf[:0], key...)
-	st.mac.Write(st.buf)
-	st.sum = st.mac.Sum(st.sum[:0])
-	var out Hash
-	copy(out[:], st.sum)
+	if memo != nil {
+		digest = sha256.Sum256(st.buf)
+		sum, remembered = memo.get(&digest)
+	}
+	if !remembered {
+		st.mac.Reset()
+		st.mac.Write(st.buf)
+		st.sum = st.mac.Sum(st.sum[:0])
+		copy(sum[:], st.sum)
+	}
 	if cap(st.buf) <= maxKeyLen {
 		h.pool.Put(st)
 	}
-	return out
+	return sum, digest, remembered
 }

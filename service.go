@@ -185,7 +185,15 @@ func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
 		ctx, cancel = context.WithTimeout(ctx, s.lookupTimeout)
 		defer cancel()
 	}
-	t, err := s.store.GetByHash(ctx, s.hasher.Sum(key))
+	sum, digest, remembered := s.hasher.sum(key, s.memo)
+	t, err := s.store.GetByHash(ctx, sum)
+	switch {
+	case s.memo == nil:
+	case err == nil && !remembered:
+		s.memo.put(digest, sum)
+	case errors.Is(err, ErrNotFound) && remembered:
+		s.memo.forget(digest)
+	}
 	if errors.Is(err, ErrNotFound) && len(s.previous) > 0 {
 		t, err = s.verifyPrevious(ctx, key)
 	}
