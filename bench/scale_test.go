@@ -23,7 +23,7 @@ func BenchmarkVerifyTokens(b *testing.B) {
 			ctx := context.Background()
 			store := memstore.New()
 			perToken := fill(b, store, n-1)
-			svc, key := newService(b, store)
+			svc, key := newService(b, store, 0)
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := svc.Verify(ctx, key); err != nil {

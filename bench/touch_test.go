@@ -34,7 +34,7 @@ func TestLastUsedAtOneWrite(t *testing.T) {
 	}
 	ctx := context.Background()
 	store := &blockingTouches{Store: memstore.New(), release: make(chan struct{})}
-	svc, key := newService(t, store)
+	svc, key := newService(t, store, 0)
 
 	for range n {
 		if _, err := svc.Verify(ctx, key); err != nil {
