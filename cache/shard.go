@@ -15,16 +15,16 @@ import (
 type shard struct {
 	mu    sync.RWMutex
 	pos   map[apitoken.Hash]posEntry
-	neg   map[apitoken.Hash]time.Time // hash: expiry of the unknown entry
-	ids   map[string][]apitoken.Hash  // token id: hashes in pos, for invalidation
-	calls map[apitoken.Hash]*call     // queries in flight
+	neg   map[apitoken.Hash]time.Duration // hash: expiry of the unknown entry
+	ids   map[string][]apitoken.Hash      // token id: hashes in pos, for invalidation
+	calls map[apitoken.Hash]*call         // queries in flight
 
 	maxPos, maxNeg int
 }
 
 type posEntry struct {
 	token   *apitoken.Token // shared, never modified
-	expires time.Time
+	expires time.Duration   // Store.elapsed
 }
 
 // call is one store query that concurrent misses of a hash wait for.
@@ -37,7 +37,7 @@ type call struct {
 
 func (sh *shard) init(maxPos, maxNeg int) {
 	sh.pos = make(map[apitoken.Hash]posEntry)
-	sh.neg = make(map[apitoken.Hash]time.Time)
+	sh.neg = make(map[apitoken.Hash]time.Duration)
 	sh.ids = make(map[string][]apitoken.Hash)
 	sh.calls = make(map[apitoken.Hash]*call)
 	sh.maxPos, sh.maxNeg = maxPos, maxNeg
@@ -45,17 +45,17 @@ func (sh *shard) init(maxPos, maxNeg int) {
 
 // lookup returns the live entry of h: its token, or found false for an
 // unknown hash. ok is false when there is no live entry.
-func (sh *shard) lookup(h apitoken.Hash, now time.Time) (t *apitoken.Token, found, ok bool) {
+func (sh *shard) lookup(h apitoken.Hash, now time.Duration) (t *apitoken.Token, found, ok bool) {
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
 	return sh.lookupLocked(h, now)
 }
 
-func (sh *shard) lookupLocked(h apitoken.Hash, now time.Time) (t *apitoken.Token, found, ok bool) {
-	if e, hit := sh.pos[h]; hit && now.Before(e.expires) {
+func (sh *shard) lookupLocked(h apitoken.Hash, now time.Duration) (t *apitoken.Token, found, ok bool) {
+	if e, hit := sh.pos[h]; hit && now < e.expires {
 		return e.token, true, true
 	}
-	if exp, hit := sh.neg[h]; hit && now.Before(exp) {
+	if exp, hit := sh.neg[h]; hit && now < exp {
 		return nil, false, true
 	}
 	return nil, false, false
@@ -67,7 +67,7 @@ func (sh *shard) lookupLocked(h apitoken.Hash, now time.Time) (t *apitoken.Token
 func (s *Store) load(ctx context.Context, sh *shard, hash apitoken.Hash) (*apitoken.Token, error) {
 	for {
 		sh.mu.Lock()
-		if t, found, ok := sh.lookupLocked(hash, s.now()); ok {
+		if t, found, ok := sh.lookupLocked(hash, s.elapsed()); ok {
 			sh.mu.Unlock()
 			if !found {
 				return nil, apitoken.ErrNotFound
@@ -107,12 +107,12 @@ func (s *Store) query(ctx context.Context, sh *shard, hash apitoken.Hash, c *cal
 			delete(sh.calls, hash)
 		}
 		if s.epoch.Load() == c.epoch {
-			now := s.now()
+			now := s.elapsed()
 			switch {
 			case c.err == nil:
-				sh.putFound(hash, c.token, now.Add(s.ttl))
+				sh.putFound(hash, c.token, now+s.ttl)
 			case errors.Is(c.err, apitoken.ErrNotFound) && s.negTTL > 0:
-				sh.putUnknown(hash, now.Add(s.negTTL))
+				sh.putUnknown(hash, now+s.negTTL)
 			}
 		}
 		sh.mu.Unlock()
@@ -128,7 +128,7 @@ func isContextErr(err error) bool {
 }
 
 // putFound caches t under h until exp. The caller holds sh.mu.
-func (sh *shard) putFound(h apitoken.Hash, t *apitoken.Token, exp time.Time) {
+func (sh *shard) putFound(h apitoken.Hash, t *apitoken.Token, exp time.Duration) {
 	if old, ok := sh.pos[h]; ok {
 		sh.unindex(old.token.ID, h)
 	} else if len(sh.pos) >= sh.maxPos {
@@ -144,7 +144,7 @@ func (sh *shard) putFound(h apitoken.Hash, t *apitoken.Token, exp time.Time) {
 }
 
 // putUnknown caches h as unknown until exp. The caller holds sh.mu.
-func (sh *shard) putUnknown(h apitoken.Hash, exp time.Time) {
+func (sh *shard) putUnknown(h apitoken.Hash, exp time.Duration) {
 	if old, ok := sh.pos[h]; ok {
 		delete(sh.pos, h)
 		sh.unindex(old.token.ID, h)
