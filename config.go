@@ -92,7 +92,7 @@ type Config struct {
 	// keep it quick.
 	OnEvent func(context.Context, Event)
 
-	// Now is the clock. Default time.Now.
+	// Now is the clock. Default: the system clock.
 	Now func() time.Time
 }
 
@@ -192,7 +192,7 @@ func New(cfg Config) (*Service, error) {
 		s.errorHandler = s.WriteError
 	}
 	if s.now == nil {
-		s.now = time.Now
+		s.now = newClock().now
 	}
 	if s.log == nil {
 		s.log = slog.Default()
