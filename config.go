@@ -70,7 +70,8 @@ type Config struct {
 
 	// LookupTimeout bounds each store lookup of Verify, so that a hung
 	// database turns requests away with 503 instead of holding them. Default
-	// 0: the request's own context alone bounds it.
+	// 0: the request's own context alone bounds it. Lookups that a Peeker
+	// store (such as the cache) answers from memory need no bound.
 	LookupTimeout time.Duration
 
 	// Realm is the realm of WWW-Authenticate challenges. Default "api".
@@ -103,6 +104,7 @@ type Service struct {
 	hasher        *Hasher
 	previous      []*Hasher
 	memo          *keyMemo // nil: off
+	peeker        Peeker   // the store, if it is one
 	keyFormat     KeyFormat
 	keyPrefix     string
 	cipher        *keyCipher // nil: keys are not recoverable
@@ -142,6 +144,7 @@ func New(cfg Config) (*Service, error) {
 		errorHandler:  cfg.ErrorHandler,
 		now:           cfg.Now,
 	}
+	s.peeker, _ = cfg.Store.(Peeker)
 	switch {
 	case cfg.KeyMemo == 0:
 		s.memo = &keyMemo{max: DefaultKeyMemo}

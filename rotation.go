@@ -8,6 +8,8 @@ import (
 // verifyPrevious looks key up under the previous salts, and moves the hash
 // of a key it finds to the current salt.
 func (s *Service) verifyPrevious(ctx context.Context, key string) (*Token, error) {
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	for _, h := range s.previous {
 		t, err := s.store.GetByHash(ctx, h.Sum(key))
 		if errors.Is(err, ErrNotFound) {

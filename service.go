@@ -180,13 +180,8 @@ func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
 	if !plausibleKey(key) {
 		return nil, ErrInvalidKey
 	}
-	if s.lookupTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.lookupTimeout)
-		defer cancel()
-	}
 	sum, digest, remembered := s.hasher.sum(key, s.memo)
-	t, err := s.store.GetByHash(ctx, sum)
+	t, err := s.lookup(ctx, sum)
 	switch {
 	case s.memo == nil:
 	case err == nil && !remembered:
@@ -210,6 +205,30 @@ func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
 	}
 	s.touches.note(t, now)
 	return t, nil
+}
+
+// lookup returns the token of hash: from the store's memory if it is a
+// Peeker with the answer, otherwise from GetByHash within LookupTimeout.
+func (s *Service) lookup(ctx context.Context, hash Hash) (*Token, error) {
+	if s.peeker != nil {
+		if t, found, ok := s.peeker.Peek(hash); ok {
+			if !found {
+				return nil, ErrNotFound
+			}
+			return t, nil
+		}
+	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
+	return s.store.GetByHash(ctx, hash)
+}
+
+// bounded returns ctx limited to LookupTimeout, if one is set.
+func (s *Service) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.lookupTimeout > 0 {
+		return context.WithTimeout(ctx, s.lookupTimeout)
+	}
+	return ctx, func() {}
 }
 
 // maxOverlap bounds how long an old key may outlive its regeneration.

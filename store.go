@@ -76,6 +76,17 @@ type BatchToucher interface {
 	TouchMany(ctx context.Context, uses []Use) error
 }
 
+// Peeker is a Store that can answer some lookups from memory, such as a
+// cache. Verify asks Peek first and calls GetByHash, under
+// Config.LookupTimeout, only when Peek has no answer, so that a lookup that
+// cannot block costs no timer.
+type Peeker interface {
+	// Peek returns what GetByHash would for hash, if it can without
+	// blocking: the token, or found false for ErrNotFound. ok is false
+	// when it cannot answer.
+	Peek(hash Hash) (t *Token, found, ok bool)
+}
+
 // Use is a token's use for TouchMany: record At as its last use if that is
 // unset or not after NotAfter.
 type Use struct {
