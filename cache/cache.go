@@ -76,7 +76,10 @@ type Store struct {
 	epoch atomic.Uint64
 }
 
-var _ apitoken.Store = (*Store)(nil)
+var (
+	_ apitoken.Store  = (*Store)(nil)
+	_ apitoken.Peeker = (*Store)(nil)
+)
 
 // maxShards bounds the shards; lookups take a read lock on one of them.
 const maxShards = 64
@@ -134,14 +137,21 @@ func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.To
 	if !s.enabled() {
 		return s.store.GetByHash(ctx, hash)
 	}
-	sh := s.shard(hash)
-	if t, found, ok := sh.lookup(hash, s.elapsed()); ok {
+	if t, found, ok := s.Peek(hash); ok {
 		if !found {
 			return nil, apitoken.ErrNotFound
 		}
 		return t, nil
 	}
-	return s.load(ctx, sh, hash)
+	return s.load(ctx, s.shard(hash), hash)
+}
+
+// Peek implements apitoken.Peeker: it answers from the cache alone.
+func (s *Store) Peek(hash apitoken.Hash) (t *apitoken.Token, found, ok bool) {
+	if !s.enabled() {
+		return nil, false, false
+	}
+	return s.shard(hash).lookup(hash, s.elapsed())
 }
 
 // Create implements apitoken.Store. The new key's hash stops being cached as

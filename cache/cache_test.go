@@ -127,6 +127,42 @@ func TestHitAndTTL(t *testing.T) {
 	assert.ErrorIs(t, err, apitoken.ErrNotFound)
 }
 
+// TestPeek checks what the Service relies on to skip its lookup timeout:
+// Peek answers exactly the live entries, without asking the store.
+func TestPeek(t *testing.T) {
+	clk, under := testenv.NewClock(), newCounting()
+	s := cache.New(under, cache.Options{TTL: 5 * time.Second, Now: clk.Now})
+	tok, h := add(t, s, "reader")
+	unknown := randomHash(t)
+
+	_, _, ok := s.Peek(h)
+	assert.False(t, ok, "nothing cached yet")
+	_, err := get(t, s, h)
+	require.NoError(t, err)
+	_, err = get(t, s, unknown)
+	require.ErrorIs(t, err, apitoken.ErrNotFound)
+	calls := under.calls.Load()
+
+	got, found, ok := s.Peek(h)
+	require.True(t, ok)
+	require.True(t, found)
+	assert.Equal(t, tok.ID, got.ID)
+	_, found, ok = s.Peek(unknown)
+	assert.True(t, ok)
+	assert.False(t, found)
+	assert.Equal(t, calls, under.calls.Load(), "Peek never asks the store")
+
+	clk.Add(5 * time.Second)
+	_, _, ok = s.Peek(h)
+	assert.False(t, ok, "expired")
+
+	off := cache.New(under, cache.Options{TTL: 0})
+	_, err = off.GetByHash(context.Background(), h)
+	require.NoError(t, err)
+	_, _, ok = off.Peek(h)
+	assert.False(t, ok, "TTL 0 caches nothing")
+}
+
 func TestNegative(t *testing.T) {
 	clk, under := testenv.NewClock(), newCounting()
 	s := cache.New(under, cache.Options{TTL: time.Minute, Now: clk.Now})

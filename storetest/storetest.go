@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store) {
 		{"Touch", testTouch},
 		{"ReturnsCopies", testReturnsCopies},
 		{"CancelledContext", testCancelled},
+		{"Peek", testPeek},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -454,4 +455,34 @@ func testCancelled(t *testing.T, s apitoken.Store) {
 	list, err := s.List(context.Background())
 	require.NoError(t, err)
 	assert.Empty(t, list, "a cancelled create leaves nothing")
+}
+
+// testPeek holds a Peeker's answers to GetByHash's, before and after a
+// delete: it must never answer with a token the store no longer holds.
+// Stores that are not Peekers pass.
+func testPeek(t *testing.T, s apitoken.Store) {
+	p, ok := s.(apitoken.Peeker)
+	if !ok {
+		return
+	}
+	ctx := context.Background()
+	tok := newToken("peek", apitoken.ReadOnly)
+	h := create(t, s, tok)
+	unknown := newHash(t)
+	_, err := s.GetByHash(ctx, h) // a cache fills here
+	require.NoError(t, err)
+	_, err = s.GetByHash(ctx, unknown)
+	require.ErrorIs(t, err, apitoken.ErrNotFound)
+
+	if got, found, ok := p.Peek(h); ok {
+		require.True(t, found, "Peek says unknown, GetByHash found it")
+		equal(t, tok, got)
+	}
+	if _, found, ok := p.Peek(unknown); ok {
+		assert.False(t, found, "Peek found what GetByHash did not")
+	}
+	require.NoError(t, s.Delete(ctx, tok.ID))
+	if _, found, ok := p.Peek(h); ok {
+		assert.False(t, found, "Peek answers with a deleted token")
+	}
 }
