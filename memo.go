@@ -8,17 +8,17 @@ import (
 
 // DefaultKeyMemo is the number of keys a Service remembers the hash of
 // unless Config.KeyMemo says otherwise.
-const DefaultKeyMemo = 10000
+const DefaultKeyMemo = 10_000
 
 // keyMemo remembers the hashes of keys that the store knew, under the
-// SHA-256 of the key. Finding a key's hash here costs a SHA-256, a fifth of
-// the HMAC-SHA512 on CPUs with SHA extensions, and no more than it without.
+// SHA-256 of the key. Finding a key's hash here costs a SHA-256: a fifth of
+// the HMAC-SHA512 on CPUs with SHA extensions, about as much without them.
 //
 // It holds no key: a SHA-256 of a key with 256 random bits reveals no more of
 // the key than its stored hash does. Only keys the store found enter it, so
 // garbage keys cannot fill it; a key the store no longer knows is forgotten
-// at its next use; and it is emptied when full, so it never holds more than
-// max entries.
+// at its next use; and it is emptied when full, so it holds about max
+// entries at most (puts racing the emptying may add a few).
 type keyMemo struct {
 	hashes sync.Map // [sha256.Size]byte: Hash
 	n      atomic.Int64
