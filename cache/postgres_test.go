@@ -19,13 +19,11 @@ import (
 	"github.com/go-apitoken/apitoken/storetest"
 )
 
-const postgresEnv = "APITOKEN_TEST_POSTGRES_DSN"
-
 // postgresStore returns a migrated, empty sqlstore on PostgreSQL, in tables
 // of its own that are dropped when the test ends.
 func postgresStore(tb testing.TB) *sqlstore.Store {
 	tb.Helper()
-	db, err := sql.Open("pgx", testenv.DSN(tb, postgresEnv))
+	db, err := sql.Open("pgx", testenv.DSN(tb, testenv.PostgresEnv))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -17,13 +17,6 @@ import (
 	"github.com/go-apitoken/apitoken/sqlstore"
 )
 
-// The environment variables that point the tests at PostgreSQL and MySQL.
-// Without them the engines' tests are skipped, and fail in CI.
-const (
-	postgresEnv = "APITOKEN_TEST_POSTGRES_DSN" // postgres://user@host:5432/db?sslmode=disable
-	mysqlEnv    = "APITOKEN_TEST_MYSQL_DSN"    // user:pass@tcp(host:3306)/db
-)
-
 // engine is a database the tests run against.
 type engine struct {
 	name    string
@@ -34,8 +27,8 @@ type engine struct {
 
 var engines = []engine{
 	{"sqlite", sqlstore.SQLite, "sqlite", sqliteDSN},
-	{"postgres", sqlstore.Postgres, "pgx", func(t testing.TB) string { return testenv.DSN(t, postgresEnv) }},
-	{"mysql", sqlstore.MySQL, "mysql", func(t testing.TB) string { return testenv.DSN(t, mysqlEnv) }},
+	{"postgres", sqlstore.Postgres, "pgx", func(t testing.TB) string { return testenv.DSN(t, testenv.PostgresEnv) }},
+	{"mysql", sqlstore.MySQL, "mysql", func(t testing.TB) string { return testenv.DSN(t, testenv.MySQLEnv) }},
 }
 
 // sqliteDSN returns a new database file in the test's temporary directory,

@@ -19,12 +19,6 @@ import (
 	"github.com/go-apitoken/apitoken/strapistore"
 )
 
-// The environment variables that point the tests at PostgreSQL and MySQL.
-const (
-	postgresEnv = "APITOKEN_TEST_POSTGRES_DSN" // postgres://user@host:5432/db?sslmode=disable
-	mysqlEnv    = "APITOKEN_TEST_MYSQL_DSN"    // user:pass@tcp(host:3306)/db
-)
-
 // engine is a database the tests run against.
 type engine struct {
 	name    string
@@ -68,9 +62,9 @@ func newStrapiDB(t *testing.T, d strapistore.Dialect, v strapistore.Version) *st
 		dsn := "file:" + filepath.Join(t.TempDir(), "strapi.db") + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 		sdb.db, err = sql.Open("sqlite", dsn)
 	case strapistore.Postgres:
-		sdb.db, err = sql.Open("pgx", testenv.DSN(t, postgresEnv))
+		sdb.db, err = sql.Open("pgx", testenv.DSN(t, testenv.PostgresEnv))
 	case strapistore.MySQL:
-		sdb.db, err = sql.Open("mysql", testenv.DSN(t, mysqlEnv))
+		sdb.db, err = sql.Open("mysql", testenv.DSN(t, testenv.MySQLEnv))
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ const cacheTTL = time.Second
 // the cache TTL, and no request gets a status other than 200 before and 401
 // after.
 func TestTwoInstances(t *testing.T) {
-	dsn := testenv.DSN(t, "APITOKEN_TEST_POSTGRES_DSN")
+	dsn := testenv.DSN(t, testenv.PostgresEnv)
 	dbURL := freshDatabase(t, dsn)
 	bin := filepath.Join(t.TempDir(), "server")
 	build := exec.Command("go", "build", "-o", bin, ".")

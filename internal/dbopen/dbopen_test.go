@@ -162,10 +162,10 @@ func TestOpenMissingDirectory(t *testing.T) {
 }
 
 func TestOpenServers(t *testing.T) {
-	for _, env := range []string{"APITOKEN_TEST_POSTGRES_DSN", "APITOKEN_TEST_MYSQL_DSN"} {
+	for _, env := range []string{testenv.PostgresEnv, testenv.MySQLEnv} {
 		t.Run(env, func(t *testing.T) {
 			dsn := testenv.DSN(t, env)
-			if env == "APITOKEN_TEST_MYSQL_DSN" {
+			if env == testenv.MySQLEnv {
 				// The tests give the driver's form; turn it into our URL.
 				cfg, err := mysql.ParseDSN(dsn)
 				if err != nil {

@@ -45,8 +45,8 @@ type engine struct {
 }
 
 var engines = []engine{
-	{"postgres", sqlstore.Postgres, "pgx", "APITOKEN_TEST_POSTGRES_DSN", viaPostgres},
-	{"mysql", sqlstore.MySQL, "mysql", "APITOKEN_TEST_MYSQL_DSN", viaMySQL},
+	{"postgres", sqlstore.Postgres, "pgx", testenv.PostgresEnv, viaPostgres},
+	{"mysql", sqlstore.MySQL, "mysql", testenv.MySQLEnv, viaMySQL},
 }
 
 func viaPostgres(t *testing.T, dsn, addr string) (string, string) {

@@ -25,8 +25,15 @@ func Need(t testing.TB, what string) {
 	t.Skip(what)
 }
 
-// DSN returns the value of the environment variable env, the data source
-// name of a test database.
+// The environment variables that point the tests at PostgreSQL and MySQL;
+// .ci/run sets them.
+const (
+	PostgresEnv = "APITOKEN_TEST_POSTGRES_DSN" // postgres://user@host:5432/db?sslmode=disable
+	MySQLEnv    = "APITOKEN_TEST_MYSQL_DSN"    // user:pass@tcp(host:3306)/db
+)
+
+// DSN returns the value of the environment variable env (PostgresEnv or
+// MySQLEnv), the data source name of a test database.
 func DSN(t testing.TB, env string) string {
 	t.Helper()
 	dsn := os.Getenv(env)
