@@ -2,7 +2,9 @@ package apitoken_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -42,3 +44,19 @@ func mustCreate(t testing.TB, svc *apitoken.Service, p apitoken.CreateParams) (*
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// outageStore is a memstore whose lookups fail while down is set, as when
+// the database is down, and that counts them.
+type outageStore struct {
+	*memstore.Store
+	down    atomic.Bool
+	lookups atomic.Int64
+}
+
+func (s *outageStore) GetByHash(ctx context.Context, h apitoken.Hash) (*apitoken.Token, error) {
+	s.lookups.Add(1)
+	if s.down.Load() {
+		return nil, errors.New("connection refused")
+	}
+	return s.Store.GetByHash(ctx, h)
+}

@@ -2,9 +2,7 @@ package apitoken_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,21 +11,6 @@ import (
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/memstore"
 )
-
-// outageStore is a memstore whose lookups fail while down is set.
-type outageStore struct {
-	*memstore.Store
-	down    atomic.Bool
-	lookups atomic.Int64
-}
-
-func (s *outageStore) GetByHash(ctx context.Context, h apitoken.Hash) (*apitoken.Token, error) {
-	s.lookups.Add(1)
-	if s.down.Load() {
-		return nil, errors.New("connection refused")
-	}
-	return s.Store.GetByHash(ctx, h)
-}
 
 // TestKeyMemo checks that remembering hashes changes no answer, whatever
 // the memo's size: every verification still asks the store, so revocation,

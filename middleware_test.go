@@ -278,15 +278,10 @@ func TestTouchInterval(t *testing.T) {
 	assert.True(t, clk.Now().Add(-time.Minute).Equal(*got.LastUsedAt), "Close flushes the last use: %v", got.LastUsedAt)
 }
 
-// failingStore is a memstore whose lookups fail, as when the database is down.
-type failingStore struct{ *memstore.Store }
-
-func (failingStore) GetByHash(context.Context, apitoken.Hash) (*apitoken.Token, error) {
-	return nil, errors.New("connection refused")
-}
-
 func TestStoreDownFailsClosed(t *testing.T) {
-	svc, err := apitoken.New(apitoken.Config{Store: failingStore{memstore.New()}, Salt: testSalt})
+	store := &outageStore{Store: memstore.New()}
+	store.down.Store(true)
+	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: testSalt})
 	require.NoError(t, err)
 	defer svc.Close(context.Background())
 	a := newAPI(t, svc)
