@@ -38,7 +38,7 @@ type CreateParams struct {
 // cannot be had again. It returns a *ValidationError (ErrValidation, and
 // ErrNameTaken for a taken name).
 func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, error) {
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.stamp()
 	t := &Token{
 		ID:          uuid.NewString(),
 		Name:        p.Name,
@@ -95,7 +95,7 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 	if err != nil {
 		return nil, err
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.stamp()
 	if p.Name != nil {
 		t.Name = *p.Name
 	}
@@ -143,7 +143,7 @@ func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap 
 		return nil, "", v
 	}
 	key := s.newKey()
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.stamp()
 	k := NewKey{Hash: s.hasher.Sum(key), EncryptedKey: s.encrypt(key), SaltID: s.hasher.ID(), UpdatedAt: now}
 	if overlap > 0 {
 		k.PreviousValidUntil = now.Add(overlap)
@@ -206,6 +206,10 @@ func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
 	s.touches.note(t, now)
 	return t, nil
 }
+
+// stamp returns the time to record a change at: now, in UTC, to the
+// millisecond that every store keeps.
+func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 // lookup returns the token of hash: from the store's memory if it is a
 // Peeker with the answer, otherwise from GetByHash within LookupTimeout.
