@@ -15,6 +15,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/go-apitoken/apitoken/internal/sqlq"
 	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/strapistore"
 )
@@ -139,10 +140,7 @@ func (s *strapiDB) rebind(query string) string {
 	if s.dialect != strapistore.Postgres {
 		return query
 	}
-	for n := 1; strings.Contains(query, "?"); n++ {
-		query = strings.Replace(query, "?", fmt.Sprintf("$%d", n), 1)
-	}
-	return query
+	return sqlq.Numbered(query)
 }
 
 // insertID runs an INSERT written with ? placeholders and returns the new id.
