@@ -109,15 +109,8 @@ func create(path string, content []byte) error {
 		return fmt.Errorf("cannot create %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(content)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
+	if err := writeAndClose(tmp, path, content); err != nil {
+		return err
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
@@ -137,7 +130,13 @@ func createExcl(path string, content []byte) error {
 		}
 		return fmt.Errorf("cannot create %s: %w", path, err)
 	}
-	_, err = f.Write(content)
+	return writeAndClose(f, path, content)
+}
+
+// writeAndClose writes content to f, syncs and closes it; errors name path,
+// the file that content is meant for.
+func writeAndClose(f *os.File, path string, content []byte) error {
+	_, err := f.Write(content)
 	if err == nil {
 		err = f.Sync()
 	}
