@@ -42,15 +42,16 @@ func (s *Store) TouchMany(ctx context.Context, uses []apitoken.Use) error {
 	if len(uses) == 0 {
 		return nil
 	}
+	// In id order, so that two instances touching overlapping batches
+	// lock rows in one order and cannot deadlock. Sorted once, outside
+	// the transaction that inTx may run again on SQLite.
+	sorted := slices.SortedFunc(slices.Values(uses), func(a, b apitoken.Use) int { return strings.Compare(a.ID, b.ID) })
 	return s.inTx(ctx, "touch many", func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, s.q.touch)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
-		// In id order, so that two instances touching overlapping
-		// batches lock rows in one order and cannot deadlock.
-		sorted := slices.SortedFunc(slices.Values(uses), func(a, b apitoken.Use) int { return strings.Compare(a.ID, b.ID) })
 		for _, u := range sorted {
 			if _, err := stmt.ExecContext(ctx, arg(s.dialect, u.At), u.ID, arg(s.dialect, u.NotAfter)); err != nil {
 				return err
