@@ -269,13 +269,8 @@ func restHandlers(c *collection) (find, findOne, create, update, remove http.Han
 		writeJSON(w, http.StatusOK, map[string]any{"data": c.marshal(d), "meta": struct{}{}})
 	})
 	create = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data, ok := readData(w, r)
+		attrs, ok := c.readAttrs(w, r, true)
 		if !ok {
-			return
-		}
-		attrs, err := c.validate(data, true)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "ValidationError", err.Error())
 			return
 		}
 		d, err := c.create(attrs)
@@ -291,13 +286,8 @@ func restHandlers(c *collection) (find, findOne, create, update, remove http.Han
 			writeError(w, http.StatusNotFound, "NotFoundError", "Not Found")
 			return
 		}
-		data, ok := readData(w, r)
+		attrs, ok := c.readAttrs(w, r, false)
 		if !ok {
-			return
-		}
-		attrs, err := c.validate(data, false)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "ValidationError", err.Error())
 			return
 		}
 		d, ok := c.update(id, attrs)
@@ -335,6 +325,21 @@ func pagination(r *http.Request) (page, size int, err error) {
 		*p.v = n
 	}
 	return page, size, nil
+}
+
+// readAttrs reads the body's data and validates it as c.validate does for a
+// create or an update; when it cannot, it answers the request itself.
+func (c *collection) readAttrs(w http.ResponseWriter, r *http.Request, create bool) (map[string]string, bool) {
+	data, ok := readData(w, r)
+	if !ok {
+		return nil, false
+	}
+	attrs, err := c.validate(data, create)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "ValidationError", err.Error())
+		return nil, false
+	}
+	return attrs, true
 }
 
 // readData reads a body of the form {"data":{…}}, at most maxBodyBytes, and
