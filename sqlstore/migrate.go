@@ -136,6 +136,12 @@ func (s *Store) migrateLocked(ctx context.Context, conn *sql.Conn, ms []migratio
 			discard(conn)
 		}
 	}()
+	return s.applyPending(ctx, conn, ms)
+}
+
+// applyPending applies, in order, the migrations of ms that conn's database
+// lacks.
+func (s *Store) applyPending(ctx context.Context, conn *sql.Conn, ms []migration) error {
 	todo, err := s.pending(ctx, conn, ms)
 	if err != nil {
 		return err
@@ -202,9 +208,10 @@ func mysqlLock(ctx context.Context, conn *sql.Conn, name string) error {
 }
 
 // apply runs one migration and records it: in one transaction on
-// PostgreSQL, statement by statement on MySQL, where DDL commits anyway.
+// PostgreSQL; on conn as it is elsewhere, since MySQL commits DDL anyway and
+// SQLite's conn is already inside migrateSQLite's transaction.
 func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
-	if s.dialect == MySQL {
+	if s.dialect != Postgres {
 		return s.run(ctx, conn, m)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
@@ -241,16 +248,7 @@ func (s *Store) migrateSQLite(ctx context.Context, conn *sql.Conn, ms []migratio
 			}
 		}
 	}()
-	todo, err := s.pending(ctx, conn, ms)
-	if err != nil {
-		return err
-	}
-	for _, m := range todo {
-		if err := s.run(ctx, conn, m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.applyPending(ctx, conn, ms)
 }
 
 // createMigrationsTable creates the table of applied versions. Its time
