@@ -153,8 +153,9 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 	// Sec-Fetch-Site or Origin header and pass.
 	cop := http.NewCrossOriginProtection()
 	mux.Handle("/admin/", cop.Handler(auth.protect(http.StripPrefix("/admin", admin))))
-	mux.Handle("/admin/login", cop.Handler(auth.loginHandler()))
-	mux.Handle("/admin/logout", cop.Handler(auth.loginHandler()))
+	login := cop.Handler(auth.loginHandler()) // serves both paths
+	mux.Handle("/admin/login", login)
+	mux.Handle("/admin/logout", login)
 	mux.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/", http.StatusFound)
