@@ -177,7 +177,8 @@ func (a *adminAuth) session(r *http.Request) (key [32]byte, ok bool) {
 func (a *adminAuth) protect(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ok := false
-		if h := r.Header.Get("Authorization"); h != "" {
+		withAuth := r.Header.Get("Authorization") != ""
+		if withAuth {
 			email, password, basic := r.BasicAuth()
 			ok = basic && a.check(r.Context(), email, password, true)
 			if !ok {
@@ -190,7 +191,7 @@ func (a *adminAuth) protect(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, true)))
 			return
 		}
-		if r.Header.Get("Authorization") == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		if !withAuth && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
 			strings.Contains(r.Header.Get("Accept"), "text/html") {
 			http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 			return
