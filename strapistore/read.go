@@ -22,10 +22,7 @@ type row struct {
 func (s *Store) Get(ctx context.Context, id string) (*apitoken.Token, error) {
 	n, ok := parseID(id)
 	if !ok {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		return nil, apitoken.ErrNotFound
+		return nil, unknownID(ctx)
 	}
 	rows, err := s.query(ctx, s.q.byID, n)
 	if err != nil {

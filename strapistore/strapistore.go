@@ -229,3 +229,13 @@ func parseID(id string) (int64, bool) {
 }
 
 func formatID(n int64) string { return strconv.FormatInt(n, 10) }
+
+// unknownID is what a method returns for an id that parseID refuses, without
+// asking the database: the context's error if it has ended, as a query
+// would have returned, or else apitoken.ErrNotFound.
+func unknownID(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return apitoken.ErrNotFound
+}

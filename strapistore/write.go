@@ -134,10 +134,7 @@ func (s *Store) addPermissions(ctx context.Context, q querier, token int64, acti
 func (s *Store) Update(ctx context.Context, t *apitoken.Token) error {
 	id, ok := parseID(t.ID)
 	if !ok {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return apitoken.ErrNotFound
+		return unknownID(ctx)
 	}
 	err := s.inTx(ctx, s.nameLock(t.Name), func(q querier) error {
 		var found int64
@@ -227,10 +224,7 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error 
 	}
 	n, ok := parseID(id)
 	if !ok {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return apitoken.ErrNotFound
+		return unknownID(ctx)
 	}
 	args := []any{k.Hash.Hex()}
 	if s.encrypted {
@@ -261,10 +255,7 @@ func (s *Store) affected(ctx context.Context, res sql.Result, id int64) error {
 func (s *Store) Delete(ctx context.Context, id string) error {
 	n, ok := parseID(id)
 	if !ok {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return apitoken.ErrNotFound
+		return unknownID(ctx)
 	}
 	err := s.inTx(ctx, "", func(q querier) error {
 		var found int64
