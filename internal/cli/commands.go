@@ -56,16 +56,13 @@ func setupCreate(c *command) func(context.Context) error {
 		if strings.TrimSpace(f.name) == "" {
 			return usageErr{errors.New("--name is required")}
 		}
-		p := apitoken.CreateParams{Name: f.name, Description: f.description, Type: apitoken.Type(f.typ)}
+		p := apitoken.CreateParams{Name: f.name, Description: f.description, Type: apitoken.Type(f.typ), Permissions: f.permissions}
 		if f.duration != "" {
 			d, err := f.lifespan()
 			if err != nil {
 				return err
 			}
 			p.Lifespan = d
-		}
-		if f.permissions != nil {
-			p.Permissions = f.permissions
 		}
 		svc, done, err := c.open(ctx, false)
 		if err != nil {
