@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/sqlq"
 )
 
 // Get implements apitoken.Store. It returns apitoken.ErrNotFound for an
@@ -169,7 +169,7 @@ func (r *reader) token(rows *sql.Rows) (*apitoken.Token, error) {
 		return nil, err
 	}
 	t.Type = apitoken.Type(typ)
-	t.Lifespan = apitoken.Duration(time.Duration(lifespan.Int64) * time.Millisecond)
+	t.Lifespan = sqlq.Lifespan(lifespan)
 	t.ExpiresAt, t.LastUsedAt = expires.ptr(), used.ptr()
 	t.CreatedAt, t.UpdatedAt = created.t, updated.t
 	if prevUntil.valid && (t.ExpiresAt == nil || t.ExpiresAt.After(prevUntil.t)) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/sqlq"
 )
 
 // Create implements apitoken.Store. The token and its permissions are
@@ -17,13 +18,9 @@ import (
 // concurrent creates with one name succeed.
 func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Hash) error {
 	d := s.dialect
-	var lifespan any
-	if t.Lifespan != apitoken.Unlimited {
-		lifespan = t.Lifespan.Milliseconds()
-	}
 	return s.inTx(ctx, "create", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q.insertToken, t.ID, t.Name, t.Description, string(t.Type), hash.Hex(),
-			t.EncryptedKey, t.SaltID, lifespan, argPtr(d, t.ExpiresAt), argPtr(d, t.LastUsedAt),
+			t.EncryptedKey, t.SaltID, sqlq.LifespanArg(t.Lifespan), argPtr(d, t.ExpiresAt), argPtr(d, t.LastUsedAt),
 			arg(d, t.CreatedAt), arg(d, t.UpdatedAt))
 		if err != nil {
 			return err
@@ -37,12 +34,8 @@ func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Has
 // apitoken.ErrNameTaken.
 func (s *Store) Update(ctx context.Context, t *apitoken.Token) error {
 	d := s.dialect
-	var lifespan any
-	if t.Lifespan != apitoken.Unlimited {
-		lifespan = t.Lifespan.Milliseconds()
-	}
 	return s.inTx(ctx, "update", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q.updateToken, t.Name, t.Description, string(t.Type), lifespan,
+		res, err := tx.ExecContext(ctx, s.q.updateToken, t.Name, t.Description, string(t.Type), sqlq.LifespanArg(t.Lifespan),
 			argPtr(d, t.ExpiresAt), arg(d, t.UpdatedAt), t.ID)
 		if err != nil {
 			return err

@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/sqlq"
 )
 
 // row is a token as read, with its stored key hash.
@@ -93,7 +93,7 @@ func (s *Store) query(ctx context.Context, query string, args ...any) ([]row, er
 				Name:         name.String,
 				Description:  desc.String,
 				Type:         apitoken.Type(typ.String), // NULL or unknown: allowed nothing, as in Strapi
-				Lifespan:     apitoken.Duration(time.Duration(lifespan.Int64) * time.Millisecond),
+				Lifespan:     sqlq.Lifespan(lifespan),
 				ExpiresAt:    expires.ptr(),
 				LastUsedAt:   lastUsed.ptr(),
 				CreatedAt:    created.Time,

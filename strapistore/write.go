@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/sqlq"
 )
 
 // Create implements apitoken.Store. It writes the rows Strapi itself writes
@@ -22,7 +23,7 @@ func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Has
 			return err
 		}
 		cols := []string{"name", "description", "type", "access_key", "lifespan", "expires_at", "last_used_at", "created_at", "updated_at"}
-		args := []any{t.Name, t.Description, string(t.Type), hash.Hex(), lifespanArg(t.Lifespan),
+		args := []any{t.Name, t.Description, string(t.Type), hash.Hex(), sqlq.LifespanArg(t.Lifespan),
 			s.timeArg(t.ExpiresAt), s.timeArg(t.LastUsedAt), s.timeValue(t.CreatedAt), s.timeValue(t.UpdatedAt)}
 		if s.encrypted {
 			cols, args = append(cols, "encrypted_key"), append(args, nullString(t.EncryptedKey))
@@ -144,7 +145,7 @@ func (s *Store) Update(ctx context.Context, t *apitoken.Token) error {
 		if err := s.checkName(ctx, q, t.Name, id); err != nil {
 			return err
 		}
-		if _, err := q.ExecContext(ctx, s.q.update, t.Name, t.Description, string(t.Type), lifespanArg(t.Lifespan),
+		if _, err := q.ExecContext(ctx, s.q.update, t.Name, t.Description, string(t.Type), sqlq.LifespanArg(t.Lifespan),
 			s.timeArg(t.ExpiresAt), s.timeValue(t.UpdatedAt), id); err != nil {
 			return err
 		}
@@ -290,15 +291,6 @@ func (s *Store) Touch(ctx context.Context, id string, at, notAfter time.Time) (b
 		return false, wrap("touch", err)
 	}
 	return wrote > 0, nil
-}
-
-// lifespanArg returns d as Strapi stores it: milliseconds, or NULL for
-// Unlimited.
-func lifespanArg(d apitoken.Duration) any {
-	if d == apitoken.Unlimited {
-		return nil
-	}
-	return d.Milliseconds()
 }
 
 func nullString(s string) any {
