@@ -129,17 +129,9 @@ func bearer(key string) string { return "Authorization: Bearer " + key }
 // returns its id and key.
 func (s *testServer) createToken(t *testing.T, body string) (id, key string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", s.url+"/admin/api-tokens", strings.NewReader(body))
-	req.SetBasicAuth(adminEmail, adminPassword)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /admin/api-tokens %s: %d %s", body, res.StatusCode, b)
+	r := s.admin(t, "POST", "/admin/api-tokens", body)
+	if r.status != http.StatusCreated {
+		t.Fatalf("POST /admin/api-tokens %s: %d %s", body, r.status, r.body)
 	}
 	var v struct {
 		Data struct {
@@ -147,8 +139,8 @@ func (s *testServer) createToken(t *testing.T, body string) (id, key string) {
 			AccessKey string `json:"accessKey"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(b, &v); err != nil || v.Data.AccessKey == "" {
-		t.Fatalf("create response %s: %v", b, err)
+	if err := json.Unmarshal([]byte(r.body), &v); err != nil || v.Data.AccessKey == "" {
+		t.Fatalf("create response %s: %v", r.body, err)
 	}
 	return fmt.Sprint(v.Data.ID), v.Data.AccessKey
 }
