@@ -108,12 +108,13 @@ type hookKey struct{}
 // context's statement hook before each statement.
 func openHooked(t *testing.T, e engine) *sql.DB {
 	t.Helper()
-	plain, err := sql.Open(e.driver, e.dsn(t))
+	dsn := e.dsn(t)
+	plain, err := sql.Open(e.driver, dsn) // for its driver only
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { plain.Close() })
-	db := sql.OpenDB(hookConnector{drv: plain.Driver(), dsn: e.dsn(t)})
+	db := sql.OpenDB(hookConnector{drv: plain.Driver(), dsn: dsn})
 	t.Cleanup(func() { db.Close() })
 	return db
 }
