@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/sqlstore"
 	"github.com/go-apitoken/apitoken/storetest"
 )
@@ -43,7 +44,7 @@ func TestSQLiteOneConnection(t *testing.T) {
 // TestMySQLTimeSettings checks that times survive whatever parseTime and loc
 // the DSN sets: the store writes and reads UTC wall-clock time itself.
 func TestMySQLTimeSettings(t *testing.T) {
-	base := engines[2].dsn(t)
+	base := testenv.DSN(t, testenv.MySQLEnv)
 	for _, params := range []string{"parseTime=true", "parseTime=true&loc=Asia%2FTokyo", "parseTime=false&loc=America%2FNew_York"} {
 		t.Run(params, func(t *testing.T) {
 			sep := "?"
