@@ -1,8 +1,6 @@
 package sqlstore
 
 import (
-	"github.com/go-apitoken/apitoken/internal/sqlq"
-
 	"database/sql"
 	"errors"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/sqlq"
 )
 
 // Dialect names the SQL engine behind a *sql.DB. The store cannot tell it

@@ -1,9 +1,9 @@
 package strapistore
 
 import (
-	"github.com/go-apitoken/apitoken/internal/sqlq"
-
 	"strings"
+
+	"github.com/go-apitoken/apitoken/internal/sqlq"
 )
 
 // queries holds the statements that do not vary per call, in the dialect's

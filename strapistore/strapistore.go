@@ -14,8 +14,6 @@
 package strapistore
 
 import (
-	"github.com/go-apitoken/apitoken/sqlstore"
-
 	"context"
 	"database/sql"
 	"errors"
@@ -24,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/sqlstore"
 )
 
 // Version is the major version of Strapi that made the schema.
