@@ -54,29 +54,26 @@ func (s *Store) buildQueries() queries {
 		kind = " AND (kind IS NULL OR kind = 'content-api')"
 		tkind = " AND (t.kind IS NULL OR t.kind = 'content-api')"
 	}
-	q := queries{
-		byID:   sel + " WHERE t.id = ?" + tkind + " ORDER BY t.id, " + order,
-		byHash: sel + " WHERE t.access_key = ?" + tkind + " ORDER BY t.id, " + order,
-		all:    sel + " WHERE 1 = 1" + tkind + " ORDER BY t.id, " + order,
-		names:  "SELECT id, name FROM " + s.tokens + " WHERE name = ?",
-		exists: "SELECT id FROM " + s.tokens + " WHERE id = ?" + kind + forUpdate,
-		perms: "SELECT p.id, p.action, " + ord + " FROM " + s.links + " l JOIN " + s.perms + " p ON p.id = l.api_token_permission_id" +
-			" WHERE l.api_token_id = ? ORDER BY " + order,
-		deletePerm:  "DELETE FROM " + s.perms + " WHERE id = ?",
-		deleteLink:  "DELETE FROM " + s.links + " WHERE api_token_permission_id = ?",
-		deleteLinks: "DELETE FROM " + s.links + " WHERE api_token_id = ?",
-		deleteToken: "DELETE FROM " + s.tokens + " WHERE id = ?" + kind,
-		update: "UPDATE " + s.tokens + " SET name = ?, description = ?, type = ?, lifespan = ?, expires_at = ?, updated_at = ?" +
-			" WHERE id = ?" + kind,
-		setKey: "UPDATE " + s.tokens + " SET access_key = ?" + setEnc + ", updated_at = ? WHERE id = ?" + kind,
-		touch: "UPDATE " + s.tokens + " SET last_used_at = ?" +
-			" WHERE id = ?" + kind + " AND (last_used_at IS NULL OR last_used_at <= ?)",
+	// Every query is written with ? and rebound here, as it is built.
+	r := s.rebind
+	return queries{
+		byID:   r(sel + " WHERE t.id = ?" + tkind + " ORDER BY t.id, " + order),
+		byHash: r(sel + " WHERE t.access_key = ?" + tkind + " ORDER BY t.id, " + order),
+		all:    r(sel + " WHERE 1 = 1" + tkind + " ORDER BY t.id, " + order),
+		names:  r("SELECT id, name FROM " + s.tokens + " WHERE name = ?"),
+		exists: r("SELECT id FROM " + s.tokens + " WHERE id = ?" + kind + forUpdate),
+		perms: r("SELECT p.id, p.action, " + ord + " FROM " + s.links + " l JOIN " + s.perms + " p ON p.id = l.api_token_permission_id" +
+			" WHERE l.api_token_id = ? ORDER BY " + order),
+		deletePerm:  r("DELETE FROM " + s.perms + " WHERE id = ?"),
+		deleteLink:  r("DELETE FROM " + s.links + " WHERE api_token_permission_id = ?"),
+		deleteLinks: r("DELETE FROM " + s.links + " WHERE api_token_id = ?"),
+		deleteToken: r("DELETE FROM " + s.tokens + " WHERE id = ?" + kind),
+		update: r("UPDATE " + s.tokens + " SET name = ?, description = ?, type = ?, lifespan = ?, expires_at = ?, updated_at = ?" +
+			" WHERE id = ?" + kind),
+		setKey: r("UPDATE " + s.tokens + " SET access_key = ?" + setEnc + ", updated_at = ? WHERE id = ?" + kind),
+		touch: r("UPDATE " + s.tokens + " SET last_used_at = ?" +
+			" WHERE id = ?" + kind + " AND (last_used_at IS NULL OR last_used_at <= ?)"),
 	}
-	for _, p := range []*string{&q.byID, &q.byHash, &q.all, &q.names, &q.exists, &q.perms, &q.deletePerm, &q.deleteLink,
-		&q.deleteLinks, &q.deleteToken, &q.update, &q.setKey, &q.touch} {
-		*p = s.rebind(*p)
-	}
-	return q
 }
 
 // insert returns an INSERT of cols into table, in the dialect's placeholder
