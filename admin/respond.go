@@ -30,15 +30,15 @@ type apiError struct {
 
 func (e *apiError) Error() string { return "admin: " + e.message }
 
-// bodyError refuses a request body, naming the field at fault.
+// bodyError refuses a request body, naming the field at fault ("" for the
+// body as a whole). It is a ValidationError, so that fail answers it as it
+// answers the Service's.
 func bodyError(field, msg string) error {
-	fe := apitoken.FieldError{Message: msg, Name: "ValidationError"}
+	path := []string{} // Strapi writes [], not null
 	if field != "" {
-		fe.Path = []string{field}
-	} else {
-		fe.Path = []string{}
+		path = []string{field}
 	}
-	return &apiError{http.StatusBadRequest, "ValidationError", msg, map[string]any{"errors": []apitoken.FieldError{fe}}}
+	return &apitoken.ValidationError{Errors: []apitoken.FieldError{{Path: path, Message: msg, Name: "ValidationError"}}}
 }
 
 // errorKinds maps errors to statuses and Strapi's error names. The first
