@@ -116,10 +116,7 @@ func decode(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
-	if dec.More() {
-		return bodyError("", "unexpected data after the JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.Token(); err != io.EOF { // another value, or garbage
 		return bodyError("", "unexpected data after the JSON object")
 	}
 	return nil
