@@ -23,7 +23,8 @@ import (
 const salt = "admin-test-salt-0123456789"
 
 // env is an admin handler mounted under /admin/ on a real HTTP server, with
-// an administrator whose permissions the test sets.
+// an administrator whose permissions the test sets. The handler logs to
+// cfg.Logger, as the Service does; by default nowhere.
 type env struct {
 	t      testing.TB
 	svc    *apitoken.Service
@@ -35,7 +36,9 @@ func newEnv(t testing.TB, cfg apitoken.Config) *env {
 	t.Helper()
 	cfg.Store = memstore.New()
 	cfg.Salt = salt
-	cfg.Logger = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	svc, err := apitoken.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Close(context.Background()) })

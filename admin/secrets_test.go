@@ -12,9 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/admin"
 	"github.com/go-apitoken/apitoken/internal/testenv"
-	"github.com/go-apitoken/apitoken/memstore"
 )
 
 // TestNoKeyEscapes runs a whole create → use → regenerate → delete cycle
@@ -25,18 +23,9 @@ func TestNoKeyEscapes(t *testing.T) {
 	var logs testenv.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var events []apitoken.Event
-	svc, err := apitoken.New(apitoken.Config{Store: memstore.New(), Salt: salt, Logger: logger, TouchInterval: 1,
+	e := newEnv(t, apitoken.Config{Logger: logger, TouchInterval: 1,
 		OnEvent: func(_ context.Context, e apitoken.Event) { events = append(events, e) }})
-	require.NoError(t, err)
-	h, err := admin.New(admin.Config{Service: svc, Logger: logger, Authorize: func(*http.Request, string) error { return nil }})
-	require.NoError(t, err)
-	mux := http.NewServeMux()
-	mux.Handle("/admin/", http.StripPrefix("/admin", h))
-	svc.HandleCollection(mux, "/api/articles", "api::article.article", apitoken.Collection{
-		Find: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}),
-	})
-	e := &env{t: t, svc: svc, perms: admin.Permissions}
-	e.server = newServer(t, mux)
+	svc := e.svc
 
 	var bodies []string // every response body but the two that must carry a key
 	var keys []string
