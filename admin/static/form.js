@@ -22,12 +22,16 @@ function durationOptions(current) {
   if (current !== undefined && !values.includes(current)) values.push(current);
   for (const ms of values) {
     const o = document.createElement('option');
-    o.value = ms === null ? 'unlimited' : String(ms);
+    o.value = lifespanOption(ms);
     o.textContent = durationLabel(ms) + (state.durations.includes(ms) ? '' : ' (no longer offered)');
     select.append(o);
   }
 }
 
+// A lifespan is its milliseconds in the duration select, and "unlimited"
+// for null (or, with no durations offered, undefined); lifespanValue reads
+// the chosen one back.
+const lifespanOption = (ms) => (ms === null || ms === undefined ? 'unlimited' : String(ms));
 const lifespanValue = () => ($('lifespan').value === 'unlimited' ? null : Number($('lifespan').value));
 
 // renderPermissions builds the checkboxes: one group per API or plugin,
@@ -191,12 +195,8 @@ function fillForm(t) {
   $('description').value = editing ? t.description : '';
   $('type').value = editing ? t.type : 'read-only';
   durationOptions(editing ? t.lifespan : undefined);
-  if (editing) {
-    $('lifespan').value = t.lifespan === null ? 'unlimited' : String(t.lifespan);
-  } else {
-    const def = state.durations.includes(30 * DAY) ? 30 * DAY : state.durations[0];
-    $('lifespan').value = def === null || def === undefined ? 'unlimited' : String(def);
-  }
+  const def = state.durations.includes(30 * DAY) ? 30 * DAY : state.durations[0];
+  $('lifespan').value = lifespanOption(editing ? t.lifespan : def);
   $('lifespan').dataset.initial = $('lifespan').value;
   $('lifespan-note').hidden = !editing;
   renderPermissions();
