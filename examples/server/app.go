@@ -80,7 +80,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, db, _, err := dbopen.OpenStore(ctx, value)
+	store, db, err := dbopen.OpenStore(ctx, target)
 	if err != nil {
 		return nil, err
 	}

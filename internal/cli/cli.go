@@ -175,7 +175,7 @@ func (c *command) open(ctx context.Context, mustExist bool) (*apitoken.Service, 
 	if err != nil {
 		return nil, nil, err
 	}
-	store, db, _, err := dbopen.OpenStore(ctx, value)
+	store, db, err := dbopen.OpenStore(ctx, target)
 	if err != nil {
 		return nil, nil, err
 	}

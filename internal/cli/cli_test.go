@@ -193,7 +193,11 @@ func TestVerify(t *testing.T) {
 func expiredKey(t *testing.T, db string) string {
 	t.Helper()
 	ctx := context.Background()
-	store, sqldb, target, err := dbopen.OpenStore(ctx, db)
+	target, err := dbopen.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, sqldb, err := dbopen.OpenStore(ctx, target)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -214,16 +214,12 @@ func Open(ctx context.Context, t Target) (*sql.DB, error) {
 	return db, nil
 }
 
-// OpenStore parses value, opens its database and brings the token tables
-// up to date. The caller closes the *sql.DB.
-func OpenStore(ctx context.Context, value string) (*sqlstore.Store, *sql.DB, Target, error) {
-	t, err := Parse(value)
-	if err != nil {
-		return nil, nil, t, err
-	}
+// OpenStore opens the database of t and brings the token tables up to
+// date. The caller closes the *sql.DB.
+func OpenStore(ctx context.Context, t Target) (*sqlstore.Store, *sql.DB, error) {
 	db, err := Open(ctx, t)
 	if err != nil {
-		return nil, nil, t, err
+		return nil, nil, err
 	}
 	store, err := sqlstore.New(db, sqlstore.Options{Dialect: t.Dialect})
 	if err == nil {
@@ -231,9 +227,9 @@ func OpenStore(ctx context.Context, value string) (*sqlstore.Store, *sql.DB, Tar
 	}
 	if err != nil {
 		db.Close()
-		return nil, nil, t, fmt.Errorf("dbopen: %s: %w", t, err)
+		return nil, nil, fmt.Errorf("dbopen: %s: %w", t, err)
 	}
-	return store, db, t, nil
+	return store, db, nil
 }
 
 // lastPart returns the message of err without the prefixes that might echo

@@ -2,6 +2,7 @@ package dbopen
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,10 +128,20 @@ func TestParseRefuses(t *testing.T) {
 	}
 }
 
+// parseAndOpen is Parse then OpenStore, as the server and the CLI do.
+func parseAndOpen(ctx context.Context, value string) (*sqlstore.Store, *sql.DB, Target, error) {
+	target, err := Parse(value)
+	if err != nil {
+		return nil, nil, target, err
+	}
+	store, db, err := OpenStore(ctx, target)
+	return store, db, target, err
+}
+
 func TestOpenStoreSQLite(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tokens.db")
-	store, db, target, err := OpenStore(ctx, path)
+	store, db, target, err := parseAndOpen(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +158,7 @@ func TestOpenStoreSQLite(t *testing.T) {
 		t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
 	}
 	// Opening again migrates nothing and works.
-	_, db2, _, err := OpenStore(ctx, path)
+	_, db2, _, err := parseAndOpen(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +166,7 @@ func TestOpenStoreSQLite(t *testing.T) {
 }
 
 func TestOpenMissingDirectory(t *testing.T) {
-	_, _, _, err := OpenStore(context.Background(), filepath.Join(t.TempDir(), "no", "such", "dir", "x.db"))
+	_, _, _, err := parseAndOpen(context.Background(), filepath.Join(t.TempDir(), "no", "such", "dir", "x.db"))
 	if err == nil || !strings.Contains(err.Error(), "cannot open") {
 		t.Fatalf("err = %v, want a cannot open error", err)
 	}
@@ -173,7 +184,7 @@ func TestOpenServers(t *testing.T) {
 				}
 				dsn = "mysql://" + cfg.User + ":" + cfg.Passwd + "@" + cfg.Addr + "/" + cfg.DBName
 			}
-			_, db, _, err := OpenStore(context.Background(), dsn)
+			_, db, _, err := parseAndOpen(context.Background(), dsn)
 			if err != nil {
 				t.Fatal(err)
 			}
