@@ -35,7 +35,7 @@ export function relative(iso) {
   return relFmt.format(Math.round(diff / size), unit);
 }
 
-// timeCell returns a <time> element showing text, with the exact moment
+// timeEl returns a <time> element showing text, with the exact moment
 // for machines and as a tooltip.
 export function timeEl(iso, text) {
   const t = document.createElement('time');
