@@ -4,6 +4,7 @@ import (
 	"context"
 	"log"
 	"net/http"
+	"slices"
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/admin"
@@ -42,13 +43,6 @@ func ExampleNew() {
 
 type user struct{ permissions []string }
 
-func (u user) can(p string) bool {
-	for _, have := range u.permissions {
-		if have == p {
-			return true
-		}
-	}
-	return false
-}
+func (u user) can(p string) bool { return slices.Contains(u.permissions, p) }
 
 func currentUser(*http.Request) (user, bool) { return user{admin.Permissions}, true }
