@@ -137,13 +137,11 @@ func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.To
 	if !s.enabled() {
 		return s.store.GetByHash(ctx, hash)
 	}
-	if t, found, ok := s.Peek(hash); ok {
-		if !found {
-			return nil, apitoken.ErrNotFound
-		}
-		return t, nil
+	sh := s.shard(hash)
+	if t, found, ok := sh.lookup(hash, s.elapsed()); ok {
+		return answer(t, found)
 	}
-	return s.load(ctx, s.shard(hash), hash)
+	return s.load(ctx, sh, hash)
 }
 
 // Peek implements apitoken.Peeker: it answers from the cache alone.

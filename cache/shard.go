@@ -61,6 +61,14 @@ func (sh *shard) lookupLocked(h apitoken.Hash, now time.Duration) (t *apitoken.T
 	return nil, false, false
 }
 
+// answer turns a live entry into GetByHash's result.
+func answer(t *apitoken.Token, found bool) (*apitoken.Token, error) {
+	if !found {
+		return nil, apitoken.ErrNotFound
+	}
+	return t, nil
+}
+
 // load asks the store for hash, sharing the query with concurrent misses of
 // the same hash, and caches the answer unless the store failed or the cache
 // was invalidated meanwhile.
@@ -69,10 +77,7 @@ func (s *Store) load(ctx context.Context, sh *shard, hash apitoken.Hash) (*apito
 		sh.mu.Lock()
 		if t, found, ok := sh.lookupLocked(hash, s.elapsed()); ok {
 			sh.mu.Unlock()
-			if !found {
-				return nil, apitoken.ErrNotFound
-			}
-			return t, nil
+			return answer(t, found)
 		}
 		epoch := s.epoch.Load()
 		c := sh.calls[hash]
