@@ -90,7 +90,8 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return strconv.AppendInt(nil, d.Milliseconds(), 10), nil
 }
 
-// UnmarshalJSON reads milliseconds or null.
+// UnmarshalJSON reads milliseconds or null. It refuses anything else with a
+// *ValidationError on the lifespan field, where a Duration appears in JSON.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*d = Unlimited
@@ -98,7 +99,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	var ms int64
 	if err := json.Unmarshal(b, &ms); err != nil || ms < 0 || ms > int64(100*365*24*time.Hour/time.Millisecond) {
-		return fmt.Errorf("apitoken: lifespan must be null or a positive number of milliseconds")
+		v := &ValidationError{}
+		v.add("lifespan", "lifespan must be null or a positive number of milliseconds")
+		return v
 	}
 	*d = Duration(time.Duration(ms) * time.Millisecond)
 	return nil

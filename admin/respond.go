@@ -139,12 +139,11 @@ func decodeError(err error) error {
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return bodyError(field, fmt.Sprintf("%s is not a known field", field))
 	}
-	// A field's own decoder refused its value: a lifespan is the only one.
-	msg := strings.TrimPrefix(err.Error(), "apitoken: ")
-	if strings.HasPrefix(msg, "lifespan") {
-		return bodyError("lifespan", msg)
+	var v *apitoken.ValidationError
+	if errors.As(err, &v) { // a field's own decoder refused its value
+		return v
 	}
-	return bodyError("", msg)
+	return bodyError("", strings.TrimPrefix(err.Error(), "apitoken: "))
 }
 
 func jsonType(kind string) string {
