@@ -134,12 +134,10 @@ func isContextErr(err error) bool {
 
 // putFound caches t under h until exp. The caller holds sh.mu.
 func (sh *shard) putFound(h apitoken.Hash, t *apitoken.Token, exp time.Duration) {
-	if old, ok := sh.pos[h]; ok {
-		sh.unindex(old.token.ID, h)
-	} else if len(sh.pos) >= sh.maxPos {
-		for k, e := range sh.pos { // map order is random: random eviction
-			delete(sh.pos, k)
-			sh.unindex(e.token.ID, k)
+	sh.dropFound(h)
+	if len(sh.pos) >= sh.maxPos {
+		for k := range sh.pos { // map order is random: random eviction
+			sh.dropFound(k)
 			break
 		}
 	}
@@ -150,10 +148,7 @@ func (sh *shard) putFound(h apitoken.Hash, t *apitoken.Token, exp time.Duration)
 
 // putUnknown caches h as unknown until exp. The caller holds sh.mu.
 func (sh *shard) putUnknown(h apitoken.Hash, exp time.Duration) {
-	if old, ok := sh.pos[h]; ok {
-		delete(sh.pos, h)
-		sh.unindex(old.token.ID, h)
-	}
+	sh.dropFound(h)
 	if _, ok := sh.neg[h]; !ok && len(sh.neg) >= sh.maxNeg {
 		for k := range sh.neg {
 			delete(sh.neg, k)
@@ -163,8 +158,15 @@ func (sh *shard) putUnknown(h apitoken.Hash, exp time.Duration) {
 	sh.neg[h] = exp
 }
 
-// unindex forgets that h maps to the token with id. The caller holds sh.mu.
-func (sh *shard) unindex(id string, h apitoken.Hash) {
+// dropFound removes the found entry of h, if any, from pos and from the
+// index of its token's hashes. The caller holds sh.mu.
+func (sh *shard) dropFound(h apitoken.Hash) {
+	old, ok := sh.pos[h]
+	if !ok {
+		return
+	}
+	delete(sh.pos, h)
+	id := old.token.ID
 	hs := slices.DeleteFunc(sh.ids[id], func(x apitoken.Hash) bool { return x == h })
 	if len(hs) == 0 {
 		delete(sh.ids, id)
@@ -186,10 +188,7 @@ func (sh *shard) dropID(id string) {
 // dropHash removes any entry for h, found or unknown.
 func (sh *shard) dropHash(h apitoken.Hash) {
 	sh.mu.Lock()
-	if old, ok := sh.pos[h]; ok {
-		delete(sh.pos, h)
-		sh.unindex(old.token.ID, h)
-	}
+	sh.dropFound(h)
 	delete(sh.neg, h)
 	sh.mu.Unlock()
 }
