@@ -221,10 +221,9 @@ func (s *Store) Touch(ctx context.Context, id string, at, notAfter time.Time) (b
 func normalize(t *apitoken.Token) *apitoken.Token {
 	c := t.Clone()
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-	for _, p := range []**time.Time{&c.ExpiresAt, &c.LastUsedAt} {
-		if *p != nil {
-			u := (*p).UTC()
-			*p = &u
+	for _, p := range []*time.Time{c.ExpiresAt, c.LastUsedAt} { // Clone's own copies
+		if p != nil {
+			*p = p.UTC()
 		}
 	}
 	return c
