@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/memstore"
 )
 
@@ -57,5 +56,4 @@ func TestLastUsedAtOneWrite(t *testing.T) {
 	if len(list) != 1 || list[0].LastUsedAt == nil {
 		t.Errorf("lastUsedAt was not recorded: %v", list)
 	}
-	var _ apitoken.Store = store
 }
