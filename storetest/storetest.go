@@ -184,12 +184,10 @@ func testConcurrentCreate(t *testing.T, s apitoken.Store) {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			tok := newToken("contested", apitoken.Custom, "api::a.a.find", fmt.Sprintf("api::a.a.act%d", i))
 			errs[i] = s.Create(context.Background(), tok, newHash(t))
-		}()
+		})
 	}
 	wg.Wait()
 	wins := 0
@@ -405,9 +403,7 @@ func testTouch(t *testing.T, s apitoken.Store) {
 	var mu sync.Mutex
 	writes := 0
 	for range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			wrote, err := s.Touch(ctx, tok.ID, t3, t3.Add(-time.Hour))
 			assert.NoError(t, err)
 			if wrote {
@@ -415,7 +411,7 @@ func testTouch(t *testing.T, s apitoken.Store) {
 				writes++
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	assert.Equal(t, 1, writes, "concurrent touches write once")

@@ -153,14 +153,12 @@ func (r *rig) burst(t *testing.T, n int, keys ...string) map[string]map[int]int 
 	for _, k := range keys {
 		seen[k] = make(map[int]int)
 		for range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				s := r.status(t, k)
 				mu.Lock()
 				seen[k][s]++
 				mu.Unlock()
-			}()
+			})
 		}
 	}
 	wg.Wait()
@@ -220,9 +218,7 @@ func testVerifyFaults(t *testing.T, e engine) {
 	// Connections reset in the middle of traffic.
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		for {
 			select {
 			case <-stop:
@@ -231,7 +227,7 @@ func testVerifyFaults(t *testing.T, e engine) {
 				r.proxy.Reset()
 			}
 		}
-	}()
+	})
 	seen := r.burst(t, 40, valid, unknown)
 	close(stop)
 	wg.Wait()
