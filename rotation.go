@@ -48,7 +48,7 @@ func (s *Service) verifyPrevious(ctx context.Context, key string) (*Token, error
 func (s *Service) RevealKey(ctx context.Context, id string) (string, error) {
 	t, err := s.store.Get(ctx, id)
 	if err != nil {
-		return "", err
+		return "", unavailable(err)
 	}
 	if t.EncryptedKey == "" || s.cipher == nil {
 		return "", ErrNotRecoverable
@@ -73,7 +73,7 @@ func (s *Service) CountBySalt(ctx context.Context) (SaltCounts, error) {
 	var c SaltCounts
 	list, err := s.store.List(ctx)
 	if err != nil {
-		return c, err
+		return c, unavailable(err)
 	}
 	for _, t := range list {
 		switch t.SaltID {

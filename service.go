@@ -61,7 +61,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 	key := s.newKey()
 	t.EncryptedKey = s.encrypt(key)
 	if err := s.store.Create(ctx, t, s.hasher.Sum(key)); err != nil {
-		return nil, "", nameTaken(err)
+		return nil, "", nameTaken(unavailable(err))
 	}
 	s.event(ctx, EventCreated, t, nil, nil)
 	return t, key, nil
@@ -69,12 +69,14 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 
 // Get returns the token with the given id, or ErrNotFound.
 func (s *Service) Get(ctx context.Context, id string) (*Token, error) {
-	return s.store.Get(ctx, id)
+	t, err := s.store.Get(ctx, id)
+	return t, unavailable(err)
 }
 
 // List returns every token, sorted by name.
 func (s *Service) List(ctx context.Context) ([]*Token, error) {
-	return s.store.List(ctx)
+	list, err := s.store.List(ctx)
+	return list, unavailable(err)
 }
 
 // UpdateParams change a token; nil fields stay as they are. A non-nil
@@ -103,7 +105,7 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 	now := s.stamp()
 	t, err := s.store.Update(ctx, id, func(t *Token) error { return s.apply(t, p, now) })
 	if err != nil {
-		return nil, nameTaken(err)
+		return nil, nameTaken(unavailable(err))
 	}
 	s.event(ctx, EventUpdated, t, nil, nil)
 	return t, nil
@@ -170,11 +172,11 @@ func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap 
 		k.PreviousValidUntil = now.Add(overlap)
 	}
 	if err := s.store.SetKey(ctx, id, k); err != nil {
-		return nil, "", err
+		return nil, "", unavailable(err)
 	}
 	t, err := s.store.Get(ctx, id)
 	if err != nil {
-		return nil, "", err
+		return nil, "", unavailable(err)
 	}
 	s.event(ctx, EventRegenerated, t, nil, nil)
 	return t, key, nil
@@ -184,10 +186,10 @@ func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap 
 func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 	t, err := s.store.Get(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	if err := s.store.Delete(ctx, id); err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	s.event(ctx, EventDeleted, t, nil, nil)
 	return t, nil
@@ -265,6 +267,20 @@ func expiry(from time.Time, d Duration) *time.Time {
 	}
 	e := from.Add(time.Duration(d))
 	return &e
+}
+
+// unavailable marks a store error that is none of the answers the Store
+// contract or the Service define as ErrUnavailable: the store could not do
+// what was asked (the database is down, hangs past the context's deadline,
+// or refused for its own reasons), which callers answer with 503, as the
+// middleware does, not as a failure of their own.
+func unavailable(err error) error {
+	switch {
+	case err == nil, errors.Is(err, ErrUnavailable), errors.Is(err, ErrNotFound), errors.Is(err, ErrNameTaken),
+		errors.Is(err, ErrValidation), errors.Is(err, ErrStale), errors.Is(err, errors.ErrUnsupported):
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
 // nameTaken turns the store's ErrNameTaken into a validation error on the name.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -382,4 +383,40 @@ func TestUpdateIfVersion(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, apitoken.ReadOnly, now.Type)
 	assert.Empty(t, now.Description, "a stale update changes nothing")
+}
+
+// brokenStore fails every call with a raw database error.
+type brokenStore struct{ apitoken.Store }
+
+var errBroken = errors.New("dial tcp 10.0.0.7:5432: connection refused")
+
+func (brokenStore) Create(context.Context, *apitoken.Token, apitoken.Hash) error { return errBroken }
+func (brokenStore) Get(context.Context, string) (*apitoken.Token, error)         { return nil, errBroken }
+func (brokenStore) List(context.Context) ([]*apitoken.Token, error)              { return nil, errBroken }
+func (brokenStore) SetKey(context.Context, string, apitoken.NewKey) error        { return errBroken }
+func (brokenStore) Delete(context.Context, string) error                         { return errBroken }
+func (brokenStore) Update(context.Context, string, func(*apitoken.Token) error) (*apitoken.Token, error) {
+	return nil, errBroken
+}
+
+// TestStoreUnavailable: every Service method that cannot reach the store
+// returns ErrUnavailable (503 everywhere), keeping the cause for the log.
+func TestStoreUnavailable(t *testing.T) {
+	svc, err := apitoken.New(apitoken.Config{Store: brokenStore{memstore.New()}, Salt: testSalt, Logger: discard()})
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, _, createErr := svc.Create(ctx, apitoken.CreateParams{Name: "x"})
+	_, getErr := svc.Get(ctx, "id")
+	_, listErr := svc.List(ctx)
+	_, updateErr := svc.Update(ctx, "id", apitoken.UpdateParams{Name: ptr("y")})
+	_, _, regenErr := svc.Regenerate(ctx, "id")
+	_, deleteErr := svc.Delete(ctx, "id")
+	_, revealErr := svc.RevealKey(ctx, "id")
+	_, countErr := svc.CountBySalt(ctx)
+	for name, err := range map[string]error{"Create": createErr, "Get": getErr, "List": listErr, "Update": updateErr,
+		"Regenerate": regenErr, "Delete": deleteErr, "RevealKey": revealErr, "CountBySalt": countErr} {
+		assert.ErrorIs(t, err, apitoken.ErrUnavailable, name)
+		assert.ErrorIs(t, err, errBroken, "%s keeps the cause", name)
+		assert.Equal(t, 503, apitoken.StatusCode(err), name)
+	}
 }

@@ -12,11 +12,13 @@
 package admin
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-apitoken/apitoken"
 )
@@ -55,6 +57,11 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies. Default 64 KiB.
 	MaxBodyBytes int64
 
+	// Timeout bounds each request's work, so that a hung database answers
+	// 503 instead of holding the administrator. Default 10 s; negative
+	// leaves the request's own context as the only bound.
+	Timeout time.Duration
+
 	// Logger receives unexpected errors. Default slog.Default(). Keys never
 	// reach it.
 	Logger *slog.Logger
@@ -67,6 +74,7 @@ type handler struct {
 	svc       *apitoken.Service
 	authorize func(*http.Request, string) error
 	maxBody   int64
+	timeout   time.Duration
 	log       *slog.Logger
 	mux       *http.ServeMux
 }
@@ -76,9 +84,13 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Service == nil || cfg.Authorize == nil {
 		return nil, errors.New("admin: Config.Service and Config.Authorize are required")
 	}
-	h := &handler{svc: cfg.Service, authorize: cfg.Authorize, maxBody: cfg.MaxBodyBytes, log: cfg.Logger, mux: http.NewServeMux()}
+	h := &handler{svc: cfg.Service, authorize: cfg.Authorize, maxBody: cfg.MaxBodyBytes, timeout: cfg.Timeout,
+		log: cfg.Logger, mux: http.NewServeMux()}
 	if h.maxBody <= 0 {
 		h.maxBody = 64 << 10
+	}
+	if h.timeout == 0 {
+		h.timeout = DefaultTimeout
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -118,13 +130,25 @@ func New(cfg Config) (http.Handler, error) {
 	return securityHeaders(csrf.Handler(h.mux)), nil
 }
 
-// guard checks the route's permission, limits the body, and answers errors.
+// DefaultTimeout is Config.Timeout's default.
+const DefaultTimeout = 10 * time.Second
+
+// guard checks the route's permission, bounds the request's time and body,
+// and answers errors. It serves a copy of the request, leaving the
+// caller's as it was.
 func (h *handler) guard(perm string, serve func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h.authorize(r, perm); err != nil {
 			h.fail(w, r, err)
 			return
 		}
+		ctx := r.Context()
+		if h.timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, h.timeout)
+			defer cancel()
+		}
+		r = r.WithContext(ctx)
 		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 		if err := serve(w, r); err != nil {
 			h.fail(w, r, err)

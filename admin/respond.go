@@ -77,9 +77,12 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 			}
 		}
 	}
-	if ae == nil {
+	switch {
+	case ae == nil:
 		h.log.ErrorContext(r.Context(), "admin: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		ae = &apiError{http.StatusInternalServerError, "InternalServerError", "Internal Server Error", map[string]any{}}
+	case ae.status == http.StatusServiceUnavailable:
+		h.log.WarnContext(r.Context(), "admin: token store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, ae.status, map[string]any{
 		"data":  nil,

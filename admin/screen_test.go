@@ -241,8 +241,8 @@ func (s *faultyStore) SetKey(ctx context.Context, id string, k apitoken.NewKey) 
 	return s.Store.SetKey(ctx, id, k)
 }
 
-// TestStoreErrors: a failing store gives 500 (or 503 when it says it is
-// unavailable) with a generic message; the cause is logged, the key never.
+// TestStoreErrors: a failing store gives 503 with a generic message, as the
+// content API does; the cause is logged, the key never.
 func TestStoreErrors(t *testing.T) {
 	var logs testenv.Buffer
 	store := &faultyStore{Store: memstore.New()}
@@ -270,8 +270,8 @@ func TestStoreErrors(t *testing.T) {
 		{"DELETE", "/api-tokens/" + tok.ID, ""},
 	} {
 		w := serve(rt[0], rt[1], rt[2])
-		assert.Equal(t, 500, w.Code, "%s %s", rt[0], rt[1])
-		assert.JSONEq(t, `{"data":null,"error":{"status":500,"name":"InternalServerError","message":"Internal Server Error","details":{}}}`, w.Body.String())
+		assert.Equal(t, 503, w.Code, "%s %s", rt[0], rt[1])
+		assert.JSONEq(t, `{"data":null,"error":{"status":503,"name":"ServiceUnavailableError","message":"Token store unavailable","details":{}}}`, w.Body.String())
 	}
 	assert.Contains(t, logs.String(), "connection refused", "the cause is logged for the operator")
 

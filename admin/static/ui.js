@@ -61,6 +61,7 @@ function messageFor(status, message) {
   switch (status) {
     case 401: return 'You are not signed in, or your session has ended. Sign in again and reload this page.';
     case 403: return 'You are not allowed to do this.';
+    case 503: return 'The token store cannot be reached right now, so nothing was changed. Try again in a moment.';
     default: return message || 'Something went wrong (' + status + '). Try again.';
   }
 }

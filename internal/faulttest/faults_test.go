@@ -30,6 +30,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/admin"
 	"github.com/go-apitoken/apitoken/internal/faultproxy"
 	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/sqlstore"
@@ -111,6 +112,10 @@ func newRig(t *testing.T, e engine) *rig {
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/articles", r.svc.Require("api::article.article.find")(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})))
+	adminHandler, err := admin.New(admin.Config{Service: r.svc, Logger: slog.New(slog.DiscardHandler), Timeout: 3 * lookupTimeout,
+		Authorize: func(*http.Request, string) error { return nil }})
+	require.NoError(t, err)
+	mux.Handle("/admin/", http.StripPrefix("/admin", adminHandler))
 	r.server = httptest.NewServer(mux)
 
 	t.Cleanup(func() {
@@ -149,9 +154,11 @@ func (r *rig) status(t *testing.T, key string) int {
 func (r *rig) burst(t *testing.T, n int, keys ...string) map[string]map[int]int {
 	var mu sync.Mutex
 	seen := make(map[string]map[int]int)
+	for _, k := range keys {
+		seen[k] = make(map[int]int) // before any goroutine reads seen
+	}
 	var wg sync.WaitGroup
 	for _, k := range keys {
-		seen[k] = make(map[int]int)
 		for range n {
 			wg.Go(func() {
 				s := r.status(t, k)
@@ -171,6 +178,7 @@ func TestFaults(t *testing.T) {
 			before := runtime.NumGoroutine()
 			t.Run("verify", func(t *testing.T) { testVerifyFaults(t, e) })
 			t.Run("writes", func(t *testing.T) { testWriteFaults(t, e) })
+			t.Run("admin", func(t *testing.T) { testAdminFaults(t, e) })
 			assertNoLeak(t, before)
 		})
 	}
@@ -204,7 +212,9 @@ func testVerifyFaults(t *testing.T, e engine) {
 
 	// The database comes back: the pool recovers by itself.
 	r.proxy.SetMode(faultproxy.Pass)
-	waitFor(t, "recovery after an outage", func() bool { return r.status(t, valid) == 200 })
+	// Recovered: a burst finds no connection of the pool still broken
+	// (each one that fails is dropped from the pool).
+	waitFor(t, "recovery after an outage", func() bool { return r.burst(t, 8, valid)[valid][200] == 8 })
 	check("up", r.burst(t, 10, valid, unknown), []int{200}, []int{401})
 
 	// The database hangs: requests are turned away after LookupTimeout.
