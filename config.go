@@ -31,7 +31,10 @@ type Config struct {
 	// either form always verify.
 	KeyFormat KeyFormat
 
-	// KeyPrefix starts PrefixedKeys. Default "apitoken".
+	// KeyPrefix starts PrefixedKeys. Default "apitoken". Verify refuses,
+	// before hashing, prefixed keys of any other prefix, so changing it
+	// invalidates the prefixed keys issued under the old one (hex keys
+	// always verify).
 	KeyPrefix string
 
 	// EncryptionKey, when set, makes new keys recoverable: an encrypted copy
