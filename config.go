@@ -89,7 +89,8 @@ type Config struct {
 	Logger *slog.Logger
 
 	// FailureLimit, when set, limits failed authentications per client:
-	// past it, requests get 429 with Retry-After without being checked.
+	// past it, requests get 429 with Retry-After without being checked,
+	// unless they present a key this Service knows to be valid.
 	FailureLimit *FailureLimit
 
 	// OnEvent, when set, is called for each audit event, synchronously:

@@ -151,14 +151,15 @@ func (s *Service) Authenticated(next http.Handler) http.Handler {
 
 // guard serves next the requests that check lets through, with their token
 // in the context, and refuses the others: it records failed
-// authentications, limits them per client when Config.FailureLimit says so,
-// and answers through the error handler.
+// authentications, limits them per client when Config.FailureLimit says so
+// (but checks a limited client's request when its key is known; see
+// FailureLimit), and answers through the error handler.
 func (s *Service) guard(next http.Handler, check func(*http.Request) (*Token, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var client string
 		if s.limiter != nil {
-			client = s.limiter.ClientKey(r)
-			if wait := s.limiter.blocked(client); wait > 0 {
+			client = s.limiter.client(r)
+			if wait := s.limiter.blocked(client); wait > 0 && !s.knownKey(r) {
 				w.Header().Set("Retry-After", retryAfter(wait))
 				s.errorHandler(w, r, ErrTooManyFailures)
 				return
