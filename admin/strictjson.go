@@ -20,7 +20,7 @@ import (
 func checkKeys(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	err := walk(dec, nil, fieldNames(v))
+	err := walkKeys(dec, nil, fieldNames(v))
 	var verr *apitoken.ValidationError
 	if errors.As(err, &verr) {
 		return err
@@ -28,9 +28,9 @@ func checkKeys(body []byte, v any) error {
 	return nil
 }
 
-// walk reads one JSON value at path. fields, when not nil, are the keys
+// walkKeys reads one JSON value at path. fields, when not nil, are the keys
 // the value may have if it is an object.
-func walk(dec *json.Decoder, path, fields []string) error {
+func walkKeys(dec *json.Decoder, path, fields []string) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
@@ -52,13 +52,13 @@ func walk(dec *json.Decoder, path, fields []string) error {
 				return pathError(at, key+" appears more than once")
 			}
 			seen[key] = true
-			if err := walk(dec, at, nil); err != nil {
+			if err := walkKeys(dec, at, nil); err != nil {
 				return err
 			}
 		}
 	case json.Delim('['):
 		for i := 0; dec.More(); i++ {
-			if err := walk(dec, append(slices.Clip(path), strconv.Itoa(i)), nil); err != nil {
+			if err := walkKeys(dec, append(slices.Clip(path), strconv.Itoa(i)), nil); err != nil {
 				return err
 			}
 		}
