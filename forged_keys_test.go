@@ -43,13 +43,12 @@ func TestForgedPrefixNeverReachesStore(t *testing.T) {
 	require.NoError(t, err)
 	defer hexSvc.Close(ctx)
 
-	for _, prefix := range []string{"x", "apitoken", "acm", "acmee", "ghp", "0123456789abcdef"} {
-		for range 1000 / 6 {
-			_, err := svc.Verify(ctx, forge(prefix))
-			require.ErrorIs(t, err, apitoken.ErrInvalidKey)
-		}
+	prefixes := []string{"x", "apitoken", "acm", "acmee", "ghp", "0123456789abcdef"}
+	for i := range 1000 {
+		_, err := svc.Verify(ctx, forge(prefixes[i%len(prefixes)]))
+		require.ErrorIs(t, err, apitoken.ErrInvalidKey)
 	}
-	assert.Zero(t, store.lookups.Load(), "a forged prefix costs no store lookup")
+	assert.Zero(t, store.lookups.Load(), "1,000 keys of forged prefixes cost no store lookup")
 
 	_, err = svc.Verify(ctx, forge("acme"))
 	assert.ErrorIs(t, err, apitoken.ErrInvalidKey)
