@@ -31,7 +31,10 @@ type Config struct {
 	// either form always verify.
 	KeyFormat KeyFormat
 
-	// KeyPrefix starts PrefixedKeys. Default "apitoken".
+	// KeyPrefix starts PrefixedKeys. Default "apitoken". Verify refuses,
+	// before hashing, prefixed keys of any other prefix, so changing it
+	// invalidates the prefixed keys issued under the old one (hex keys
+	// always verify).
 	KeyPrefix string
 
 	// EncryptionKey, when set, makes new keys recoverable: an encrypted copy
@@ -86,7 +89,8 @@ type Config struct {
 	Logger *slog.Logger
 
 	// FailureLimit, when set, limits failed authentications per client:
-	// past it, requests get 429 with Retry-After without being checked.
+	// past it, requests get 429 with Retry-After without being checked,
+	// unless they present a key this Service knows to be valid.
 	FailureLimit *FailureLimit
 
 	// OnEvent, when set, is called for each audit event, synchronously:

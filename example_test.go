@@ -4,8 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/memstore"
@@ -86,4 +92,56 @@ func ExampleCan() {
 	ctx := apitoken.NewContext(context.Background(), &apitoken.Token{Type: apitoken.ReadOnly})
 	fmt.Println(resolveDeleteArticle(ctx))
 	// Output: apitoken: forbidden
+}
+
+// Behind a reverse proxy every request comes from the proxy, so the failure
+// limit would count all clients as one. Take the client's address from
+// X-Forwarded-For, but only when the request came through a proxy you run,
+// and only the entries your proxies appended: those before them are
+// whatever the client sent.
+func ExampleFailureLimit_trustedProxy() {
+	proxies := netip.MustParsePrefix("10.0.0.0/8") // where your proxies are
+	clientKey := func(r *http.Request) string {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		if peer, err := netip.ParseAddr(host); err != nil || !proxies.Contains(peer.Unmap()) {
+			return host // not through a proxy: the peer is the client
+		}
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			addr, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break
+			}
+			if !proxies.Contains(addr.Unmap()) {
+				return addr.String() // the first address, from the right, that is not yours
+			}
+		}
+		return host
+	}
+	svc, err := apitoken.New(apitoken.Config{
+		Store:        memstore.New(),
+		Salt:         "change-me-to-a-random-secret",
+		FailureLimit: &apitoken.FailureLimit{Rate: rate.Every(time.Minute), ClientKey: clientKey},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer svc.Close(context.Background())
+
+	for _, c := range []struct{ remote, forwarded string }{
+		{"10.0.0.2:5000", "203.0.113.7"},
+		{"10.0.0.2:5000", "192.0.2.1, 198.51.100.9"}, // the client claimed 192.0.2.1
+		{"10.0.0.2:5000", "198.51.100.9, 10.0.0.5"},  // through two of your proxies
+		{"203.0.113.50:5000", "192.0.2.1"},           // not through a proxy
+	} {
+		r := httptest.NewRequest("GET", "/api/articles", nil)
+		r.RemoteAddr = c.remote
+		r.Header.Set("X-Forwarded-For", c.forwarded)
+		fmt.Println(clientKey(r))
+	}
+	// Output:
+	// 203.0.113.7
+	// 198.51.100.9
+	// 198.51.100.9
+	// 203.0.113.50
 }

@@ -100,7 +100,7 @@ func FuzzVerify(f *testing.F) {
 	svc := svcs[0]
 	_, prefixed := mustCreate(f, svc, apitoken.CreateParams{Name: "prefixed"})
 	_, hexKey := mustCreate(f, svcs[1], apitoken.CreateParams{Name: "hex"})
-	for _, s := range []string{prefixed, hexKey, prefixed[:len(prefixed)-1] + "0", strings.ToUpper(hexKey), "", "apitoken_", strings.Repeat("0", 256)} {
+	for _, s := range []string{prefixed, hexKey, prefixed[:len(prefixed)-1] + "0", strings.ToUpper(hexKey), "", "apitoken_", strings.Repeat("0", 256), forge("x"), forge("apitoken")} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, key string) {

@@ -22,8 +22,10 @@ const (
 	HexKeys KeyFormat = iota
 	// PrefixedKeys look like GitHub's: "<prefix>_", 43 base62 characters
 	// (256 random bits), and a 6-character base62 CRC32 of them. Secret
-	// scanners find them by KeyPattern, and a mistyped or made-up key fails
-	// its checksum before it costs a hash or a store lookup.
+	// scanners find them by KeyPattern, and a mistyped key fails its
+	// checksum before it costs a hash or a store lookup. The checksum is
+	// public, so it does not stop forgeries: a Service refuses unhashed only
+	// keys of prefixes other than its own (see Config.KeyPrefix).
 	PrefixedKeys
 )
 
@@ -82,18 +84,21 @@ func appendChecksum(dst, random []byte) []byte {
 	return append(dst, digits[:]...)
 }
 
-// plausibleKey reports whether key can be a key this package issued: 256
-// characters (Strapi's form; the hash decides), or a prefixed key whose
-// checksum is right. Everything else is refused before hashing.
-func plausibleKey(key string) bool {
+// plausibleKey reports whether key can be a key this Service issued: 256
+// characters (Strapi's form, which has no checksum; the hash decides), or a
+// key of the Service's prefix whose checksum is right. Everything else is
+// refused before hashing. The checksum is public, so it only catches typos:
+// the prefix check is what keeps made-up keys of other prefixes from the
+// store.
+func (s *Service) plausibleKey(key string) bool {
 	if len(key) == hexKeyLen {
 		return true
 	}
-	i := strings.LastIndexByte(key, '_')
-	if i < 1 || i > maxPrefixLen || len(key)-i-1 != randomLen+checksumLen {
+	p := len(s.keyPrefix)
+	if len(key) != p+1+randomLen+checksumLen || key[p] != '_' || key[:p] != s.keyPrefix {
 		return false
 	}
-	random, sum := key[i+1:i+1+randomLen], key[i+1+randomLen:]
+	random, sum := key[p+1:p+1+randomLen], key[p+1+randomLen:]
 	var want [checksumLen]byte
 	var buf [randomLen]byte
 	copy(buf[:], random)

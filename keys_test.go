@@ -62,7 +62,7 @@ func TestPrefixedKeys(t *testing.T) {
 	assert.EqualValues(t, 1, store.lookups.Load(), "malformed keys never reach the store")
 
 	// Keys of the other format keep working, and may be issued again.
-	hexSvc, err := apitoken.New(apitoken.Config{Store: store, Salt: testSalt})
+	hexSvc, err := apitoken.New(apitoken.Config{Store: store, Salt: testSalt, KeyPrefix: "acme"})
 	require.NoError(t, err)
 	defer hexSvc.Close(ctx)
 	_, hexKey, err := hexSvc.Create(ctx, apitoken.CreateParams{Name: "strapi style"})

@@ -33,6 +33,13 @@ func (m *keyMemo) get(digest *[sha256.Size]byte) (Hash, bool) {
 	return v.(Hash), true
 }
 
+// has reports whether the memo holds key.
+func (m *keyMemo) has(key string) bool {
+	digest := sha256.Sum256([]byte(key))
+	_, ok := m.get(&digest)
+	return ok
+}
+
 func (m *keyMemo) put(digest [sha256.Size]byte, h Hash) {
 	if m.n.Load() >= m.max {
 		m.hashes.Clear()

@@ -76,8 +76,23 @@ func trimSpace(s string) string {
 
 // Authenticate returns the token that r's Authorization header carries. Only
 // the header is read: never the query string or cookies. More than one
-// Authorization header is ErrMultipleHeaders.
+// Authorization header is ErrMultipleHeaders. The token is a copy, the
+// caller's to change.
 func (s *Service) Authenticate(r *http.Request) (*Token, error) {
+	return cloned(s.authenticate(r))
+}
+
+// Check authenticates r and authorizes it for every one of actions. With no
+// actions only FullAccess tokens pass. It returns the token, if one was
+// found, with ErrForbidden or ErrExpired. The token is a copy, the caller's
+// to change.
+func (s *Service) Check(r *http.Request, actions ...string) (*Token, error) {
+	return cloned(s.check(r, actions...))
+}
+
+// authenticate is Authenticate returning the shared token, which the
+// middleware reads without copying.
+func (s *Service) authenticate(r *http.Request) (*Token, error) {
 	vals := r.Header["Authorization"]
 	switch len(vals) {
 	case 0:
@@ -93,11 +108,9 @@ func (s *Service) Authenticate(r *http.Request) (*Token, error) {
 	return s.Verify(r.Context(), key)
 }
 
-// Check authenticates r and authorizes it for every one of actions. With no
-// actions only FullAccess tokens pass. It returns the token, if one was
-// found, with ErrForbidden or ErrExpired.
-func (s *Service) Check(r *http.Request, actions ...string) (*Token, error) {
-	t, err := s.Authenticate(r)
+// check is Check returning the shared token.
+func (s *Service) check(r *http.Request, actions ...string) (*Token, error) {
+	t, err := s.authenticate(r)
 	if err != nil {
 		return t, err
 	}
@@ -105,6 +118,13 @@ func (s *Service) Check(r *http.Request, actions ...string) (*Token, error) {
 		return t, ErrForbidden
 	}
 	return t, nil
+}
+
+func cloned(t *Token, err error) (*Token, error) {
+	if t != nil {
+		t = t.Clone()
+	}
+	return t, err
 }
 
 // Require returns middleware that lets a request through only with a token
@@ -118,7 +138,7 @@ func (s *Service) Check(r *http.Request, actions ...string) (*Token, error) {
 func (s *Service) Require(actions ...string) func(http.Handler) http.Handler {
 	s.actions.Register(actions...)
 	return func(next http.Handler) http.Handler {
-		return s.guard(next, func(r *http.Request) (*Token, error) { return s.Check(r, actions...) })
+		return s.guard(next, func(r *http.Request) (*Token, error) { return s.check(r, actions...) })
 	}
 }
 
@@ -126,19 +146,20 @@ func (s *Service) Require(actions ...string) func(http.Handler) http.Handler {
 // type, and puts the token in the request context. Authorize inside the
 // handler with Can; this suits GraphQL, where each field is an action.
 func (s *Service) Authenticated(next http.Handler) http.Handler {
-	return s.guard(next, s.Authenticate)
+	return s.guard(next, s.authenticate)
 }
 
 // guard serves next the requests that check lets through, with their token
 // in the context, and refuses the others: it records failed
-// authentications, limits them per client when Config.FailureLimit says so,
-// and answers through the error handler.
+// authentications, limits them per client when Config.FailureLimit says so
+// (but checks a limited client's request when its key is known; see
+// FailureLimit), and answers through the error handler.
 func (s *Service) guard(next http.Handler, check func(*http.Request) (*Token, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var client string
 		if s.limiter != nil {
-			client = s.limiter.ClientKey(r)
-			if wait := s.limiter.blocked(client); wait > 0 {
+			client = s.limiter.client(r)
+			if wait := s.limiter.blocked(client); wait > 0 && !s.knownKey(r) {
 				w.Header().Set("Retry-After", retryAfter(wait))
 				s.errorHandler(w, r, ErrTooManyFailures)
 				return

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -13,18 +14,35 @@ import (
 )
 
 // ErrTooManyFailures: the client failed to authenticate too often lately
-// (see Config.FailureLimit). Its requests are refused with 429 unchecked.
+// (see Config.FailureLimit), and its request presented no key the Service
+// knows to be valid. It is refused with 429 unchecked.
 var ErrTooManyFailures = errors.New("apitoken: too many failed authentications")
 
 // FailureLimit limits failed authentications per client, so that guessing
-// keys is slow and a flood of bad keys costs no hashing or store lookups.
+// keys is slow and a flood of bad keys costs no HMAC or store lookup.
+//
+// A limited client is not locked out: a request that presents a key this
+// Service has verified before and still remembers (Config.KeyMemo) is
+// checked as usual, so that an attacker sharing an address with honest
+// clients, behind a NAT, a proxy or a unix socket, cannot lock them out.
+// Finding a key in the memo costs a SHA-256 and no store lookup, so the
+// attacker's guesses stay cheap. Keys this Service has not yet verified, or
+// has forgotten (the memo is emptied when full, and KeyMemo -1 turns it
+// off), wait with every other request of the client: telling them from the
+// attacker's would cost the hash and lookup the limit exists to spare.
 type FailureLimit struct {
 	// Rate is how many failures a second a client earns back. Required.
 	Rate rate.Limit
 	// Burst is how many failures in a row a client may have. Default 10.
 	Burst int
 	// ClientKey names the client of a request. Default: the host of
-	// RemoteAddr. Behind a reverse proxy, return the address it reports.
+	// RemoteAddr, which behind a reverse proxy is the proxy: all clients
+	// would then be one. There, return the client address the proxy
+	// reports, taking it only from proxies you trust (see the example).
+	// A returned IP address is normalised: an IPv4-mapped IPv6 address
+	// counts as its IPv4 address, and IPv6 addresses count per /64, the
+	// smallest block a subscriber is given. Requests over a unix socket
+	// have no address and are all one client.
 	ClientKey func(*http.Request) string
 	// MaxClients bounds the clients remembered. Default 100,000; when full,
 	// the clients that have earned back all their tries are forgotten first.
@@ -56,6 +74,32 @@ func newFailureLimiter(l *FailureLimit, now func() time.Time) (*failureLimiter, 
 		fl.MaxClients = 100_000
 	}
 	return fl, nil
+}
+
+// client returns the normalised ClientKey of r.
+func (fl *failureLimiter) client(r *http.Request) string {
+	k := fl.ClientKey(r)
+	a, err := netip.ParseAddr(k)
+	if err != nil {
+		return k
+	}
+	if a = a.WithZone("").Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64) // never fails: 64 is within an IPv6 address
+	return p.String()
+}
+
+// knownKey reports whether r presents a key the Service has verified and
+// remembers (see FailureLimit). It costs a SHA-256 at most: no HMAC, no
+// store lookup.
+func (s *Service) knownKey(r *http.Request) bool {
+	vals := r.Header["Authorization"]
+	if s.memo == nil || len(vals) != 1 {
+		return false
+	}
+	key, err := splitBearer(vals[0])
+	return err == nil && s.plausibleKey(key) && s.memo.has(key)
 }
 
 func remoteHost(r *http.Request) string {

@@ -29,7 +29,7 @@ func TestFailureLimit(t *testing.T) {
 	assert.Equal(t, 429, r.status, "past the burst")
 	assert.Equal(t, "Too many failed authentication attempts", r.message)
 	r = a.do(t, "GET", "/api/articles", bearer("Bearer "+key))
-	assert.Equal(t, 429, r.status, "even a good key waits: the client is refused unchecked")
+	assert.Equal(t, 429, r.status, "a good key never verified here waits: it cannot be told from a guess unchecked")
 
 	req, err := http.NewRequest("GET", a.URL+"/api/articles", nil)
 	require.NoError(t, err)

@@ -200,7 +200,7 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 // one, and ErrUnavailable when the store cannot be asked. The token is shared
 // and must not be modified.
 func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
-	if !plausibleKey(key) {
+	if !s.plausibleKey(key) {
 		return nil, ErrInvalidKey
 	}
 	sum, digest, remembered := s.hasher.sum(key, s.memo)

@@ -32,6 +32,8 @@ func (s *Service) validate(t *Token, lifespan *Duration) error {
 		v.add("name", fmt.Sprintf("name must be at most %d characters", MaxNameLen))
 	case strings.IndexFunc(t.Name, unicode.IsControl) >= 0:
 		v.add("name", "name must not contain control characters")
+	case strings.IndexFunc(t.Name, invisible) >= 0:
+		v.add("name", "name must not contain invisible formatting characters such as bidirectional overrides")
 	}
 	switch {
 	case !utf8.ValidString(t.Description):
@@ -47,6 +49,15 @@ func (s *Service) validate(t *Token, lifespan *Duration) error {
 	}
 	s.validatePermissions(t, v)
 	return v.orNil()
+}
+
+// invisible reports whether r is a format character or a line or paragraph
+// separator: bidirectional overrides and isolates (U+202A–U+202E,
+// U+2066–U+2069), zero-width characters, marks and byte order marks, which
+// make a name display as something other than what it is, in the admin
+// screen, a terminal or a log.
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
 func (s *Service) validatePermissions(t *Token, v *ValidationError) {

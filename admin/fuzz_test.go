@@ -13,6 +13,11 @@ func FuzzBodies(f *testing.F) {
 		`{"name":"a"}`, `{"name":"c","type":"custom","permissions":["api::article.article.find"]}`,
 		`{"name":"l","lifespan":604800000}`, `{"lifespan":null}`, `{"overlap":86400000}`, `{"name":`, `[]`, `null`, ``,
 		`{"name":"a","name":"b"}`, `{"name":"\u0000"}`, `{"permissions":[null]}`, `{"lifespan":1e400}`, `{"name":"a"} x`,
+		// Ambiguous bodies: mis-cased and duplicate keys, escaped duplicates,
+		// nested duplicates, and names that display as something else.
+		`{"name":"a","type":"read-only","TYPE":"full-access"}`, `{"Name":"a"}`, `{"name":"a","typ\u0065":"custom","type":"full-access"}`,
+		`{"name":"a","permissions":[{"x":1,"x":2}]}`, `{"overlap":0,"overlap":86400000}`, `{"OVERLAP":1}`,
+		`{"name":"invoice\u202egpj.exe"}`, `{"name":"a\u2066b\u2069"}`, `{"name":"c\u200bi"}`, `{"name":"d","description":"\u202e"}`,
 	} {
 		f.Add(s)
 	}

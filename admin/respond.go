@@ -33,13 +33,19 @@ type apiError struct {
 func (e *apiError) Error() string { return "admin: " + e.message }
 
 // bodyError refuses a request body, naming the field at fault ("" for the
-// body as a whole). It is a ValidationError, so that fail answers it as it
-// answers the Service's.
+// body as a whole).
 func bodyError(field, msg string) error {
 	path := []string{} // Strapi writes [], not null
 	if field != "" {
 		path = []string{field}
 	}
+	return pathError(path, msg)
+}
+
+// pathError refuses a request body, naming the value at fault by its path.
+// It is a ValidationError, so that fail answers it as it answers the
+// Service's.
+func pathError(path []string, msg string) error {
 	return &apitoken.ValidationError{Errors: []apitoken.FieldError{{Path: path, Message: msg, Name: "ValidationError"}}}
 }
 
@@ -102,9 +108,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// decode reads a JSON object into v, refusing unknown fields, wrong types,
-// trailing data and bodies over the limit, with an error that names the
-// field at fault.
+// decode reads a JSON object into v, refusing field names that are not
+// exactly v's, keys that appear twice, wrong types, trailing data and bodies
+// over the limit, with an error that names the field at fault.
 func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(r.Body)
 	var tooBig *http.MaxBytesError
@@ -117,8 +123,11 @@ func decode(r *http.Request, v any) error {
 	case len(bytes.TrimSpace(body)) == 0:
 		return errEmptyBody
 	}
+	if err := checkKeys(body, v); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
+	dec.DisallowUnknownFields() // checkKeys has refused them; this is a second lock
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
@@ -141,9 +150,6 @@ func decodeError(err error) error {
 		return bodyError(typ.Field, fmt.Sprintf("%s must be of type %s", typ.Field, jsonType(typ.Type.Kind().String())))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return bodyError("", "the JSON body ends too soon")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return bodyError(field, fmt.Sprintf("%s is not a known field", field))
 	}
 	var v *apitoken.ValidationError
 	if errors.As(err, &v) { // a field's own decoder refused its value

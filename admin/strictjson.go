@@ -1,0 +1,88 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+// checkKeys refuses a body that could be read two ways: a key that appears
+// twice in any object, which encoding/json would let the last one win, and
+// a top-level key that is not exactly one of v's JSON field names, which it
+// would match without regard to case. Only such refusals are returned:
+// malformed JSON is left to the decoder, which says where it breaks.
+func checkKeys(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	err := walkKeys(dec, nil, fieldNames(v))
+	var verr *apitoken.ValidationError
+	if errors.As(err, &verr) {
+		return err
+	}
+	return nil
+}
+
+// walkKeys reads one JSON value at path. fields, when not nil, are the keys
+// the value may have if it is an object.
+func walkKeys(dec *json.Decoder, path, fields []string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := make(map[string]bool)
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := tok.(string) // the decoder allows only strings here
+			at := append(slices.Clip(path), key)
+			switch {
+			case fields != nil && !slices.Contains(fields, key):
+				return pathError(at, key+" is not a known field")
+			case seen[key]:
+				return pathError(at, key+" appears more than once")
+			}
+			seen[key] = true
+			if err := walkKeys(dec, at, nil); err != nil {
+				return err
+			}
+		}
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			if err := walkKeys(dec, append(slices.Clip(path), strconv.Itoa(i)), nil); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
+}
+
+// fieldNames returns the JSON names of the fields of the struct v points to.
+func fieldNames(v any) []string {
+	t := reflect.TypeOf(v).Elem()
+	names := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+		case "":
+			names = append(names, f.Name)
+		default:
+			names = append(names, name)
+		}
+	}
+	return names
+}
