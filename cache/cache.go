@@ -51,7 +51,10 @@ type Options struct {
 	MaxEntries int
 
 	// MaxNegative bounds the unknown hashes kept. Default
-	// DefaultMaxNegative (10,000). When full, a random entry makes room.
+	// DefaultMaxNegative (10,000). They are kept in two generations of
+	// half as many: when the newer is full, the older is forgotten, so
+	// between half and all of MaxNegative are held and their memory stays
+	// fixed however many distinct unknown keys arrive.
 	MaxNegative int
 
 	// Now is the clock. Default time.Now.

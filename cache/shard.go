@@ -15,11 +15,11 @@ import (
 type shard struct {
 	mu    sync.RWMutex
 	pos   map[apitoken.Hash]posEntry
-	neg   map[apitoken.Hash]time.Duration // hash: expiry of the unknown entry
-	ids   map[string][]apitoken.Hash      // token id: hashes in pos, for invalidation
-	calls map[apitoken.Hash]*call         // queries in flight
+	neg   unknownSet
+	ids   map[string][]apitoken.Hash // token id: hashes in pos, for invalidation
+	calls map[apitoken.Hash]*call    // queries in flight
 
-	maxPos, maxNeg int
+	maxPos int
 }
 
 type posEntry struct {
@@ -37,10 +37,10 @@ type call struct {
 
 func (sh *shard) init(maxPos, maxNeg int) {
 	sh.pos = make(map[apitoken.Hash]posEntry)
-	sh.neg = make(map[apitoken.Hash]time.Duration)
+	sh.neg = newUnknownSet(maxNeg)
 	sh.ids = make(map[string][]apitoken.Hash)
 	sh.calls = make(map[apitoken.Hash]*call)
-	sh.maxPos, sh.maxNeg = maxPos, maxNeg
+	sh.maxPos = maxPos
 }
 
 // lookup returns the live entry of h: its token, or found false for an
@@ -55,7 +55,7 @@ func (sh *shard) lookupLocked(h apitoken.Hash, now time.Duration) (t *apitoken.T
 	if e, hit := sh.pos[h]; hit && now < e.expires {
 		return e.token, true, true
 	}
-	if exp, hit := sh.neg[h]; hit && now < exp {
+	if exp, hit := sh.neg.get(h); hit && now < exp {
 		return nil, false, true
 	}
 	return nil, false, false
@@ -141,7 +141,7 @@ func (sh *shard) putFound(h apitoken.Hash, t *apitoken.Token, exp time.Duration)
 			break
 		}
 	}
-	delete(sh.neg, h)
+	sh.neg.delete(h)
 	sh.pos[h] = posEntry{token: t, expires: exp}
 	sh.ids[t.ID] = append(sh.ids[t.ID], h)
 }
@@ -149,13 +149,7 @@ func (sh *shard) putFound(h apitoken.Hash, t *apitoken.Token, exp time.Duration)
 // putUnknown caches h as unknown until exp. The caller holds sh.mu.
 func (sh *shard) putUnknown(h apitoken.Hash, exp time.Duration) {
 	sh.dropFound(h)
-	if _, ok := sh.neg[h]; !ok && len(sh.neg) >= sh.maxNeg {
-		for k := range sh.neg {
-			delete(sh.neg, k)
-			break
-		}
-	}
-	sh.neg[h] = exp
+	sh.neg.put(h, exp)
 }
 
 // dropFound removes the found entry of h, if any, from pos and from the
@@ -189,12 +183,12 @@ func (sh *shard) dropID(id string) {
 func (sh *shard) dropHash(h apitoken.Hash) {
 	sh.mu.Lock()
 	sh.dropFound(h)
-	delete(sh.neg, h)
+	sh.neg.delete(h)
 	sh.mu.Unlock()
 }
 
 func (sh *shard) len() (found, unknown int) {
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	return len(sh.pos), len(sh.neg)
+	return len(sh.pos), sh.neg.len()
 }
