@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -103,27 +104,50 @@ func (s *Store) load(ctx context.Context, sh *shard, hash apitoken.Hash) (*apito
 	}
 }
 
-// query runs c, caches its result and wakes its waiters.
+// query runs c, caches its result and wakes its waiters. When the store
+// fails, a found entry within Options.StaleIfError of its expiry answers
+// instead.
 func (s *Store) query(ctx context.Context, sh *shard, hash apitoken.Hash, c *call) {
 	defer close(c.done)
 	defer func() {
 		sh.mu.Lock()
+		defer sh.mu.Unlock()
 		if sh.calls[hash] == c {
 			delete(sh.calls, hash)
 		}
-		if s.epoch.Load() == c.epoch {
-			now := s.elapsed()
-			switch {
-			case c.err == nil:
-				sh.putFound(hash, c.token, now+s.ttl)
-			case errors.Is(c.err, apitoken.ErrNotFound) && s.negTTL > 0:
+		now := s.elapsed()
+		switch {
+		case errors.Is(c.err, apitoken.ErrNotFound):
+			if s.negTTL > 0 && s.epoch.Load() == c.epoch {
 				sh.putUnknown(hash, now+s.negTTL)
 			}
+		case c.err != nil:
+			// Invalidated entries are gone from pos, so they are
+			// never served stale.
+			if e, ok := sh.pos[hash]; ok && now < e.expires+s.stale {
+				s.noteStale(now, c.err)
+				c.token, c.err = e.token, nil
+			}
+		case s.epoch.Load() == c.epoch:
+			// A random share of the TTL off each entry's life
+			// spreads the expiry of entries filled together.
+			sh.putFound(hash, c.token, now+s.ttl-rand.N(s.ttl/5+1))
 		}
-		sh.mu.Unlock()
 	}()
 	c.err = errQueryPanicked // replaced unless the store panics
 	c.token, c.err = s.store.GetByHash(ctx, hash)
+}
+
+// noteStale counts a stale answer, and warns at most once a second.
+func (s *Store) noteStale(now time.Duration, err error) {
+	n := s.staleServed.Add(1)
+	last := s.staleLogged.Load()
+	if last != 0 && now < time.Duration(last-1)+time.Second {
+		return
+	}
+	if s.staleLogged.CompareAndSwap(last, int64(now)+1) {
+		s.log.Warn("cache: store failing; serving tokens past their TTL", "stale_served", n, "err", err)
+	}
 }
 
 var errQueryPanicked = errors.New("cache: store GetByHash panicked")

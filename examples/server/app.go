@@ -27,6 +27,7 @@ type config struct {
 	durations  []apitoken.Duration // nil for Strapi's
 	bcryptCost int                 // 0 for bcrypt.DefaultCost; tests lower it
 	cacheTTL   time.Duration       // how stale another instance's changes may be; 0 disables the cache
+	staleTTL   time.Duration       // cache.Options.StaleIfError: serve expired entries while the database fails
 	hexKeys    bool                // issue Strapi's 256-hex keys instead of prefixed ones
 }
 
@@ -91,7 +92,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	svc, err := apitoken.New(apitoken.Config{
 		// The cache answers repeated keys from memory: changes made here
 		// take effect at once, those of other instances within cacheTTL.
-		Store:         cache.New(store, cache.Options{TTL: cfg.cacheTTL}),
+		Store:         cache.New(store, cache.Options{TTL: cfg.cacheTTL, StaleIfError: cfg.staleTTL, Logger: cfg.log}),
 		Salt:          salt,
 		PreviousSalts: saltfile.Previous(cfg.getenv),
 		KeyFormat:     keyFormat,
