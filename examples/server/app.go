@@ -180,9 +180,9 @@ func seed(articles, categories *collection) {
 	categories.create(map[string]string{"name": "Guides"})
 }
 
-// serve serves HTTP on ln until ctx is done, then shuts down: it stops
-// accepting, lets in-flight requests finish, writes recorded token use and
-// closes the database.
+// serve serves HTTP on ln until ctx is done, then shuts down: it drains
+// for the grace period, stops accepting, lets in-flight requests finish,
+// writes recorded token use and closes the database.
 func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	var draining atomic.Bool // set at ctx's end: see drain
 	srv := &http.Server{
