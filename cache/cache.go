@@ -105,7 +105,7 @@ type Store struct {
 	epoch atomic.Uint64
 
 	staleServed atomic.Uint64
-	staleLogged atomic.Int64 // elapsed time of the last warning, plus one
+	staleLogged atomic.Int64 // elapsed time of the last warning
 }
 
 var (
@@ -123,6 +123,7 @@ func New(store apitoken.Store, opts Options) *Store {
 		s.ttl = 0
 	}
 	s.stale = min(max(opts.StaleIfError, 0), MaxStaleIfError)
+	s.staleLogged.Store(-int64(time.Second)) // the first warning is due at once
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -142,10 +142,10 @@ func (s *Store) query(ctx context.Context, sh *shard, hash apitoken.Hash, c *cal
 func (s *Store) noteStale(now time.Duration, err error) {
 	n := s.staleServed.Add(1)
 	last := s.staleLogged.Load()
-	if last != 0 && now < time.Duration(last-1)+time.Second {
+	if now < time.Duration(last)+time.Second {
 		return
 	}
-	if s.staleLogged.CompareAndSwap(last, int64(now)+1) {
+	if s.staleLogged.CompareAndSwap(last, int64(now)) {
 		s.log.Warn("cache: store failing; serving tokens past their TTL", "stale_served", n, "err", err)
 	}
 }

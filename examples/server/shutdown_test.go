@@ -35,7 +35,6 @@ func TestShutdownAnswersRequestsSentBefore(t *testing.T) {
 				stopping atomic.Bool
 				answered atomic.Int64
 				warm     = make(chan struct{})
-				warmOnce sync.Once
 				mu       sync.Mutex
 				failures []string
 				wg       sync.WaitGroup
@@ -71,7 +70,7 @@ func TestShutdownAnswersRequestsSentBefore(t *testing.T) {
 							doc = ""
 						}
 						if answered.Add(1) == clients*warmup {
-							warmOnce.Do(func() { close(warm) })
+							close(warm)
 						}
 					}
 				})
