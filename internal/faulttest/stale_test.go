@@ -16,7 +16,8 @@ import (
 	"github.com/go-apitoken/apitoken/internal/testenv"
 )
 
-// TestStaleIfError takes the database away from a cache with StaleIfError:
+// TestStaleIfError takes the database away (refused, then hung) from a cache
+// with StaleIfError:
 // keys verified before the outage keep working for the window and then get
 // 503; an unknown key, or one revoked through this cache, is never accepted;
 // a key revoked through another instance is accepted until the window ends,
@@ -69,6 +70,13 @@ func TestStaleIfError(t *testing.T) {
 			_, err = svc.Verify(ctx, unknown)
 			assert.ErrorIs(t, err, apitoken.ErrUnavailable, "unknown")
 			assert.EqualValues(t, 2, c.StaleServed())
+
+			// A hung database: the lookup times out, and the window
+			// applies as well.
+			r.proxy.SetMode(faultproxy.Stall)
+			_, err = svc.Verify(ctx, keys["valid"])
+			assert.NoError(t, err, "valid, database hung")
+			r.proxy.SetMode(faultproxy.Refuse)
 
 			clk.Add(window)
 			_, err = svc.Verify(ctx, keys["valid"])
