@@ -5,7 +5,9 @@
 // The cache remembers what GetByHash returned: found tokens for Options.TTL,
 // unknown hashes for Options.NegativeTTL, so that a flood of garbage keys does
 // not reach the database. Concurrent misses of one hash make one store query.
-// Store errors other than apitoken.ErrNotFound are never cached.
+// Store errors other than apitoken.ErrNotFound are never cached; with
+// Options.StaleIfError, a token whose entry expired shortly before is served
+// while the store fails.
 //
 // Changes made through a cache (Create, Update, SetKey, Delete) invalidate its
 // entries at once. Changes made elsewhere, such as by another server instance
@@ -16,6 +18,7 @@ package cache
 
 import (
 	"context"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -37,7 +40,10 @@ type Options struct {
 	// TTL is how long a found token is served from the cache without asking
 	// the store: the bound on how stale a token may be when another
 	// instance changed it. Zero disables caching: every call goes to the
-	// store. DefaultTTL (5s) suits most deployments.
+	// store. DefaultTTL (5s) suits most deployments. Each entry lives a
+	// random time between 0.8 TTL and TTL, so that entries filled together
+	// (at a start, or when the store comes back) are not all asked again
+	// at the same moment.
 	TTL time.Duration
 
 	// NegativeTTL is how long an unknown hash is remembered as unknown.
@@ -51,12 +57,33 @@ type Options struct {
 	MaxEntries int
 
 	// MaxNegative bounds the unknown hashes kept. Default
-	// DefaultMaxNegative (10,000). When full, a random entry makes room.
+	// DefaultMaxNegative (10,000). They are kept in two generations of
+	// half as many: when the newer is full, the older is forgotten, so
+	// between half and all of MaxNegative are held and their memory stays
+	// fixed however many distinct unknown keys arrive.
 	MaxNegative int
 
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+
+	// StaleIfError is how long past its TTL a found token may still be
+	// served while the store fails (any error but apitoken.ErrNotFound),
+	// so that an outage shorter than it costs no 503s for keys seen
+	// recently. Zero, the default, serves nothing stale; it is capped at
+	// MaxStaleIfError. An unknown key is never served as found, and a
+	// change made through this cache still applies at once; but a token
+	// revoked through another instance may be accepted here for up to
+	// TTL + StaleIfError while the store is down.
+	StaleIfError time.Duration
+
+	// Logger receives a warning, at most once a second, while stale
+	// tokens are served. Default slog.Default().
+	Logger *slog.Logger
 }
+
+// MaxStaleIfError caps Options.StaleIfError: an outage longer than this
+// fails closed.
+const MaxStaleIfError = time.Minute
 
 // Store is an apitoken.Store that caches GetByHash results of another
 // Store. It is safe for concurrent use. Tokens it returns from GetByHash are
@@ -65,6 +92,8 @@ type Store struct {
 	store  apitoken.Store
 	ttl    time.Duration
 	negTTL time.Duration // <= 0: no negative entries
+	stale  time.Duration // Options.StaleIfError
+	log    *slog.Logger
 	// elapsed is the time since New by Options.Now; entries expire at an
 	// elapsed time.
 	elapsed func() time.Duration
@@ -74,6 +103,9 @@ type Store struct {
 	// epoch counts invalidations. A query started before one does not
 	// fill the cache, since it may have read what was just changed.
 	epoch atomic.Uint64
+
+	staleServed atomic.Uint64
+	staleLogged atomic.Int64 // elapsed time of the last warning
 }
 
 var (
@@ -86,9 +118,14 @@ const maxShards = 64
 
 // New returns a Store that caches store's GetByHash results as opts says.
 func New(store apitoken.Store, opts Options) *Store {
-	s := &Store{store: store, ttl: opts.TTL, negTTL: opts.NegativeTTL}
+	s := &Store{store: store, ttl: opts.TTL, negTTL: opts.NegativeTTL, log: opts.Logger}
 	if s.ttl < 0 {
 		s.ttl = 0
+	}
+	s.stale = min(max(opts.StaleIfError, 0), MaxStaleIfError)
+	s.staleLogged.Store(-int64(time.Second)) // the first warning is due at once
+	if s.log == nil {
+		s.log = slog.Default()
 	}
 	if s.negTTL == 0 {
 		s.negTTL = DefaultNegativeTTL
@@ -206,6 +243,10 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 func (s *Store) Touch(ctx context.Context, id string, at, notAfter time.Time) (bool, error) {
 	return s.store.Touch(ctx, id, at, notAfter)
 }
+
+// StaleServed returns how many GetByHash calls were answered with a token
+// past its TTL because the store failed (Options.StaleIfError).
+func (s *Store) StaleServed() uint64 { return s.staleServed.Load() }
 
 // Len returns the number of found tokens and unknown hashes held, expired
 // ones included until they are replaced or evicted.

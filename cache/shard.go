@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -15,11 +16,11 @@ import (
 type shard struct {
 	mu    sync.RWMutex
 	pos   map[apitoken.Hash]posEntry
-	neg   map[apitoken.Hash]time.Duration // hash: expiry of the unknown entry
-	ids   map[string][]apitoken.Hash      // token id: hashes in pos, for invalidation
-	calls map[apitoken.Hash]*call         // queries in flight
+	neg   unknownSet
+	ids   map[string][]apitoken.Hash // token id: hashes in pos, for invalidation
+	calls map[apitoken.Hash]*call    // queries in flight
 
-	maxPos, maxNeg int
+	maxPos int
 }
 
 type posEntry struct {
@@ -37,10 +38,10 @@ type call struct {
 
 func (sh *shard) init(maxPos, maxNeg int) {
 	sh.pos = make(map[apitoken.Hash]posEntry)
-	sh.neg = make(map[apitoken.Hash]time.Duration)
+	sh.neg = newUnknownSet(maxNeg)
 	sh.ids = make(map[string][]apitoken.Hash)
 	sh.calls = make(map[apitoken.Hash]*call)
-	sh.maxPos, sh.maxNeg = maxPos, maxNeg
+	sh.maxPos = maxPos
 }
 
 // lookup returns the live entry of h: its token, or found false for an
@@ -55,7 +56,7 @@ func (sh *shard) lookupLocked(h apitoken.Hash, now time.Duration) (t *apitoken.T
 	if e, hit := sh.pos[h]; hit && now < e.expires {
 		return e.token, true, true
 	}
-	if exp, hit := sh.neg[h]; hit && now < exp {
+	if exp, hit := sh.neg.get(h); hit && now < exp {
 		return nil, false, true
 	}
 	return nil, false, false
@@ -103,27 +104,50 @@ func (s *Store) load(ctx context.Context, sh *shard, hash apitoken.Hash) (*apito
 	}
 }
 
-// query runs c, caches its result and wakes its waiters.
+// query runs c, caches its result and wakes its waiters. When the store
+// fails, a found entry within Options.StaleIfError of its expiry answers
+// instead.
 func (s *Store) query(ctx context.Context, sh *shard, hash apitoken.Hash, c *call) {
 	defer close(c.done)
 	defer func() {
 		sh.mu.Lock()
+		defer sh.mu.Unlock()
 		if sh.calls[hash] == c {
 			delete(sh.calls, hash)
 		}
-		if s.epoch.Load() == c.epoch {
-			now := s.elapsed()
-			switch {
-			case c.err == nil:
-				sh.putFound(hash, c.token, now+s.ttl)
-			case errors.Is(c.err, apitoken.ErrNotFound) && s.negTTL > 0:
+		now := s.elapsed()
+		switch {
+		case errors.Is(c.err, apitoken.ErrNotFound):
+			if s.negTTL > 0 && s.epoch.Load() == c.epoch {
 				sh.putUnknown(hash, now+s.negTTL)
 			}
+		case c.err != nil:
+			// Invalidated entries are gone from pos, so they are
+			// never served stale.
+			if e, ok := sh.pos[hash]; ok && now < e.expires+s.stale {
+				s.noteStale(now, c.err)
+				c.token, c.err = e.token, nil
+			}
+		case s.epoch.Load() == c.epoch:
+			// A random share of the TTL off each entry's life
+			// spreads the expiry of entries filled together.
+			sh.putFound(hash, c.token, now+s.ttl-rand.N(s.ttl/5+1))
 		}
-		sh.mu.Unlock()
 	}()
 	c.err = errQueryPanicked // replaced unless the store panics
 	c.token, c.err = s.store.GetByHash(ctx, hash)
+}
+
+// noteStale counts a stale answer, and warns at most once a second.
+func (s *Store) noteStale(now time.Duration, err error) {
+	n := s.staleServed.Add(1)
+	last := s.staleLogged.Load()
+	if now < time.Duration(last)+time.Second {
+		return
+	}
+	if s.staleLogged.CompareAndSwap(last, int64(now)) {
+		s.log.Warn("cache: store failing; serving tokens past their TTL", "stale_served", n, "err", err)
+	}
 }
 
 var errQueryPanicked = errors.New("cache: store GetByHash panicked")
@@ -141,7 +165,7 @@ func (sh *shard) putFound(h apitoken.Hash, t *apitoken.Token, exp time.Duration)
 			break
 		}
 	}
-	delete(sh.neg, h)
+	sh.neg.delete(h)
 	sh.pos[h] = posEntry{token: t, expires: exp}
 	sh.ids[t.ID] = append(sh.ids[t.ID], h)
 }
@@ -149,13 +173,7 @@ func (sh *shard) putFound(h apitoken.Hash, t *apitoken.Token, exp time.Duration)
 // putUnknown caches h as unknown until exp. The caller holds sh.mu.
 func (sh *shard) putUnknown(h apitoken.Hash, exp time.Duration) {
 	sh.dropFound(h)
-	if _, ok := sh.neg[h]; !ok && len(sh.neg) >= sh.maxNeg {
-		for k := range sh.neg {
-			delete(sh.neg, k)
-			break
-		}
-	}
-	sh.neg[h] = exp
+	sh.neg.put(h, exp)
 }
 
 // dropFound removes the found entry of h, if any, from pos and from the
@@ -189,12 +207,12 @@ func (sh *shard) dropID(id string) {
 func (sh *shard) dropHash(h apitoken.Hash) {
 	sh.mu.Lock()
 	sh.dropFound(h)
-	delete(sh.neg, h)
+	sh.neg.delete(h)
 	sh.mu.Unlock()
 }
 
 func (sh *shard) len() (found, unknown int) {
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	return len(sh.pos), len(sh.neg)
+	return len(sh.pos), sh.neg.len()
 }

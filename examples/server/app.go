@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-apitoken/apitoken"
@@ -19,15 +20,17 @@ import (
 
 // config is what the server is started with.
 type config struct {
-	db         string // -db value; "" for APITOKEN_DB or apitoken.db
-	saltFile   string // "" for next to the database
-	getenv     func(string) string
-	stdout     io.Writer // where a generated admin password is printed, once
-	log        *slog.Logger
-	durations  []apitoken.Duration // nil for Strapi's
-	bcryptCost int                 // 0 for bcrypt.DefaultCost; tests lower it
-	cacheTTL   time.Duration       // how stale another instance's changes may be; 0 disables the cache
-	hexKeys    bool                // issue Strapi's 256-hex keys instead of prefixed ones
+	db            string // -db value; "" for APITOKEN_DB or apitoken.db
+	saltFile      string // "" for next to the database
+	getenv        func(string) string
+	stdout        io.Writer // where a generated admin password is printed, once
+	log           *slog.Logger
+	durations     []apitoken.Duration // nil for Strapi's
+	bcryptCost    int                 // 0 for bcrypt.DefaultCost; tests lower it
+	cacheTTL      time.Duration       // how stale another instance's changes may be; 0 disables the cache
+	staleTTL      time.Duration       // cache.Options.StaleIfError: serve expired entries while the database fails
+	hexKeys       bool                // issue Strapi's 256-hex keys instead of prefixed ones
+	shutdownGrace time.Duration       // how long to keep serving, without keep-alive, after SIGTERM
 }
 
 // HTTP server limits. Each bounds what a slow or hostile client can hold.
@@ -47,8 +50,13 @@ const (
 	// below it.
 	maxHeaderBytes = 64 << 10
 	// shutdownTimeout is how long in-flight requests get to finish, and
-	// then recorded token use to be written, after SIGINT or SIGTERM.
+	// then recorded token use to be written, after the shutdown grace.
 	shutdownTimeout = 15 * time.Second
+	// defaultShutdownGrace is -shutdown-grace: how long the server keeps
+	// answering, closing each connection after its response, before it
+	// stops accepting. It covers requests already on the wire and a load
+	// balancer's next health check.
+	defaultShutdownGrace = 2 * time.Second
 )
 
 // app is the running demo: token service, content and HTTP handler.
@@ -58,6 +66,7 @@ type app struct {
 	handler http.Handler
 	target  dbopen.Target
 	log     *slog.Logger
+	grace   time.Duration // how long to drain before Shutdown
 }
 
 // newApp opens the database, finds the salt and the admin login, and builds
@@ -91,7 +100,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	svc, err := apitoken.New(apitoken.Config{
 		// The cache answers repeated keys from memory: changes made here
 		// take effect at once, those of other instances within cacheTTL.
-		Store:         cache.New(store, cache.Options{TTL: cfg.cacheTTL}),
+		Store:         cache.New(store, cache.Options{TTL: cfg.cacheTTL, StaleIfError: cfg.staleTTL, Logger: cfg.log}),
 		Salt:          salt,
 		PreviousSalts: saltfile.Previous(cfg.getenv),
 		KeyFormat:     keyFormat,
@@ -104,7 +113,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	a := &app{svc: svc, db: db, target: target, log: cfg.log}
+	a := &app{svc: svc, db: db, target: target, log: cfg.log, grace: cfg.shutdownGrace}
 	if a.handler, err = a.routes(newAdminAuth(creds, cfg.log)); err != nil {
 		a.close(ctx)
 		return nil, err
@@ -171,12 +180,18 @@ func seed(articles, categories *collection) {
 	categories.create(map[string]string{"name": "Guides"})
 }
 
-// serve serves HTTP on ln until ctx is done, then shuts down: it stops
-// accepting, lets in-flight requests finish, writes recorded token use and
-// closes the database.
+// serve serves HTTP on ln until ctx is done, then shuts down: it drains
+// for the grace period, stops accepting, lets in-flight requests finish,
+// writes recorded token use and closes the database.
 func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	var draining atomic.Bool // set at ctx's end: see drain
 	srv := &http.Server{
-		Handler:           a.handler,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if draining.Load() {
+				w.Header().Set("Connection", "close")
+			}
+			a.handler.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -193,7 +208,8 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case serveErr = <-errc:
 	case <-ctx.Done():
-		a.log.Info("shutting down")
+		a.log.Info("shutting down", "grace", a.grace)
+		serveErr = a.drain(&draining, errc)
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
@@ -207,6 +223,28 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 		serveErr = nil
 	}
 	return serveErr
+}
+
+// drain ends keep-alive while still serving for the grace period, so that
+// connections close after answering the requests already sent on them.
+//
+// http.Server.Shutdown, and SetKeepAlivesEnabled(false) too, close at once
+// every connection they consider idle, including one whose next request
+// has arrived but not yet been read: that client gets a reset or EOF, and a
+// GET retried on a new connection finds the listener closed. Answering with
+// "Connection: close" instead lets each client's next request through and
+// then ends its connection; Shutdown then closes only connections that sent
+// nothing for the whole grace period.
+func (a *app) drain(draining *atomic.Bool, errc <-chan error) error {
+	draining.Store(true)
+	t := time.NewTimer(a.grace)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case err := <-errc:
+		return err
+	}
 }
 
 // close writes recorded token use and closes the database.

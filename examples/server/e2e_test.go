@@ -42,19 +42,24 @@ type testServer struct {
 var testDurations = append([]apitoken.Duration{apitoken.Duration(time.Millisecond)}, apitoken.DefaultDurations...)
 
 // startServer starts the demo server on db with env as its environment, and
-// stops it when the test ends (or when stop is called).
-func startServer(t *testing.T, db string, env map[string]string) *testServer {
+// stops it when the test ends (or when stop is called). options change its
+// config.
+func startServer(t *testing.T, db string, env map[string]string, options ...func(*config)) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &testServer{logs: &testenv.Buffer{}, stdout: &testenv.Buffer{}}
-	a, err := newApp(ctx, config{
+	cfg := config{
 		db:         db,
 		getenv:     func(k string) string { return env[k] },
 		stdout:     s.stdout,
 		log:        slog.New(slog.NewTextHandler(s.logs, nil)),
 		durations:  testDurations,
 		bcryptCost: bcrypt.MinCost,
-	})
+	}
+	for _, o := range options {
+		o(&cfg)
+	}
+	a, err := newApp(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

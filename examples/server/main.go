@@ -31,6 +31,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second signal ends the process at once
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	db := fs.String("db", "", "database: a SQLite file, postgres://… or mysql://user:pass@host:port/db (default $"+dbopen.EnvVar+", else "+dbopen.DefaultPath+")")
 	saltFile := fs.String("salt-file", "", "where the salt is kept when API_TOKEN_SALT is not set (default DATABASE.salt for SQLite, ./apitoken.salt otherwise)")
 	cacheTTL := fs.Duration("cache-ttl", cache.DefaultTTL, "how long a verified key is answered from memory: the longest a change made through another instance takes to apply here (0 disables)")
+	staleTTL := fs.Duration("cache-stale-if-error", 0, "while the database fails, keep accepting keys whose cache entry expired less than this ago (at most 1m; 0 disables)")
+	grace := fs.Duration("shutdown-grace", defaultShutdownGrace, "after SIGINT or SIGTERM, keep answering for this long, closing each connection after its response, before refusing new connections")
 	hexKeys := fs.Bool("hex-keys", false, "issue Strapi's 256-hex keys instead of prefixed, scannable ones (both always verify)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -60,7 +63,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *cacheTTL < 0 {
 		return fmt.Errorf("-cache-ttl must not be negative")
 	}
-	a, err := newApp(ctx, config{db: *db, saltFile: *saltFile, getenv: getenv, stdout: stdout, log: log, cacheTTL: *cacheTTL, hexKeys: *hexKeys})
+	if *grace < 0 {
+		return fmt.Errorf("-shutdown-grace must not be negative")
+	}
+	if *staleTTL < 0 || *staleTTL > cache.MaxStaleIfError {
+		return fmt.Errorf("-cache-stale-if-error must be between 0 and %v", cache.MaxStaleIfError)
+	}
+	a, err := newApp(ctx, config{db: *db, saltFile: *saltFile, getenv: getenv, stdout: stdout, log: log, cacheTTL: *cacheTTL, staleTTL: *staleTTL, hexKeys: *hexKeys, shutdownGrace: *grace})
 	if err != nil {
 		return err
 	}
