@@ -68,20 +68,20 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	saltPath := cfg.saltFile
-	if saltPath == "" {
-		saltPath = target.SidecarPath("salt")
-	}
-	salt, source, err := saltfile.Load(saltPath, cfg.getenv, cfg.log)
-	if err != nil {
-		return nil, err
-	}
-	creds, err := loadCredentials(target.SidecarPath("admin"), cfg.getenv, cfg.bcryptCost, cfg.stdout, cfg.log)
-	if err != nil {
-		return nil, err
-	}
 	store, db, err := dbopen.OpenStore(ctx, target)
 	if err != nil {
+		return nil, err
+	}
+	salt, source, saltPath, err := loadSalt(ctx, cfg, store, target)
+	if err == nil {
+		err = saltfile.Check(ctx, store, salt, source, saltPath, cfg.getenv)
+	}
+	var creds credentials
+	if err == nil {
+		creds, err = loadCredentials(target.SidecarPath("admin"), cfg.getenv, cfg.bcryptCost, cfg.stdout, cfg.log)
+	}
+	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	keyFormat := apitoken.PrefixedKeys // scannable keys for new installations; both forms verify
@@ -111,6 +111,17 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	}
 	cfg.log.Info("ready", "database", target.String(), "salt", string(source), "salt_file", saltPath)
 	return a, nil
+}
+
+// loadSalt finds the salt (see saltfile.Load) and returns it, where it came
+// from and the salt file's path.
+func loadSalt(ctx context.Context, cfg config, store apitoken.Store, target dbopen.Target) (string, saltfile.Source, string, error) {
+	path := cfg.saltFile
+	if path == "" {
+		path = target.SidecarPath("salt")
+	}
+	salt, source, err := saltfile.Load(ctx, store, path, cfg.getenv, cfg.log)
+	return salt, source, path, err
 }
 
 // routes builds the handler of every route.

@@ -141,6 +141,7 @@ type command struct {
 	flags          *flag.FlagSet
 	db, saltFile   string
 	json, hexKeys  bool
+	salt           string // set by open
 	args           []string
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -166,27 +167,11 @@ func (c *command) open(ctx context.Context, mustExist bool) (*apitoken.Service, 
 			return nil, nil, fmt.Errorf("no database at %s: check -db or %s, or create a token first", target.Path, dbopen.EnvVar)
 		}
 	}
-	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	saltPath := c.saltFile
-	if saltPath == "" {
-		saltPath = target.SidecarPath("salt")
-	}
-	salt, _, err := saltfile.Load(saltPath, getenv, log)
-	if err != nil {
-		return nil, nil, err
-	}
 	store, db, err := dbopen.OpenStore(ctx, target)
 	if err != nil {
 		return nil, nil, err
 	}
-	// The CLI declares no routes, so it cannot know the server's actions:
-	// it checks custom permissions for form only.
-	keyFormat := apitoken.PrefixedKeys
-	if c.hexKeys {
-		keyFormat = apitoken.HexKeys
-	}
-	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt, PreviousSalts: saltfile.Previous(getenv),
-		KeyFormat: keyFormat, Logger: log, AnyAction: true})
+	svc, err := c.service(ctx, store, target)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -195,6 +180,36 @@ func (c *command) open(ctx context.Context, mustExist bool) (*apitoken.Service, 
 		svc.Close(context.WithoutCancel(ctx))
 		db.Close()
 	}, nil
+}
+
+// service makes the Service over store with the salt of the server. It
+// never generates a salt for a store that holds tokens, and, except for
+// salt-status (which reports) and delete (which removes tokens nobody can
+// use), it refuses a salt that did not make the store's tokens.
+func (c *command) service(ctx context.Context, store apitoken.Store, target dbopen.Target) (*apitoken.Service, error) {
+	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	saltPath := c.saltFile
+	if saltPath == "" {
+		saltPath = target.SidecarPath("salt")
+	}
+	salt, src, err := saltfile.Load(ctx, store, saltPath, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	c.salt = salt
+	if c.name != "salt-status" && c.name != "delete" {
+		if err := saltfile.Check(ctx, store, salt, src, saltPath, getenv); err != nil {
+			return nil, err
+		}
+	}
+	// The CLI declares no routes, so it cannot know the server's actions:
+	// it checks custom permissions for form only.
+	keyFormat := apitoken.PrefixedKeys
+	if c.hexKeys {
+		keyFormat = apitoken.HexKeys
+	}
+	return apitoken.New(apitoken.Config{Store: store, Salt: salt, PreviousSalts: saltfile.Previous(getenv),
+		KeyFormat: keyFormat, Logger: log, AnyAction: true})
 }
 
 // parseInterspersed parses flags that may come before or after positional

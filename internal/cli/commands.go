@@ -19,7 +19,7 @@ var commands = map[string]commandSpec{
 	"regenerate":    {"Gives a token a new key, which it prints once; the old key stops working at once.", 1, setupRegenerate},
 	"delete":        {"Deletes a token; its key stops working at once.", 1, setupDelete},
 	"verify":        {"Exits 0 when the key is valid (and allowed --action), 1 when it is not.", 0, setupVerify},
-	"salt-status":   {"Counts the tokens on the current salt and on previous ones (API_TOKEN_PREVIOUS_SALTS).", 0, setupSaltStatus},
+	"salt-status":   {"Counts the tokens per salt id: current, previous (API_TOKEN_PREVIOUS_SALTS), unknown (not configured: their keys cannot verify) and none (made by Strapi).", 0, setupSaltStatus},
 	"import-strapi": {"Copies the tokens of a Strapi v4 or v5 database (--from) into this one; their keys keep working.", 0, setupImportStrapi},
 }
 

@@ -2,6 +2,7 @@ package saltfile
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"log/slog"
 	"os"
@@ -26,7 +27,7 @@ func TestEnvWins(t *testing.T) {
 		}
 		return ""
 	}
-	salt, src, err := Load(path, env, slog.Default())
+	salt, src, err := Load(context.Background(), nil, path, env, slog.Default())
 	if err != nil || salt != "env-salt-env-salt-env-salt" || src != FromEnv {
 		t.Fatalf("Load = %q, %v, %v", salt, src, err)
 	}
@@ -35,7 +36,7 @@ func TestEnvWins(t *testing.T) {
 func TestGenerateOnceThenReuse(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "apitoken.db.salt")
 	var log bytes.Buffer
-	salt, src, err := Load(path, noEnv, logger(&log))
+	salt, src, err := Load(context.Background(), nil, path, noEnv, logger(&log))
 	if err != nil || src != FromGenerated {
 		t.Fatalf("Load = %q, %v, %v", salt, src, err)
 	}
@@ -58,7 +59,7 @@ func TestGenerateOnceThenReuse(t *testing.T) {
 	}
 
 	log.Reset()
-	again, src, err := Load(path, noEnv, logger(&log))
+	again, src, err := Load(context.Background(), nil, path, noEnv, logger(&log))
 	if err != nil || again != salt || src != FromFile {
 		t.Fatalf("second Load = %q, %v, %v; want %q from file", again, src, err, salt)
 	}
@@ -74,7 +75,7 @@ func TestGenerateOnceThenReuse(t *testing.T) {
 func TestKeepsFileSalt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s")
 	os.WriteFile(path, []byte("  my-own-salt-of-some-length\r\n"), 0o600)
-	salt, src, err := Load(path, noEnv, slog.Default())
+	salt, src, err := Load(context.Background(), nil, path, noEnv, slog.Default())
 	if err != nil || salt != "my-own-salt-of-some-length" || src != FromFile {
 		t.Fatalf("Load = %q, %v, %v", salt, src, err)
 	}
@@ -90,7 +91,7 @@ func TestRefusesDamagedFile(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "s")
 			os.WriteFile(path, []byte(content), 0o600)
-			_, _, err := Load(path, noEnv, slog.Default())
+			_, _, err := Load(context.Background(), nil, path, noEnv, slog.Default())
 			if err == nil {
 				t.Fatal("Load succeeded")
 			}
@@ -103,15 +104,15 @@ func TestRefusesDamagedFile(t *testing.T) {
 
 func TestRefusesNonFiles(t *testing.T) {
 	dir := t.TempDir()
-	if _, _, err := Load(dir, noEnv, slog.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, _, err := Load(context.Background(), nil, dir, noEnv, slog.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("directory: err = %v", err)
 	}
-	if _, _, err := Load(filepath.Join(dir, "missing", "s"), noEnv, slog.Default()); err == nil {
+	if _, _, err := Load(context.Background(), nil, filepath.Join(dir, "missing", "s"), noEnv, slog.Default()); err == nil {
 		t.Error("missing directory: Load succeeded")
 	}
 	link := filepath.Join(dir, "dangling")
 	if err := os.Symlink(filepath.Join(dir, "nowhere"), link); err == nil {
-		if _, _, err := Load(link, noEnv, slog.Default()); err == nil {
+		if _, _, err := Load(context.Background(), nil, link, noEnv, slog.Default()); err == nil {
 			t.Error("dangling symlink: Load succeeded")
 		}
 		if _, err := os.Stat(filepath.Join(dir, "nowhere")); err == nil {
@@ -125,7 +126,7 @@ func TestWarnsOnLooseMode(t *testing.T) {
 	os.WriteFile(path, []byte("a-salt-of-enough-length"), 0o644)
 	os.Chmod(path, 0o644)
 	var log bytes.Buffer
-	if _, _, err := Load(path, noEnv, logger(&log)); err != nil {
+	if _, _, err := Load(context.Background(), nil, path, noEnv, logger(&log)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(log.String(), "chmod 600") {
@@ -142,7 +143,7 @@ func TestConcurrentFirstStarts(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			var err error
-			salts[i], sources[i], err = Load(path, noEnv, slog.New(slog.DiscardHandler))
+			salts[i], sources[i], err = Load(context.Background(), nil, path, noEnv, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Error(err)
 			}
