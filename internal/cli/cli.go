@@ -41,6 +41,8 @@ Commands:
   regenerate  ID|NAME
   delete      ID|NAME
   verify      --key -|KEY [--action ACTION]
+  salt-status
+  import-strapi --from DATABASE [--strapi v4|v5] [--prefix strapi_]
 
 Every command takes --json (output for scripts), -db and -salt-file.
 create and regenerate print the key once; with --quiet they print only the key.
@@ -61,9 +63,10 @@ unlimited (default); ACTION is e.g. api::article.article.find.
 var getenv = os.Getenv
 
 // Run runs the command line args (without the program name) and returns the
-// exit status. Output goes to stdout, errors to stderr; verify --key - reads
-// stdin.
+// exit status. Output goes to stdout, errors to stderr, where nothing that
+// could be a key is shown; verify --key - reads stdin.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	stderr = hideKeys{stderr}
 	global := flag.NewFlagSet("apitoken", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
 	var db, saltFile string
@@ -107,6 +110,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return usageError(stderr, name, err)
 	}
 	if len(pos) != cmd.positional {
+		if name == "verify" {
+			return usageError(stderr, name, errors.New("verify takes no argument: give the key with --key - on standard input"))
+		}
 		if cmd.positional == 0 {
 			return usageError(stderr, name, fmt.Errorf("unexpected argument %q", clean(truncate(pos[0], 40))))
 		}
@@ -269,6 +275,9 @@ func message(err error) string {
 	return err.Error()
 }
 
+// truncate shortens s to n bytes. Messages truncate what they quote to at
+// least 40 bytes, so that a truncated key is still long enough for hideKeys
+// to hide it.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -250,7 +250,7 @@ func TestImportStrapiRefuses(t *testing.T) {
 	}{
 		{[]string{"import-strapi"}, "--from is required"},
 		{[]string{"import-strapi", "--from", filepath.Join(t.TempDir(), "none.db")}, "no Strapi database at"},
-		{[]string{"import-strapi", "--from", "x.db", "--strapi", "v3"}, `--strapi "v3": want v4 or v5`},
+		{[]string{"import-strapi", "--from", "x.db", "--strapi", "v3"}, "--strapi: want v4 or v5"},
 		{[]string{"import-strapi", "--from", "ftp://host/db"}, "--from"},
 		{[]string{"import-strapi", "--from", newDB(t) + "x"}, "no Strapi database at"},
 	} {

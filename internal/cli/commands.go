@@ -43,7 +43,7 @@ func (f *tokenFlags) declare(fs *flag.FlagSet) {
 func (f *tokenFlags) lifespan() (apitoken.Duration, error) {
 	d, err := apitoken.ParseDuration(f.duration)
 	if err != nil {
-		return 0, usageErr{fmt.Errorf("--duration %q: want 7d, 30d, 90d or unlimited", clean(truncate(f.duration, 20)))}
+		return 0, usageErr{errors.New("--duration: want 7d, 30d, 90d or unlimited")}
 	}
 	return d, nil
 }

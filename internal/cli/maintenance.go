@@ -74,7 +74,7 @@ func setupImportStrapi(c *command) func(context.Context) error {
 	return func(ctx context.Context) error {
 		v, ok := map[string]strapistore.Version{"v4": strapistore.V4, "v5": strapistore.V5}[*version]
 		if !ok {
-			return usageErr{fmt.Errorf("--strapi %q: want v4 or v5", clean(truncate(*version, 20)))}
+			return usageErr{errors.New("--strapi: want v4 or v5")}
 		}
 		if *from == "" {
 			return usageErr{errors.New("--from is required")}
