@@ -12,6 +12,9 @@ var (
 	ErrNotFound = errors.New("apitoken: token not found")
 	// ErrNameTaken: another token already has that name.
 	ErrNameTaken = errors.New("apitoken: name already taken")
+	// ErrStale: the token changed since the version the caller last read
+	// (UpdateParams.IfVersion), so the update was not made.
+	ErrStale = errors.New("apitoken: token changed since it was read")
 	// ErrValidation: the input was refused; the error is a *ValidationError.
 	ErrValidation = errors.New("apitoken: validation failed")
 

@@ -7,22 +7,35 @@ import (
 
 // verifyPrevious looks key up under the previous salts, and moves the hash
 // of a key it finds to the current salt.
+//
+// Only a current key that has not expired is moved. A match of a previous
+// key (the old key of a graceful regeneration) is answered, with the
+// expiry the store gave it, but never moved: the move would make it the
+// current key again. The move is a compare-and-swap in the store, so a key
+// regenerated away between the lookup and the move stays dead; the key is
+// then looked up again, so that this answer is the store's new one too.
 func (s *Service) verifyPrevious(ctx context.Context, key string) (*Token, error) {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	for _, h := range s.previous {
-		t, err := s.store.GetByHash(ctx, h.Sum(key))
+		from := h.Sum(key)
+		t, err := s.store.GetByHash(ctx, from)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
-		if err != nil {
-			return nil, err
+		if err != nil || t.Expired(s.now()) {
+			return t, err
 		}
-		k := NewKey{Hash: s.hasher.Sum(key), EncryptedKey: t.EncryptedKey, SaltID: s.hasher.ID(), UpdatedAt: t.UpdatedAt}
-		if err := s.store.SetKey(ctx, t.ID, k); err != nil {
-			s.log.Warn("apitoken: moving a token to the current salt failed; will retry on next use", "token", t, "err", err)
-		} else {
+		err = s.store.MoveKey(ctx, t.ID, from, s.hasher.Sum(key), s.hasher.ID())
+		switch {
+		case err == nil:
 			s.event(ctx, EventSaltMoved, t, nil, nil)
+		case errors.Is(err, ErrNotFound):
+			// A previous key, or one replaced since the lookup: ask
+			// again, and leave the store as it is.
+			return s.store.GetByHash(ctx, from)
+		default:
+			s.log.Warn("apitoken: moving a token to the current salt failed; will retry on next use", "token", t, "err", err)
 		}
 		return t, nil
 	}

@@ -86,16 +86,40 @@ type UpdateParams struct {
 	Type        *Type     `json:"type"`
 	Lifespan    *Duration `json:"lifespan"`
 	Permissions []string  `json:"permissions"`
+
+	// IfVersion, when set, makes the update happen only if the token's
+	// Version is still IfVersion, for callers that read a token, change
+	// it and write it all back (the admin API's If-Match).
+	IfVersion string `json:"-"`
 }
 
-// Update changes a token and returns it. It returns ErrNotFound or a
-// *ValidationError.
+// Update changes the fields of a token that p sets, and no others, and
+// returns the token. The change is atomic in the store, so concurrent
+// updates of different fields never undo each other. It returns
+// ErrNotFound, ErrStale, or a *ValidationError; the lifespan of an expired
+// token cannot be changed.
 func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token, error) {
-	t, err := s.store.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
 	now := s.stamp()
+	t, err := s.store.Update(ctx, id, func(t *Token) error { return s.apply(t, p, now) })
+	if err != nil {
+		return nil, nameTaken(err)
+	}
+	s.event(ctx, EventUpdated, t, nil, nil)
+	return t, nil
+}
+
+// apply makes the changes of p to t, as they stand at now.
+func (s *Service) apply(t *Token, p UpdateParams, now time.Time) error {
+	if p.IfVersion != "" && p.IfVersion != t.Version() {
+		return ErrStale
+	}
+	if p.Lifespan != nil && t.Expired(now) {
+		// Giving an expired token a new life would revive a key that
+		// its holders, and the admins, consider dead.
+		v := &ValidationError{}
+		v.add("lifespan", "the token has expired, so its lifespan can no longer be changed; create a new token instead")
+		return v
+	}
 	if p.Name != nil {
 		t.Name = *p.Name
 	}
@@ -112,18 +136,14 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 		t.Permissions = nil
 	}
 	if err := s.validate(t, p.Lifespan); err != nil {
-		return nil, err
+		return err
 	}
 	if p.Lifespan != nil {
 		t.Lifespan = *p.Lifespan
 		t.ExpiresAt = expiry(now, t.Lifespan)
 	}
 	t.UpdatedAt = now
-	if err := s.store.Update(ctx, t); err != nil {
-		return nil, nameTaken(err)
-	}
-	s.event(ctx, EventUpdated, t, nil, nil)
-	return t, nil
+	return nil
 }
 
 // Regenerate gives a token a new key, which it returns, and makes the old key

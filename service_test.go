@@ -328,3 +328,58 @@ func TestRegistryGroups(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"api::article":{"controllers":{"article":["create","find"]}},"plugin::upload":{"controllers":{"content-api":["find"]}}}`, string(js))
 }
+
+// TestUpdateExpired: an expired token's lifespan cannot be changed, so that
+// the update permission cannot bring a dead key back; its other fields can.
+func TestUpdateExpired(t *testing.T) {
+	clk := testenv.NewClock()
+	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
+	ctx := context.Background()
+	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "old", Type: apitoken.FullAccess, Lifespan: apitoken.Days7})
+	clk.Add(8 * 24 * time.Hour)
+
+	for _, life := range []apitoken.Duration{apitoken.Unlimited, apitoken.Days90} {
+		_, err := svc.Update(ctx, tok.ID, apitoken.UpdateParams{Lifespan: &life, Description: ptr("revived?")})
+		var v *apitoken.ValidationError
+		require.ErrorAs(t, err, &v, "lifespan %v", life)
+		assert.Equal(t, []string{"lifespan"}, v.Errors[0].Path)
+		assert.Contains(t, v.Message(), "create a new token")
+	}
+	got, err := svc.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	assert.Equal(t, tok.Description, got.Description, "a refused update changes nothing")
+	_, err = svc.Verify(ctx, key)
+	assert.ErrorIs(t, err, apitoken.ErrExpired, "the key stays dead")
+
+	got, err = svc.Update(ctx, tok.ID, apitoken.UpdateParams{Description: ptr("retired")})
+	require.NoError(t, err, "other fields of an expired token can change")
+	assert.Equal(t, "retired", got.Description)
+}
+
+// TestUpdateIfVersion: an update made against a version that is no longer
+// the token's is refused with ErrStale and changes nothing.
+func TestUpdateIfVersion(t *testing.T) {
+	clk := testenv.NewClock()
+	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
+	ctx := context.Background()
+	tok, _ := mustCreate(t, svc, apitoken.CreateParams{Name: "versioned", Type: apitoken.FullAccess})
+	read := tok.Version()
+
+	_, _, err := svc.Regenerate(ctx, tok.ID)
+	require.NoError(t, err)
+	clk.Add(time.Minute)
+	got, err := svc.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	assert.Equal(t, read, got.Version(), "a new key does not change the version")
+
+	got, err = svc.Update(ctx, tok.ID, apitoken.UpdateParams{Type: ptr(apitoken.ReadOnly), IfVersion: read})
+	require.NoError(t, err)
+	assert.NotEqual(t, read, got.Version(), "an edit does")
+
+	_, err = svc.Update(ctx, tok.ID, apitoken.UpdateParams{Description: ptr("stale"), IfVersion: read})
+	assert.ErrorIs(t, err, apitoken.ErrStale)
+	now, err := svc.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	assert.Equal(t, apitoken.ReadOnly, now.Type)
+	assert.Empty(t, now.Description, "a stale update changes nothing")
+}

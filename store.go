@@ -33,11 +33,17 @@ type Store interface {
 	// List returns copies of all tokens, sorted by name.
 	List(ctx context.Context) ([]*Token, error)
 
-	// Update replaces the name, description, type, lifespan, expiry,
-	// permissions and update time of the token with t.ID, atomically. It
-	// returns ErrNotFound or ErrNameTaken. The key hash, creation time and
-	// last use are left alone.
-	Update(ctx context.Context, t *Token) error
+	// Update changes the token with the given id and returns it as saved.
+	// It calls change with a copy of the token as stored, then saves the
+	// name, description, type, lifespan, expiry, permissions and update
+	// time that change left in it, atomically: no other write to the token
+	// comes between the read and the write, so that concurrent updates
+	// never undo each other. If change returns an error, nothing is
+	// written and Update returns that error. change may be called more than
+	// once (a store may retry after a conflict) and must not keep the
+	// token. The key, creation time, last use, encrypted key and salt id
+	// are left alone. Update returns ErrNotFound or ErrNameTaken.
+	Update(ctx context.Context, id string, change func(*Token) error) (*Token, error)
 
 	// SetKey replaces the key of the token with the given id: its hash,
 	// encrypted copy, salt id and update time, atomically. The old key stops
@@ -46,6 +52,15 @@ type Store interface {
 	// with ExpiresAt no later than PreviousValidUntil so that the old key
 	// expires then. Only one previous key is kept. It returns ErrNotFound.
 	SetKey(ctx context.Context, id string, k NewKey) error
+
+	// MoveKey records that the current key of the token with the given id,
+	// whose hash is from, now hashes to to under the salt saltID, as after a
+	// salt rotation. It is a compare-and-swap: unless from is still the
+	// token's current key hash (not only its previous key's), it changes
+	// nothing and returns ErrNotFound, so that a key replaced since it was
+	// looked up never comes back. The previous key, encrypted copy and
+	// update time are left alone.
+	MoveKey(ctx context.Context, id string, from, to Hash, saltID string) error
 
 	// Delete removes the token and its permissions, or returns ErrNotFound.
 	Delete(ctx context.Context, id string) error

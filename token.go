@@ -9,9 +9,13 @@
 package apitoken
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -136,6 +140,31 @@ type Token struct {
 // Expired reports whether t has an expiry that is not after now.
 func (t *Token) Expired(now time.Time) bool {
 	return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)
+}
+
+// Version identifies the state of t's editable fields: name, description,
+// type, lifespan, expiry and permissions. It changes whenever one of them
+// does, and only then, so that a use or a new key does not make an edit
+// stale. UpdateParams.IfVersion and the admin API's ETag use it.
+func (t *Token) Version() string {
+	h := sha256.New()
+	field := func(s string) {
+		h.Write(binary.AppendUvarint(nil, uint64(len(s))))
+		h.Write([]byte(s))
+	}
+	field(t.Name)
+	field(t.Description)
+	field(string(t.Type))
+	field(strconv.FormatInt(int64(t.Lifespan), 10))
+	if t.ExpiresAt != nil {
+		field(strconv.FormatInt(t.ExpiresAt.UnixMilli(), 10))
+	} else {
+		field("never")
+	}
+	for _, p := range slices.Sorted(slices.Values(t.Permissions)) {
+		field(p)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // Clone returns a deep copy of t.

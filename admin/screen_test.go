@@ -227,6 +227,13 @@ func (s *faultyStore) List(ctx context.Context) ([]*apitoken.Token, error) {
 	return s.Store.List(ctx)
 }
 
+func (s *faultyStore) Update(ctx context.Context, id string, change func(*apitoken.Token) error) (*apitoken.Token, error) {
+	if err := s.fail(); err != nil {
+		return nil, err
+	}
+	return s.Store.Update(ctx, id, change)
+}
+
 func (s *faultyStore) SetKey(ctx context.Context, id string, k apitoken.NewKey) error {
 	if err := s.fail(); err != nil {
 		return err

@@ -171,10 +171,10 @@ func (s *Store) List(ctx context.Context) ([]*apitoken.Token, error) {
 }
 
 // Update implements apitoken.Store, and drops the token from the cache.
-func (s *Store) Update(ctx context.Context, t *apitoken.Token) error {
-	err := s.store.Update(ctx, t)
-	s.invalidate(t.ID)
-	return err
+func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Token) error) (*apitoken.Token, error) {
+	t, err := s.store.Update(ctx, id, change)
+	s.invalidate(id)
+	return t, err
 }
 
 // SetKey implements apitoken.Store, and drops the token from the cache under
@@ -182,6 +182,14 @@ func (s *Store) Update(ctx context.Context, t *apitoken.Token) error {
 func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error {
 	err := s.store.SetKey(ctx, id, k)
 	s.invalidate(id, k.Hash)
+	return err
+}
+
+// MoveKey implements apitoken.Store, and drops the token from the cache
+// under its old hash and the new hash from the unknown ones.
+func (s *Store) MoveKey(ctx context.Context, id string, from, to apitoken.Hash, saltID string) error {
+	err := s.store.MoveKey(ctx, id, from, to, saltID)
+	s.invalidate(id, from, to)
 	return err
 }
 

@@ -107,9 +107,11 @@ func TestHitAndTTL(t *testing.T) {
 	assert.EqualValues(t, 1, under.calls.Load())
 
 	// Another instance changes the token behind the cache's back.
-	u := tok.Clone()
-	u.Description = "changed elsewhere"
-	require.NoError(t, under.Update(ctx, u))
+	_, err = under.Update(ctx, tok.ID, func(t *apitoken.Token) error {
+		t.Description = "changed elsewhere"
+		return nil
+	})
+	require.NoError(t, err)
 	clk.Add(5*time.Second - time.Nanosecond)
 	got, err := get(t, s, h)
 	require.NoError(t, err)
@@ -252,9 +254,11 @@ func TestInvalidation(t *testing.T) {
 		gone   bool                                                                  // the old hash stops working
 	}{
 		{"Update", func(t *testing.T, s *cache.Store, tok *apitoken.Token) apitoken.Hash {
-			u := tok.Clone()
-			u.Type = apitoken.FullAccess
-			require.NoError(t, s.Update(ctx, u))
+			_, err := s.Update(ctx, tok.ID, func(t *apitoken.Token) error {
+				t.Type = apitoken.FullAccess
+				return nil
+			})
+			require.NoError(t, err)
 			return apitoken.Hash{}
 		}, false},
 		{"SetKey", func(t *testing.T, s *cache.Store, tok *apitoken.Token) apitoken.Hash {

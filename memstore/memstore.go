@@ -95,7 +95,8 @@ func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.To
 		// The previous key: it expires at its deadline at the latest.
 		t = t.Clone()
 		if t.ExpiresAt == nil || t.ExpiresAt.After(e.prevUntil) {
-			t.ExpiresAt = &e.prevUntil
+			until := e.prevUntil // not a pointer into e, which changes
+			t.ExpiresAt = &until
 		}
 	}
 	s.mu.RUnlock()
@@ -117,28 +118,32 @@ func (s *Store) List(ctx context.Context) ([]*apitoken.Token, error) {
 	return list, nil
 }
 
-// Update implements apitoken.Store.
-func (s *Store) Update(ctx context.Context, t *apitoken.Token) error {
+// Update implements apitoken.Store. change runs under the store's lock.
+func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Token) error) (*apitoken.Token, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.byID[t.ID]
+	e, ok := s.byID[id]
 	if !ok {
-		return apitoken.ErrNotFound
-	}
-	if other, ok := s.byName[t.Name]; ok && other != e {
-		return apitoken.ErrNameTaken
+		return nil, apitoken.ErrNotFound
 	}
 	old := e.token
-	u := normalize(t)
-	u.CreatedAt, u.LastUsedAt = old.CreatedAt, old.LastUsedAt
+	u := old.Clone()
+	if err := change(u); err != nil {
+		return nil, err
+	}
+	if other, ok := s.byName[u.Name]; ok && other != e {
+		return nil, apitoken.ErrNameTaken
+	}
+	u = normalize(u)
+	u.ID, u.CreatedAt, u.LastUsedAt = old.ID, old.CreatedAt, old.LastUsedAt
 	u.EncryptedKey, u.SaltID = old.EncryptedKey, old.SaltID
 	delete(s.byName, old.Name)
 	s.byName[u.Name] = e
 	e.token = u
-	return nil
+	return u.Clone(), nil
 }
 
 // SetKey implements apitoken.Store.
@@ -166,6 +171,29 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error 
 	u := e.token.Clone()
 	u.UpdatedAt = k.UpdatedAt.UTC()
 	u.EncryptedKey, u.SaltID = k.EncryptedKey, k.SaltID
+	e.token = u
+	return nil
+}
+
+// MoveKey implements apitoken.Store.
+func (s *Store) MoveKey(ctx context.Context, id string, from, to apitoken.Hash, saltID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.byID[id]
+	if !ok || e.hash != from {
+		return apitoken.ErrNotFound
+	}
+	if other, ok := s.byHash[to]; ok && other != e {
+		return errDuplicate("key hash")
+	}
+	delete(s.byHash, from)
+	e.hash = to
+	s.byHash[to] = e
+	u := e.token.Clone()
+	u.SaltID = saltID
 	e.token = u
 	return nil
 }

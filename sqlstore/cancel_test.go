@@ -54,9 +54,11 @@ func TestCancelMidWrite(t *testing.T) {
 			if err := s.Create(bg, old, apitoken.Hash{8}); err != nil {
 				t.Fatal(err)
 			}
-			u := old.Clone()
-			u.Name, u.Permissions = "renamed", perms
-			err = s.Update(cancelAtStatement(bg, 4), u) // UPDATE, DELETE, INSERT, [INSERT]
+			// The lock, SELECT, UPDATE, DELETE, INSERT, [INSERT].
+			_, err = s.Update(cancelAtStatement(bg, 6), old.ID, func(u *apitoken.Token) error {
+				u.Name, u.Permissions = "renamed", perms
+				return nil
+			})
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("Update: %v, want context.Canceled", err)
 			}

@@ -10,11 +10,13 @@ type queries struct {
 	list        string
 	insertToken string
 	updateToken string
+	lockToken   string
 	exists      string
 	deleteToken string
 	deletePerms string
 	setKey      string
 	setKeyKeep  string
+	moveKey     string
 	touch       string
 }
 
@@ -42,6 +44,10 @@ func buildQueries(d Dialect, prefix string) queries {
 			lifespan_ms, expires_at, last_used_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		updateToken: q(`UPDATE {{tokens}} SET name = ?, description = ?, type = ?, lifespan_ms = ?, expires_at = ?,
 			updated_at = ? WHERE id = ?`),
+		// A write that changes nothing: it takes the row's lock (SQLite:
+		// the database's) on every engine, which SELECT … FOR UPDATE
+		// does not on SQLite.
+		lockToken:   q(`UPDATE {{tokens}} SET id = id WHERE id = ?`),
 		exists:      q(`SELECT 1 FROM {{tokens}} WHERE id = ?`),
 		deleteToken: q(`DELETE FROM {{tokens}} WHERE id = ?`),
 		deletePerms: q(`DELETE FROM {{permissions}} WHERE token_id = ?`),
@@ -52,6 +58,7 @@ func buildQueries(d Dialect, prefix string) queries {
 		// overwriting it is right under both rules.
 		setKeyKeep: q(`UPDATE {{tokens}} SET prev_key_hash = key_hash, prev_valid_until = ?, key_hash = ?,
 			encrypted_key = ?, salt_id = ?, updated_at = ? WHERE id = ?`),
+		moveKey: q(`UPDATE {{tokens}} SET key_hash = ?, salt_id = ? WHERE id = ? AND key_hash = ?`),
 		touch: q(`UPDATE {{tokens}} SET last_used_at = ?
 			WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`),
 	}

@@ -151,7 +151,7 @@ func TestUnchangedWrites(t *testing.T) {
 				t.Fatal(err)
 			}
 			for range 2 {
-				if err := s.Update(ctx, tok); err != nil {
+				if _, err := s.Update(ctx, tok.ID, func(*apitoken.Token) error { return nil }); err != nil {
 					t.Errorf("Update with the same values: %v", err)
 				}
 				if err := s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: apitoken.Hash{5}, UpdatedAt: at}); err != nil {

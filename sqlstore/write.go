@@ -29,25 +29,63 @@ func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Has
 	})
 }
 
-// Update implements apitoken.Store: the token's row and its permissions are
-// replaced in one transaction. It returns apitoken.ErrNotFound or
+// Update implements apitoken.Store in one transaction that first locks the
+// token's row (on SQLite, the database's write lock), then reads the token,
+// so that no other write comes between the read and this one. The row and
+// the permissions are then replaced. It returns apitoken.ErrNotFound or
 // apitoken.ErrNameTaken.
-func (s *Store) Update(ctx context.Context, t *apitoken.Token) error {
+func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Token) error) (*apitoken.Token, error) {
 	d := s.dialect
-	return s.inTx(ctx, "update", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q.updateToken, t.Name, t.Description, string(t.Type), sqlq.LifespanArg(t.Lifespan),
-			argPtr(d, t.ExpiresAt), arg(d, t.UpdatedAt), t.ID)
+	var t *apitoken.Token
+	var refused error // change's own error, returned as it is
+	err := s.inTx(ctx, "update", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q.lockToken, id); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, s.q.getByID, id)
 		if err != nil {
 			return err
 		}
-		if err := s.changed(ctx, tx, res, t.ID); err != nil {
+		old, err := s.one(ctx, "update", rows)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q.deletePerms, t.ID); err != nil {
+		t = old.Clone()
+		if refused = change(t); refused != nil {
+			return refused
+		}
+		keepStored(t, old)
+		res, err := tx.ExecContext(ctx, s.q.updateToken, t.Name, t.Description, string(t.Type), sqlq.LifespanArg(t.Lifespan),
+			argPtr(d, t.ExpiresAt), arg(d, t.UpdatedAt), id)
+		if err != nil {
 			return err
 		}
-		return s.insertPermissions(ctx, tx, t.ID, t.Permissions)
+		if err := s.changed(ctx, tx, res, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q.deletePerms, id); err != nil {
+			return err
+		}
+		return s.insertPermissions(ctx, tx, id, t.Permissions)
 	})
+	switch {
+	case refused != nil:
+		return nil, refused
+	case err != nil:
+		return nil, err
+	}
+	finish(t)
+	return t, nil
+}
+
+// keepStored gives t the fields of old that Update does not change.
+func keepStored(t, old *apitoken.Token) {
+	t.ID, t.CreatedAt, t.LastUsedAt, t.EncryptedKey, t.SaltID = old.ID, old.CreatedAt, old.LastUsedAt, old.EncryptedKey, old.SaltID
+	t.UpdatedAt = t.UpdatedAt.UTC()
+	if t.ExpiresAt != nil {
+		e := t.ExpiresAt.UTC()
+		t.ExpiresAt = &e
+	}
 }
 
 // SetKey implements apitoken.Store with one UPDATE, atomic by itself. With
@@ -69,6 +107,26 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error 
 			return err
 		}
 		return s.changed(ctx, tx, res, id)
+	})
+}
+
+// MoveKey implements apitoken.Store with one UPDATE whose condition on the
+// current key hash makes it a compare-and-swap. It returns
+// apitoken.ErrNotFound when no token has id and from as its key hash.
+func (s *Store) MoveKey(ctx context.Context, id string, from, to apitoken.Hash, saltID string) error {
+	return s.inTx(ctx, "move key", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q.moveKey, to.Hex(), saltID, id, from.Hex())
+		if err != nil {
+			return err
+		}
+		// The new hash always differs from the old, so even MySQL
+		// counts the row it changed.
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return apitoken.ErrNotFound
+		}
+		return nil
 	})
 }
 

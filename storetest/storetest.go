@@ -22,12 +22,44 @@ import (
 	"github.com/go-apitoken/apitoken"
 )
 
+// Limit is something a store cannot keep, such as a column its schema
+// lacks. Run skips the checks that need it, and only those.
+type Limit int
+
+// The limits a store may declare.
+const (
+	// NoSaltID: the store does not keep Token.SaltID.
+	NoSaltID Limit = 1 << iota
+	// NoPreviousKey: SetKey refuses NewKey.PreviousValidUntil with an
+	// error matching errors.ErrUnsupported.
+	NoPreviousKey
+)
+
+// limits are the Limits a store was run with.
+type limits Limit
+
+// need skips the test if the store has limit l.
+func (ls limits) need(t *testing.T, l Limit) {
+	t.Helper()
+	if Limit(ls)&l != 0 {
+		t.Skipf("the store declares limit %d", l)
+	}
+}
+
+// has reports whether the store has limit l.
+func (ls limits) has(l Limit) bool { return Limit(ls)&l != 0 }
+
 // Run tests the store that newStore returns. Each call of newStore must
-// return an empty store, ready for use.
-func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store) {
+// return an empty store, ready for use. lacks names what the store cannot
+// keep.
+func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limit) {
+	var ls limits
+	for _, l := range lacks {
+		ls |= limits(l)
+	}
 	tests := []struct {
 		name string
-		fn   func(*testing.T, apitoken.Store)
+		fn   func(*testing.T, apitoken.Store, limits)
 	}{
 		{"CreateGet", testCreateGet},
 		{"GetByHash", testGetByHash},
@@ -36,16 +68,24 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store) {
 		{"ConcurrentCreateSameName", testConcurrentCreate},
 		{"List", testList},
 		{"Update", testUpdate},
+		{"UpdateChange", testUpdateChange},
+		{"UpdateAtomic", testUpdateAtomic},
 		{"SetKey", testSetKey},
+		{"MoveKey", testMoveKey},
 		{"SetKeyGrace", testSetKeyGrace},
 		{"Delete", testDelete},
 		{"Touch", testTouch},
 		{"ReturnsCopies", testReturnsCopies},
 		{"CancelledContext", testCancelled},
 		{"Peek", testPeek},
+		{"SaltMoveExpiredOverlap", testSaltMoveExpiredOverlap},
+		{"SaltMoveRacesRegenerate", testSaltMoveRacesRegenerate},
+		{"SaltMoveStress", testSaltMoveStress},
+		{"UpdateHeldRead", testUpdateHeldRead},
+		{"UpdateStress", testUpdateStress},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t), ls) })
 	}
 }
 
@@ -110,7 +150,7 @@ func timePtrEqual(t *testing.T, field string, want, got *time.Time) {
 	assert.True(t, want.Equal(*got), "%s: want %v, got %v", field, *want, *got)
 }
 
-func testCreateGet(t *testing.T, s apitoken.Store) {
+func testCreateGet(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	for _, tok := range []*apitoken.Token{
 		newToken("reader", apitoken.ReadOnly),
@@ -130,7 +170,7 @@ func testCreateGet(t *testing.T, s apitoken.Store) {
 	assert.Empty(t, got.Permissions)
 }
 
-func testGetByHash(t *testing.T, s apitoken.Store) {
+func testGetByHash(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	tok := newToken("custom", apitoken.Custom, "api::a.a.find", "plugin::upload.content-api.find")
 	h := create(t, s, tok)
@@ -143,12 +183,14 @@ func testGetByHash(t *testing.T, s apitoken.Store) {
 	assert.ErrorIs(t, err, apitoken.ErrNotFound)
 }
 
-func testNotFound(t *testing.T, s apitoken.Store) {
+func testNotFound(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	id := uuid.NewString()
 	_, err := s.Get(ctx, id)
 	assert.ErrorIs(t, err, apitoken.ErrNotFound, "Get")
-	assert.ErrorIs(t, s.Update(ctx, newToken("x", apitoken.ReadOnly)), apitoken.ErrNotFound, "Update")
+	_, err = s.Update(ctx, id, replace(newToken("x", apitoken.ReadOnly)))
+	assert.ErrorIs(t, err, apitoken.ErrNotFound, "Update")
+	assert.ErrorIs(t, s.MoveKey(ctx, id, newHash(t), newHash(t), "salt"), apitoken.ErrNotFound, "MoveKey")
 	assert.ErrorIs(t, s.SetKey(ctx, id, apitoken.NewKey{Hash: newHash(t), UpdatedAt: base}), apitoken.ErrNotFound, "SetKey")
 	assert.ErrorIs(t, s.Delete(ctx, id), apitoken.ErrNotFound, "Delete")
 	wrote, err := s.Touch(ctx, id, base, base)
@@ -156,7 +198,7 @@ func testNotFound(t *testing.T, s apitoken.Store) {
 	assert.False(t, wrote)
 }
 
-func testNameTaken(t *testing.T, s apitoken.Store) {
+func testNameTaken(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	a := newToken("taken", apitoken.ReadOnly)
 	create(t, s, a)
@@ -169,7 +211,8 @@ func testNameTaken(t *testing.T, s apitoken.Store) {
 	b := newToken("free", apitoken.ReadOnly)
 	create(t, s, b)
 	b.Name = "taken"
-	assert.ErrorIs(t, s.Update(ctx, b), apitoken.ErrNameTaken)
+	_, err = s.Update(ctx, b.ID, replace(b))
+	assert.ErrorIs(t, err, apitoken.ErrNameTaken)
 	got, err := s.Get(ctx, b.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "free", got.Name, "a refused update changes nothing")
@@ -179,7 +222,7 @@ func testNameTaken(t *testing.T, s apitoken.Store) {
 	assert.Len(t, list, 3)
 }
 
-func testConcurrentCreate(t *testing.T, s apitoken.Store) {
+func testConcurrentCreate(t *testing.T, s apitoken.Store, l limits) {
 	const n = 20
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -205,7 +248,7 @@ func testConcurrentCreate(t *testing.T, s apitoken.Store) {
 	assert.Len(t, list[0].Permissions, 2, "the winner keeps its own permissions only")
 }
 
-func testList(t *testing.T, s apitoken.Store) {
+func testList(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	list, err := s.List(ctx)
 	require.NoError(t, err)
@@ -224,7 +267,7 @@ func testList(t *testing.T, s apitoken.Store) {
 	assert.Equal(t, []string{"Alpha", "alpha", "bravo", "charlie", "delta"}, names, "sorted by name, bytewise")
 }
 
-func testUpdate(t *testing.T, s apitoken.Store) {
+func testUpdate(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	tok := newToken("before", apitoken.Custom, "api::a.a.find", "api::a.a.create")
 	h := create(t, s, tok)
@@ -240,11 +283,14 @@ func testUpdate(t *testing.T, s apitoken.Store) {
 	u.ExpiresAt = nil
 	u.UpdatedAt = base.Add(time.Hour)
 	u.CreatedAt = base.Add(99 * time.Hour) // ignored
-	require.NoError(t, s.Update(ctx, u))
+	u.LastUsedAt = nil                     // ignored
+	saved, err := s.Update(ctx, tok.ID, replace(u))
+	require.NoError(t, err)
 
 	want := u.Clone()
 	want.CreatedAt = base
 	want.LastUsedAt = &used
+	equal(t, want, saved)
 	got, err := s.Get(ctx, tok.ID)
 	require.NoError(t, err)
 	equal(t, want, got)
@@ -253,7 +299,8 @@ func testUpdate(t *testing.T, s apitoken.Store) {
 	equal(t, want, got)
 
 	u.Type, u.Permissions = apitoken.FullAccess, nil
-	require.NoError(t, s.Update(ctx, u))
+	_, err = s.Update(ctx, tok.ID, replace(u))
+	require.NoError(t, err)
 	got, err = s.Get(ctx, tok.ID)
 	require.NoError(t, err)
 	assert.Empty(t, got.Permissions)
@@ -263,7 +310,108 @@ func testUpdate(t *testing.T, s apitoken.Store) {
 	create(t, s, newToken("before", apitoken.ReadOnly))
 }
 
-func testSetKey(t *testing.T, s apitoken.Store) {
+// replace returns a change for Update that gives the token u's fields.
+func replace(u *apitoken.Token) func(*apitoken.Token) error {
+	return func(t *apitoken.Token) error {
+		*t = *u.Clone()
+		return nil
+	}
+}
+
+// testUpdateChange: Update hands change the token as stored, writes nothing
+// when change fails, and returns change's error as it is.
+func testUpdateChange(t *testing.T, s apitoken.Store, l limits) {
+	ctx := context.Background()
+	tok := newToken("changing", apitoken.Custom, "api::a.a.find")
+	create(t, s, tok)
+
+	refused := errors.New("refused")
+	_, err := s.Update(ctx, tok.ID, func(got *apitoken.Token) error {
+		equal(t, tok, got)
+		got.Name, got.Type, got.Permissions = "half-way", apitoken.FullAccess, nil
+		return refused
+	})
+	assert.ErrorIs(t, err, refused)
+	got, err := s.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	equal(t, tok, got)
+}
+
+// testUpdateAtomic: each of many concurrent updates reads the token and
+// adds a mark to its description; every mark must be there at the end, as
+// no update may come between another's read and its write.
+func testUpdateAtomic(t *testing.T, s apitoken.Store, l limits) {
+	ctx := context.Background()
+	tok := newToken("contended", apitoken.ReadOnly)
+	tok.Description = ""
+	create(t, s, tok)
+	const n = 12
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := s.Update(ctx, tok.ID, func(t *apitoken.Token) error {
+				t.Description += fmt.Sprintf("[%d]", i)
+				return nil
+			})
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	got, err := s.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	for i := range n {
+		assert.Contains(t, got.Description, fmt.Sprintf("[%d]", i), "update %d was lost", i)
+	}
+}
+
+// testMoveKey: MoveKey replaces the current key's hash only while it is the
+// one given, and leaves the rest of the token alone.
+func testMoveKey(t *testing.T, s apitoken.Store, l limits) {
+	ctx := context.Background()
+	tok := newToken("moving", apitoken.ReadOnly)
+	if !l.has(NoSaltID) {
+		tok.SaltID = "old-salt"
+	}
+	old := create(t, s, tok)
+	moved := newHash(t)
+
+	assert.ErrorIs(t, s.MoveKey(ctx, tok.ID, newHash(t), moved, "new-salt"), apitoken.ErrNotFound,
+		"a hash that is not the current one")
+	_, err := s.GetByHash(ctx, old)
+	require.NoError(t, err, "a refused move changes nothing")
+
+	require.NoError(t, s.MoveKey(ctx, tok.ID, old, moved, "new-salt"))
+	_, err = s.GetByHash(ctx, old)
+	assert.ErrorIs(t, err, apitoken.ErrNotFound, "the old hash is gone")
+	got, err := s.GetByHash(ctx, moved)
+	require.NoError(t, err)
+	equal(t, tok, got) // update time too
+	if !l.has(NoSaltID) {
+		assert.Equal(t, "new-salt", got.SaltID)
+	}
+	assert.ErrorIs(t, s.MoveKey(ctx, tok.ID, old, newHash(t), "new-salt"), apitoken.ErrNotFound,
+		"a second move from the same hash")
+
+	if l.has(NoPreviousKey) {
+		return
+	}
+	// A previous key is never moved, and a move keeps it.
+	current := newHash(t)
+	until := base.Add(time.Hour)
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: current, UpdatedAt: base, PreviousValidUntil: until}))
+	assert.ErrorIs(t, s.MoveKey(ctx, tok.ID, moved, newHash(t), "new-salt"), apitoken.ErrNotFound,
+		"the previous key's hash")
+	again := newHash(t)
+	require.NoError(t, s.MoveKey(ctx, tok.ID, current, again, "new-salt"))
+	got, err = s.GetByHash(ctx, moved)
+	require.NoError(t, err, "the previous key still works after a move of the current one")
+	timePtrEqual(t, "previous key expiry", &until, got.ExpiresAt)
+	_, err = s.GetByHash(ctx, again)
+	require.NoError(t, err)
+}
+
+func testSetKey(t *testing.T, s apitoken.Store, l limits) {
+	l.need(t, NoSaltID)
 	ctx := context.Background()
 	tok := newToken("rotating", apitoken.Custom, "api::a.a.find")
 	tok.EncryptedKey, tok.SaltID = "v1:00:11:22", "salt-a"
@@ -289,7 +437,8 @@ func testSetKey(t *testing.T, s apitoken.Store) {
 
 	// Update leaves the key alone.
 	got.Description = "edited"
-	require.NoError(t, s.Update(ctx, got))
+	_, err = s.Update(ctx, tok.ID, replace(got))
+	require.NoError(t, err)
 	got, err = s.GetByHash(ctx, fresh)
 	require.NoError(t, err)
 	assert.Equal(t, "v1:33:44:55", got.EncryptedKey)
@@ -297,12 +446,19 @@ func testSetKey(t *testing.T, s apitoken.Store) {
 	assert.Equal(t, "edited", got.Description)
 }
 
-func testSetKeyGrace(t *testing.T, s apitoken.Store) {
+func testSetKeyGrace(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	tok := newToken("graceful", apitoken.ReadOnly) // expires base+30d
 	first := create(t, s, tok)
 	second := newHash(t)
 	until := base.Add(24 * time.Hour)
+	if l.has(NoPreviousKey) {
+		err := s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: second, UpdatedAt: base, PreviousValidUntil: until})
+		require.ErrorIs(t, err, errors.ErrUnsupported)
+		_, err = s.GetByHash(ctx, first)
+		require.NoError(t, err, "a refused SetKey changes nothing")
+		t.Skip("the store keeps no previous key")
+	}
 	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: second, UpdatedAt: base, PreviousValidUntil: until}))
 
 	got, err := s.GetByHash(ctx, second)
@@ -345,7 +501,7 @@ func testSetKeyGrace(t *testing.T, s apitoken.Store) {
 	}
 }
 
-func testDelete(t *testing.T, s apitoken.Store) {
+func testDelete(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	tok := newToken("doomed", apitoken.Custom, "api::a.a.find")
 	h := create(t, s, tok)
@@ -371,7 +527,7 @@ func testDelete(t *testing.T, s apitoken.Store) {
 	assert.Equal(t, []string{"api::a.a.find"}, got.Permissions)
 }
 
-func testTouch(t *testing.T, s apitoken.Store) {
+func testTouch(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	tok := newToken("used", apitoken.ReadOnly)
 	h := create(t, s, tok)
@@ -417,7 +573,7 @@ func testTouch(t *testing.T, s apitoken.Store) {
 	assert.Equal(t, 1, writes, "concurrent touches write once")
 }
 
-func testReturnsCopies(t *testing.T, s apitoken.Store) {
+func testReturnsCopies(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	tok := newToken("original", apitoken.Custom, "api::a.a.find")
 	create(t, s, tok)
@@ -436,7 +592,7 @@ func testReturnsCopies(t *testing.T, s apitoken.Store) {
 	assert.Equal(t, []string{"api::a.a.find"}, list[0].Permissions)
 }
 
-func testCancelled(t *testing.T, s apitoken.Store) {
+func testCancelled(t *testing.T, s apitoken.Store, l limits) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	tok := newToken("never", apitoken.ReadOnly)
@@ -456,7 +612,7 @@ func testCancelled(t *testing.T, s apitoken.Store) {
 // testPeek holds a Peeker's answers to GetByHash's, before and after a
 // delete: it must never answer with a token the store no longer holds.
 // Stores that are not Peekers pass.
-func testPeek(t *testing.T, s apitoken.Store) {
+func testPeek(t *testing.T, s apitoken.Store, l limits) {
 	p, ok := s.(apitoken.Peeker)
 	if !ok {
 		return

@@ -19,7 +19,7 @@ import (
 // Ids stay Strapi's decimal ids; a store that makes its own (such as this
 // package's, for ids it already has) may change them.
 func Import(ctx context.Context, from *Store, to apitoken.Store) (imported, skipped int, err error) {
-	rows, err := from.query(ctx, from.q.all)
+	rows, err := from.query(ctx, from.db, from.q.all)
 	if err != nil {
 		return 0, 0, wrap("import: reading Strapi's tokens", err)
 	}

@@ -18,6 +18,7 @@ type queries struct {
 	deleteToken            string
 	update                 string
 	setKey                 string
+	moveKey                string
 	touch                  string
 }
 
@@ -70,7 +71,8 @@ func (s *Store) buildQueries() queries {
 		deleteToken: r("DELETE FROM " + s.tokens + " WHERE id = ?" + kind),
 		update: r("UPDATE " + s.tokens + " SET name = ?, description = ?, type = ?, lifespan = ?, expires_at = ?, updated_at = ?" +
 			" WHERE id = ?" + kind),
-		setKey: r("UPDATE " + s.tokens + " SET access_key = ?" + setEnc + ", updated_at = ? WHERE id = ?" + kind),
+		setKey:  r("UPDATE " + s.tokens + " SET access_key = ?" + setEnc + ", updated_at = ? WHERE id = ?" + kind),
+		moveKey: r("UPDATE " + s.tokens + " SET access_key = ? WHERE id = ? AND access_key = ?" + kind),
 		touch: r("UPDATE " + s.tokens + " SET last_used_at = ?" +
 			" WHERE id = ?" + kind + " AND (last_used_at IS NULL OR last_used_at <= ?)"),
 	}

@@ -24,7 +24,7 @@ func (s *Store) Get(ctx context.Context, id string) (*apitoken.Token, error) {
 	if !ok {
 		return nil, unknownID(ctx)
 	}
-	rows, err := s.query(ctx, s.q.byID, n)
+	rows, err := s.query(ctx, s.db, s.q.byID, n)
 	if err != nil {
 		return nil, wrap("get", err)
 	}
@@ -39,7 +39,7 @@ func (s *Store) Get(ctx context.Context, id string) (*apitoken.Token, error) {
 // gives, or every lookup reads the whole table.
 func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.Token, error) {
 	hex := hash.Hex()
-	rows, err := s.query(ctx, s.q.byHash, hex)
+	rows, err := s.query(ctx, s.db, s.q.byHash, hex)
 	if err != nil {
 		return nil, wrap("get by hash", err)
 	}
@@ -56,7 +56,7 @@ func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.To
 // List implements apitoken.Store. Tokens are sorted by name bytewise, in Go,
 // whatever the database's collation.
 func (s *Store) List(ctx context.Context) ([]*apitoken.Token, error) {
-	rows, err := s.query(ctx, s.q.all)
+	rows, err := s.query(ctx, s.db, s.q.all)
 	if err != nil {
 		return nil, wrap("list", err)
 	}
@@ -70,8 +70,8 @@ func (s *Store) List(ctx context.Context) ([]*apitoken.Token, error) {
 
 // query runs one of the token queries, whose rows are a token's columns
 // and one of its permissions, ordered by token id, and gathers the tokens.
-func (s *Store) query(ctx context.Context, query string, args ...any) ([]row, error) {
-	rs, err := s.db.QueryContext(ctx, query, args...)
+func (s *Store) query(ctx context.Context, q querier, query string, args ...any) ([]row, error) {
+	rs, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

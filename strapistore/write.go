@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
+	"slices"
 	"time"
 
 	"github.com/go-apitoken/apitoken"
@@ -129,30 +131,78 @@ func (s *Store) addPermissions(ctx context.Context, q querier, token int64, acti
 	return nil
 }
 
-// Update implements apitoken.Store. Permissions are changed as Strapi does:
+// Update implements apitoken.Store. The token's row is locked, then read,
+// changed and written in one transaction. A change of name also holds the
+// new name's lock (see nameLock), which must be taken before the row's: so
+// when change renames the token, the transaction ends and runs again with
+// that lock, calling change again. Permissions are changed as Strapi does:
 // rows of actions no longer granted are deleted, new ones added, and the
 // others left alone.
-func (s *Store) Update(ctx context.Context, t *apitoken.Token) error {
-	id, ok := parseID(t.ID)
+func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Token) error) (*apitoken.Token, error) {
+	n, ok := parseID(id)
 	if !ok {
-		return unknownID(ctx)
+		return nil, unknownID(ctx)
 	}
-	err := s.inTx(ctx, s.nameLock(t.Name), func(q querier) error {
-		var found int64
-		if err := q.QueryRowContext(ctx, s.q.exists, id).Scan(&found); err != nil {
-			return err
+	locked := "" // the new name whose lock the transaction holds
+	for range maxRelocks {
+		var t *apitoken.Token
+		var refused error // change's own error, returned as it is
+		lock := ""
+		if locked != "" {
+			lock = s.nameLock(locked)
 		}
-		if err := s.checkName(ctx, q, t.Name, id); err != nil {
-			return err
+		err := s.inTx(ctx, lock, func(q querier) error {
+			var found int64
+			if err := q.QueryRowContext(ctx, s.q.exists, n).Scan(&found); err != nil {
+				return err
+			}
+			rows, err := s.query(ctx, q, s.q.byID, n)
+			if err != nil {
+				return err
+			}
+			if len(rows) == 0 {
+				return apitoken.ErrNotFound
+			}
+			old := rows[0].token
+			t = old.Clone()
+			if refused = change(t); refused != nil {
+				return refused
+			}
+			t.ID, t.CreatedAt, t.LastUsedAt, t.EncryptedKey, t.SaltID = old.ID, old.CreatedAt, old.LastUsedAt, old.EncryptedKey, old.SaltID
+			if t.Name != old.Name && t.Name != locked && s.dialect != SQLite {
+				locked = t.Name
+				return errRelock
+			}
+			if err := s.checkName(ctx, q, t.Name, n); err != nil {
+				return err
+			}
+			if _, err := q.ExecContext(ctx, s.q.update, t.Name, t.Description, string(t.Type), sqlq.LifespanArg(t.Lifespan),
+				s.timeArg(t.ExpiresAt), s.timeValue(t.UpdatedAt), n); err != nil {
+				return err
+			}
+			return s.replacePermissions(ctx, q, n, t.Permissions, t.UpdatedAt)
+		})
+		switch {
+		case refused != nil:
+			return nil, refused
+		case errors.Is(err, errRelock):
+			continue
+		case err != nil:
+			return nil, wrap("update", err)
 		}
-		if _, err := q.ExecContext(ctx, s.q.update, t.Name, t.Description, string(t.Type), sqlq.LifespanArg(t.Lifespan),
-			s.timeArg(t.ExpiresAt), s.timeValue(t.UpdatedAt), id); err != nil {
-			return err
-		}
-		return s.replacePermissions(ctx, q, id, t.Permissions, t.UpdatedAt)
-	})
-	return wrap("update", err)
+		slices.Sort(t.Permissions)
+		return t, nil
+	}
+	return nil, errors.New("strapistore: update: the token's name kept changing")
 }
+
+// errRelock ends an update's transaction so that it runs again holding the
+// lock of the name it gives the token.
+var errRelock = errors.New("strapistore: relock")
+
+// maxRelocks bounds the runs of one update: a second run holds the new
+// name's lock, and needs a third only if the name it computes changed again.
+const maxRelocks = 4
 
 func (s *Store) replacePermissions(ctx context.Context, q querier, token int64, actions []string, at time.Time) error {
 	type perm struct {
@@ -237,6 +287,26 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error 
 		return wrap("set key", err)
 	}
 	return s.affected(ctx, res, n)
+}
+
+// MoveKey implements apitoken.Store with one UPDATE whose condition on the
+// current key hash makes it a compare-and-swap. Strapi keeps no salt id, so
+// saltID is dropped.
+func (s *Store) MoveKey(ctx context.Context, id string, from, to apitoken.Hash, saltID string) error {
+	n, ok := parseID(id)
+	if !ok {
+		return unknownID(ctx)
+	}
+	res, err := s.db.ExecContext(ctx, s.q.moveKey, to.Hex(), n, from.Hex())
+	if err != nil {
+		return wrap("move key", err)
+	}
+	if moved, err := res.RowsAffected(); err != nil {
+		return wrap("rows affected", err)
+	} else if moved == 0 { // the new hash differs, so even MySQL counts a move
+		return apitoken.ErrNotFound
+	}
+	return nil
 }
 
 // affected returns ErrNotFound if res changed no row and id does not exist.
