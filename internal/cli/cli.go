@@ -8,6 +8,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,22 +30,25 @@ const (
 	exitUsage = 2 // the command line is wrong
 )
 
-const usage = `usage: apitoken [-db DATABASE] [-salt-file PATH] COMMAND [flags] [ID|NAME]
+const usage = `usage: apitoken [-db DATABASE] [-salt-file PATH] [-strapi v4|v5] COMMAND [flags] [ID|NAME]
 
-Manages the API tokens of the demo server's database.
+Manages the API tokens of the demo server's database, or reads those of a
+Strapi database in place (-strapi).
 
 Commands:
-  create      --name NAME [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
+  create        --name NAME [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
   list
-  show        ID|NAME
-  update      ID|NAME [--name NAME] [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
-  regenerate  ID|NAME
-  delete      ID|NAME
-  verify      --key -|KEY [--action ACTION]
-  salt-status
-  import-strapi --from DATABASE [--strapi v4|v5] [--prefix strapi_]
+  show          ID|NAME
+  update        ID|NAME [--name NAME] [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
+  regenerate    ID|NAME
+  delete        ID|NAME
+  verify        --key -|KEY [--action ACTION]
+  salt-status   tokens per salt: current, previous, unknown (not configured), none (Strapi's)
+  import-strapi --from DATABASE [--strapi v4|v5] [--prefix strapi_] [--dry-run] [--prune]
+                copies Strapi's tokens here; run again, brings over what changed
 
 Every command takes --json (output for scripts), -db and -salt-file.
+-strapi and import-strapi need Strapi's salt: API_TOKEN_SALT or -salt-file.
 create and regenerate print the key once; with --quiet they print only the key.
 verify exits 0 when the key is valid (and allowed ACTION), 1 when it is not.
 Pass the key to verify on standard input with --key - to keep it out of your
@@ -54,6 +58,9 @@ shell history:  apitoken verify --key - < key.txt
                     (default $APITOKEN_DB, else apitoken.db)
   -salt-file PATH   where the salt is kept when API_TOKEN_SALT is not set
                     (default DATABASE.salt for SQLite, ./apitoken.salt otherwise)
+  -strapi v4|v5     DATABASE is that Strapi's: list, show, verify and salt-status
+                    read it in place and write nothing, not even last use
+  -strapi-prefix P  with -strapi: Strapi's table prefix (default strapi_)
 
 TYPE is read-only (default), full-access or custom; D is 7d, 30d, 90d or
 unlimited (default); ACTION is e.g. api::article.article.find.
@@ -69,9 +76,11 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	stderr = hideKeys{stderr}
 	global := flag.NewFlagSet("apitoken", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
-	var db, saltFile string
+	var db, saltFile, strapi, strapiPrefix string
 	global.StringVar(&db, "db", "", "")
 	global.StringVar(&saltFile, "salt-file", "", "")
+	global.StringVar(&strapi, "strapi", "", "")
+	global.StringVar(&strapiPrefix, "strapi-prefix", "", "")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -93,13 +102,17 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return usageError(stderr, "", fmt.Errorf("unknown command %q", clean(truncate(name, 40))))
 	}
-	c := &command{name: name, stdin: stdin, stdout: stdout, stderr: stderr}
+	c := &command{name: name, stdin: stdin, stdout: stdout, stderr: stderr, strapi: strapi, strapiPrefix: strapiPrefix}
 	c.flags = flag.NewFlagSet("apitoken "+name, flag.ContinueOnError)
 	c.flags.SetOutput(io.Discard)
 	c.flags.StringVar(&c.db, "db", db, "database: a SQLite file, postgres://… or mysql://…")
 	c.flags.StringVar(&c.saltFile, "salt-file", saltFile, "salt file, when API_TOKEN_SALT is not set")
 	c.flags.BoolVar(&c.json, "json", false, "print JSON")
 	c.flags.BoolVar(&c.hexKeys, "hex-keys", false, "issue Strapi's 256-hex keys instead of prefixed, scannable ones (both always verify)")
+	if name != "import-strapi" { // whose --strapi and --prefix describe --from
+		c.flags.StringVar(&c.strapi, "strapi", strapi, "v4 or v5: -db is that Strapi's database; read its tokens in place, changing nothing")
+		c.flags.StringVar(&c.strapiPrefix, "strapi-prefix", strapiPrefix, "with -strapi: Strapi's table prefix (default strapi_)")
+	}
 	run := cmd.setup(c)
 	pos, err := parseInterspersed(c.flags, args)
 	if err != nil {
@@ -119,6 +132,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return usageError(stderr, name, errors.New("want one ID or NAME of a token"))
 	}
 	c.args = pos
+	if err := c.checkStrapiMode(); err != nil {
+		return usageError(stderr, name, err)
+	}
 	if err := run(ctx); err != nil {
 		var ue usageErr
 		if errors.As(err, &ue) {
@@ -147,6 +163,8 @@ type command struct {
 	flags          *flag.FlagSet
 	db, saltFile   string
 	json, hexKeys  bool
+	strapi         string // -strapi: "", or the version of the Strapi database -db names
+	strapiPrefix   string
 	salt           string // set by open
 	args           []string
 	stdin          io.Reader
@@ -168,12 +186,18 @@ func (c *command) open(ctx context.Context, mustExist bool) (*apitoken.Service, 
 	if err != nil {
 		return nil, nil, err
 	}
-	if mustExist && target.Path != "" {
+	if (mustExist || c.strapi != "") && target.Path != "" {
 		if _, err := os.Stat(target.Path); errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, fmt.Errorf("no database at %s: check -db or %s, or create a token first", target.Path, dbopen.EnvVar)
 		}
 	}
-	store, db, err := dbopen.OpenStore(ctx, target)
+	var store apitoken.Store
+	var db *sql.DB
+	if c.strapi != "" {
+		store, db, err = c.openStrapi(ctx, target)
+	} else {
+		store, db, err = dbopen.OpenStore(ctx, target)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -268,6 +292,9 @@ func message(err error) string {
 			msgs[i] = fe.Message
 		}
 		return "invalid input: " + strings.Join(msgs, "; ")
+	}
+	if errors.Is(err, dbopen.ErrStrapiDB) {
+		return err.Error() + ": read its tokens in place with -strapi v4|v5, or copy them into a database of their own with import-strapi --from"
 	}
 	if errors.Is(err, apitoken.ErrNotFound) {
 		return "no token has that id or name; run 'apitoken list' to see them"

@@ -2,16 +2,12 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/internal/dbopen"
 	"github.com/go-apitoken/apitoken/internal/saltfile"
-	"github.com/go-apitoken/apitoken/strapistore"
 )
 
 func setupSaltStatus(c *command) func(context.Context) error {
@@ -65,52 +61,4 @@ func tokens(n int) string {
 		return "1 token"
 	}
 	return fmt.Sprintf("%d tokens", n)
-}
-
-func setupImportStrapi(c *command) func(context.Context) error {
-	from := c.flags.String("from", "", "the Strapi database: a SQLite file, postgres://… or mysql://…")
-	version := c.flags.String("strapi", "v5", "Strapi's major version: v4 or v5")
-	prefix := c.flags.String("prefix", "", "Strapi's table prefix (default strapi_)")
-	return func(ctx context.Context) error {
-		v, ok := map[string]strapistore.Version{"v4": strapistore.V4, "v5": strapistore.V5}[*version]
-		if !ok {
-			return usageErr{errors.New("--strapi: want v4 or v5")}
-		}
-		if *from == "" {
-			return usageErr{errors.New("--from is required")}
-		}
-		target, err := dbopen.Parse(*from)
-		if err != nil {
-			return usageErr{fmt.Errorf("--from: %w", err)}
-		}
-		if target.Path != "" {
-			if _, err := os.Stat(target.Path); err != nil {
-				return fmt.Errorf("no Strapi database at %s", target.Path)
-			}
-		}
-		db, err := dbopen.Open(ctx, target)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		src, err := strapistore.New(db, strapistore.Options{Version: v, Dialect: target.Dialect, TablePrefix: *prefix})
-		if err != nil {
-			return err
-		}
-		svc, done, err := c.open(ctx, false)
-		if err != nil {
-			return err
-		}
-		defer done()
-		imported, skipped, err := strapistore.Import(ctx, src, svc.Store())
-		if err != nil {
-			return err
-		}
-		if c.json {
-			return writeJSON(c.stdout, map[string]int{"imported": imported, "skipped": skipped})
-		}
-		fmt.Fprintf(c.stdout, "Imported %d tokens from %s; skipped %d whose names were taken. Their keys work here with Strapi's salt.\n",
-			imported, target, skipped)
-		return nil
-	}
 }

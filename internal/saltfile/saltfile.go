@@ -61,6 +61,9 @@ func Load(ctx context.Context, store apitoken.Store, path string, getenv func(st
 		}
 		return newSalt(), nil
 	})
+	if errors.Is(err, ErrLost) {
+		return "", "", err
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("saltfile: %w", err)
 	}
