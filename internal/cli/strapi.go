@@ -12,6 +12,7 @@ import (
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/internal/dbopen"
 	"github.com/go-apitoken/apitoken/internal/saltfile"
+	"github.com/go-apitoken/apitoken/memstore"
 	"github.com/go-apitoken/apitoken/strapistore"
 )
 
@@ -130,12 +131,16 @@ func setupImportStrapi(c *command) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		svc, done, err := c.open(ctx, false)
-		if err != nil {
-			return err
+		var to apitoken.Store = memstore.New() // a dry run into a SQLite file not yet made
+		if !*dryRun || c.dbExists() {
+			svc, done, err := c.open(ctx, false)
+			if err != nil {
+				return err
+			}
+			defer done()
+			to = svc.Store()
 		}
-		defer done()
-		rep, err := strapistore.Import(ctx, src, svc.Store(), strapistore.ImportOptions{DryRun: *dryRun, Prune: *prune})
+		rep, err := strapistore.Import(ctx, src, to, strapistore.ImportOptions{DryRun: *dryRun, Prune: *prune})
 		if err != nil {
 			return err
 		}
@@ -145,6 +150,17 @@ func setupImportStrapi(c *command) func(context.Context) error {
 		c.printImport(rep, target, *dryRun)
 		return nil
 	}
+}
+
+// dbExists reports whether -db names a server database or a SQLite file
+// that exists.
+func (c *command) dbExists() bool {
+	target, err := dbopen.Parse(dbopen.Value(c.db, getenv))
+	if err != nil || target.Path == "" {
+		return true
+	}
+	_, err = os.Stat(target.Path)
+	return err == nil
 }
 
 func (c *command) printImport(rep *strapistore.ImportReport, from dbopen.Target, dryRun bool) {

@@ -99,7 +99,10 @@ func TestImportStrapiAgain(t *testing.T) {
 
 	env["API_TOKEN_SALT"] = strapiSalt
 	t.Cleanup(func() { delete(env, "API_TOKEN_SALT") })
-	out := runOK(t, "-db", db, "import-strapi", "--from", s.path)
+	out := runOK(t, "-db", db, "import-strapi", "--from", s.path, "--dry-run")
+	assert.Contains(t, out, "2 added")
+	assert.NoFileExists(t, db, "a dry run made the database")
+	out = runOK(t, "-db", db, "import-strapi", "--from", s.path)
 	assert.Contains(t, out, `add 1 "alpha"`)
 	assert.Equal(t, 0, run(t, keyA, "-db", db, "verify", "--key", "-").code)
 	out = runOK(t, "-db", db, "import-strapi", "--from", s.path)

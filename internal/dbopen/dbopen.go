@@ -275,7 +275,7 @@ func OpenStore(ctx context.Context, t Target) (*sqlstore.Store, *sql.DB, error) 
 
 // ErrStrapiDB is returned by OpenStore for Strapi's database, to which it
 // does not add tables.
-var ErrStrapiDB = errors.New("dbopen: this is a Strapi database (it has strapi_api_tokens); apitoken adds no tables to it")
+var ErrStrapiDB = errors.New("dbopen: a Strapi database")
 
 // refuseStrapi returns ErrStrapiDB when the database of t has Strapi's
 // token table and not ours: migrating would put apitoken's tables into
@@ -296,7 +296,7 @@ func refuseStrapi(ctx context.Context, t Target) error {
 	if !hasTable(ctx, db, strapistoreTable) || hasTable(ctx, db, sqlstore.DefaultTablePrefix+"tokens") {
 		return nil
 	}
-	return fmt.Errorf("%w: %s", ErrStrapiDB, t)
+	return fmt.Errorf("%w: %s has %s and none of apitoken's tables, which are not added to it", ErrStrapiDB, t, strapistoreTable)
 }
 
 // strapistoreTable is Strapi's token table with its default prefix.

@@ -104,13 +104,13 @@ func refuseIfTokens(ctx context.Context, store apitoken.Store, path string) erro
 	var made []string
 	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		if id == "" {
-			made = append(made, fmt.Sprintf("%d by Strapi, whose salt id is not recorded (use Strapi's API_TOKEN_SALT)", ids[id]))
+			made = append(made, fmt.Sprintf("%d token(s) came from Strapi, which records no salt id: use Strapi's salt", ids[id]))
 		} else {
-			made = append(made, fmt.Sprintf("%d with salt %s", ids[id], id))
+			made = append(made, fmt.Sprintf("salt %s made %d token(s)", id, ids[id]))
 		}
 	}
-	return fmt.Errorf("%w: %d tokens were made, %s. Restore the salt file %s from a backup, "+
-		"or set %s to that salt", ErrLost, len(list), strings.Join(made, ", "), abs(path), EnvVar)
+	return fmt.Errorf("%w: %s. Restore the salt file %s from a backup, "+
+		"or set %s to that salt", ErrLost, strings.Join(made, "; "), abs(path), EnvVar)
 }
 
 // Check returns an error matching apitoken.ErrUnknownSalt when store holds
