@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -87,10 +88,10 @@ type UpdateParams struct {
 	Lifespan    *Duration `json:"lifespan"`
 	Permissions []string  `json:"permissions"`
 
-	// IfVersion, when set, makes the update happen only if the token's
-	// Version is still IfVersion, for callers that read a token, change
-	// it and write it all back (the admin API's If-Match).
-	IfVersion string `json:"-"`
+	// IfVersion, when not empty, makes the update happen only if the
+	// token's Version is still one of these, for callers that read a
+	// token, change it and write it all back (the admin API's If-Match).
+	IfVersion []string `json:"-"`
 }
 
 // Update changes the fields of a token that p sets, and no others, and
@@ -110,7 +111,7 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 
 // apply makes the changes of p to t, as they stand at now.
 func (s *Service) apply(t *Token, p UpdateParams, now time.Time) error {
-	if p.IfVersion != "" && p.IfVersion != t.Version() {
+	if len(p.IfVersion) > 0 && !slices.Contains(p.IfVersion, t.Version()) {
 		return ErrStale
 	}
 	if p.Lifespan != nil && t.Expired(now) {

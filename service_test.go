@@ -372,11 +372,11 @@ func TestUpdateIfVersion(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, read, got.Version(), "a new key does not change the version")
 
-	got, err = svc.Update(ctx, tok.ID, apitoken.UpdateParams{Type: ptr(apitoken.ReadOnly), IfVersion: read})
+	got, err = svc.Update(ctx, tok.ID, apitoken.UpdateParams{Type: ptr(apitoken.ReadOnly), IfVersion: []string{read}})
 	require.NoError(t, err)
 	assert.NotEqual(t, read, got.Version(), "an edit does")
 
-	_, err = svc.Update(ctx, tok.ID, apitoken.UpdateParams{Description: ptr("stale"), IfVersion: read})
+	_, err = svc.Update(ctx, tok.ID, apitoken.UpdateParams{Description: ptr("stale"), IfVersion: []string{read}})
 	assert.ErrorIs(t, err, apitoken.ErrStale)
 	now, err := svc.Get(ctx, tok.ID)
 	require.NoError(t, err)

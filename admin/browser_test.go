@@ -402,6 +402,22 @@ func TestBrowser(t *testing.T) {
 	assert.True(t, tok.ExpiresAt.Equal(*edited.ExpiresAt), "editing the description kept the expiry")
 	assert.Equal(t, []string{"api::article.article.create"}, edited.Permissions)
 
+	// Someone else edits the token meanwhile: saving over it is refused
+	// and says why, and their edit stands.
+	_, err = s.svc.Update(ctx, id, apitoken.UpdateParams{Description: ptr("edited elsewhere")})
+	require.NoError(t, err)
+	p.do(
+		chromedp.Focus(chromedp.ID("description")),
+		chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+		chromedp.SendKeys(chromedp.ID("description"), "overwrites?"),
+		chromedp.Click(chromedp.ID("save")),
+	)
+	p.wait(`!document.getElementById('alert').hidden`)
+	assert.Contains(t, p.text("alert"), "changed since it was read")
+	edited, err = s.svc.Get(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, "edited elsewhere", edited.Description)
+
 	// Regenerate through its dialog: the old key dies, the new one works.
 	p.do(chromedp.Click(chromedp.ID("regenerate")))
 	p.wait(`document.getElementById('regenerate-dialog').open`)

@@ -18,6 +18,8 @@ var (
 	// (http.CrossOriginProtection refused it).
 	errCrossOrigin = errors.New("admin: cross-origin request")
 	errEmptyBody   = bodyError("", "the request needs a JSON body")
+	errBadIfMatch  = &apiError{http.StatusBadRequest, "ApplicationError",
+		`If-Match must be "*" or a list of at most 16 entity tags such as "abc123"`, map[string]any{}}
 )
 
 // apiError is an error answered with Strapi's error body.
@@ -55,6 +57,7 @@ var errorKinds = []struct {
 	{errNoRoute, http.StatusNotFound, "NotFoundError", "Not Found"},
 	{errCrossOrigin, http.StatusForbidden, "ForbiddenError", "Cross-origin request refused"},
 	{apitoken.ErrNotRecoverable, http.StatusBadRequest, "ApplicationError", "This key cannot be shown again"},
+	{apitoken.ErrStale, http.StatusPreconditionFailed, "PreconditionFailedError", "The token was changed since it was read; reload it and try again"},
 	{apitoken.ErrUnavailable, http.StatusServiceUnavailable, "ServiceUnavailableError", "Token store unavailable"},
 }
 

@@ -38,6 +38,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	setETag(w, t)
 	return writeData(w, http.StatusCreated, withKey{tokenJSON(t), key})
 }
 
@@ -58,6 +59,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	setETag(w, t)
 	return writeData(w, http.StatusOK, tokenJSON(t))
 }
 
@@ -76,7 +78,12 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	p := apitoken.UpdateParams{Name: b.Name, Description: b.Description, Type: b.Type, Permissions: b.Permissions}
+	versions, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	p := apitoken.UpdateParams{Name: b.Name, Description: b.Description, Type: b.Type, Permissions: b.Permissions,
+		IfVersion: versions}
 	if b.Lifespan != nil {
 		var d apitoken.Duration
 		if err := d.UnmarshalJSON(b.Lifespan); err != nil {
@@ -88,6 +95,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	setETag(w, t)
 	return writeData(w, http.StatusOK, tokenJSON(t))
 }
 

@@ -258,7 +258,9 @@ export async function save(ev) {
   $('save').disabled = true;
   try {
     if (editing) {
-      const t = await api('PUT', 'api-tokens/' + encodeURIComponent(state.token.id), body);
+      // If-Match: a save over someone else's edit is refused (412), not
+      // silently undone.
+      const t = await api('PUT', 'api-tokens/' + encodeURIComponent(state.token.id), body, state.token.etag);
       fillForm(t);
       notify('Saved.');
     } else {

@@ -20,9 +20,11 @@ export const state = {
 export const can = (p) => state.perms.has('admin::api-tokens.' + p);
 
 // api calls the admin API and returns its data, or throws an Error with
-// the status and Strapi's field errors.
-export async function api(method, path, body) {
+// the status and Strapi's field errors. The data carries the response's
+// ETag, if any, as a property that JSON leaves out; ifMatch sends one back.
+export async function api(method, path, body, ifMatch) {
   const opts = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
+  if (ifMatch) opts.headers['If-Match'] = ifMatch;
   if (body !== undefined) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
@@ -49,7 +51,10 @@ export async function api(method, path, body) {
     err.fields = (e.details && Array.isArray(e.details.errors)) ? e.details.errors : [];
     throw err;
   }
-  return json ? json.data : null;
+  const data = json ? json.data : null;
+  const etag = res.headers.get('ETag');
+  if (data && typeof data === 'object' && etag) Object.defineProperty(data, 'etag', { value: etag });
+  return data;
 }
 
 function messageFor(status, message) {
