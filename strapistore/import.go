@@ -197,7 +197,7 @@ func apply(ctx context.Context, to apitoken.Store, c *ImportChange, s *apitoken.
 	case ImportAdd:
 		err = to.Create(ctx, s, hash)
 	case ImportUpdate:
-		if len(c.Fields) > 1 || c.Fields[0] != "key" {
+		if !slices.Equal(c.Fields, []string{"key"}) {
 			_, err = to.Update(ctx, s.ID, func(t *apitoken.Token) error {
 				t.Name, t.Description, t.Type, t.Lifespan = s.Name, s.Description, s.Type, s.Lifespan
 				t.ExpiresAt, t.Permissions, t.UpdatedAt = s.ExpiresAt, s.Permissions, s.UpdatedAt

@@ -72,7 +72,11 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	salt, source, saltPath, err := loadSalt(ctx, cfg, store, target)
+	saltPath := cfg.saltFile
+	if saltPath == "" {
+		saltPath = target.SidecarPath("salt")
+	}
+	salt, source, err := saltfile.Load(ctx, store, saltPath, cfg.getenv, cfg.log)
 	if err == nil {
 		err = saltfile.Check(ctx, store, salt, source, saltPath, cfg.getenv)
 	}
@@ -111,17 +115,6 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	}
 	cfg.log.Info("ready", "database", target.String(), "salt", string(source), "salt_file", saltPath)
 	return a, nil
-}
-
-// loadSalt finds the salt (see saltfile.Load) and returns it, where it came
-// from and the salt file's path.
-func loadSalt(ctx context.Context, cfg config, store apitoken.Store, target dbopen.Target) (string, saltfile.Source, string, error) {
-	path := cfg.saltFile
-	if path == "" {
-		path = target.SidecarPath("salt")
-	}
-	salt, source, err := saltfile.Load(ctx, store, path, cfg.getenv, cfg.log)
-	return salt, source, path, err
 }
 
 // routes builds the handler of every route.

@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 	"unicode"
@@ -207,29 +206,6 @@ func Open(ctx context.Context, t Target) (*sql.DB, error) {
 	return connect(ctx, t, t.DSN)
 }
 
-// OpenReadOnly opens and pings the database of t for reading, without
-// changing anything in it: a SQLite file, which must exist, is opened
-// read-only and left in its journal mode; PostgreSQL sessions are read-only
-// (default_transaction_read_only). MySQL sessions are not: the caller must
-// not write.
-func OpenReadOnly(ctx context.Context, t Target) (*sql.DB, error) {
-	dsn := t.DSN
-	switch t.Dialect {
-	case sqlstore.SQLite:
-		dsn = "file:" + t.Path + "?mode=ro&_pragma=busy_timeout(5000)"
-	case sqlstore.Postgres:
-		u, err := url.Parse(t.DSN)
-		if err != nil {
-			return nil, fmt.Errorf("dbopen: %s: %w", t, err)
-		}
-		q := u.Query()
-		q.Set("default_transaction_read_only", "on")
-		u.RawQuery = q.Encode()
-		dsn = u.String()
-	}
-	return connect(ctx, t, dsn)
-}
-
 // connect opens the database of t with dsn, and pings it.
 func connect(ctx context.Context, t Target, dsn string) (*sql.DB, error) {
 	db, err := sql.Open(t.Driver, dsn)
@@ -273,45 +249,6 @@ func OpenStore(ctx context.Context, t Target) (*sqlstore.Store, *sql.DB, error) 
 	return store, db, nil
 }
 
-// ErrStrapiDB is returned by OpenStore for Strapi's database, to which it
-// does not add tables.
-var ErrStrapiDB = errors.New("dbopen: a Strapi database")
-
-// refuseStrapi returns ErrStrapiDB when the database of t has Strapi's
-// token table and not ours: migrating would put apitoken's tables into
-// Strapi's database. Where both are, someone chose to keep them together.
-// It looks through a read-only connection, because opening a SQLite file
-// for writing switches it to WAL.
-func refuseStrapi(ctx context.Context, t Target) error {
-	if t.Path != "" {
-		if _, err := os.Stat(t.Path); err != nil {
-			return nil // a new file, or one Open will report on
-		}
-	}
-	db, err := OpenReadOnly(ctx, t)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if !hasTable(ctx, db, strapistoreTable) || hasTable(ctx, db, sqlstore.DefaultTablePrefix+"tokens") {
-		return nil
-	}
-	return fmt.Errorf("%w: %s has %s and none of apitoken's tables, which are not added to it", ErrStrapiDB, t, strapistoreTable)
-}
-
-// strapistoreTable is Strapi's token table with its default prefix.
-const strapistoreTable = "strapi_api_tokens"
-
-// hasTable reports whether db has the table name, in its default schema.
-func hasTable(ctx context.Context, db *sql.DB, name string) bool {
-	rows, err := db.QueryContext(ctx, "SELECT 1 FROM "+name+" WHERE 1 = 0")
-	if err != nil {
-		return false
-	}
-	rows.Close()
-	return true
-}
-
 // createPrivate creates an empty file at path with mode 0600 exactly,
 // whatever the umask, unless a file is there already, which keeps its mode.
 // SQLite would create the database 0644 less the umask, and it holds the key
@@ -329,7 +266,7 @@ func createPrivate(path string) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil && runtime.GOOS != "windows" {
+	if err != nil {
 		return fmt.Errorf("dbopen: cannot create %s: %w", path, err)
 	}
 	return nil
