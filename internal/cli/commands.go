@@ -20,7 +20,7 @@ var commands = map[string]commandSpec{
 	"delete":        {"Deletes a token; its key stops working at once.", 1, setupDelete},
 	"verify":        {"Exits 0 when the key is valid (and allowed --action), 1 when it is not.", 0, setupVerify},
 	"salt-status":   {"Counts the tokens per salt id: current, previous (API_TOKEN_PREVIOUS_SALTS), unknown (not configured: their keys cannot verify) and none (made by Strapi).", 0, setupSaltStatus},
-	"import-strapi": {"Copies the tokens of a Strapi v4 or v5 database (--from) into this one, and on each run brings over what changed in Strapi: new tokens, regenerated keys, changed fields; --prune deletes those Strapi deleted. Needs Strapi's salt.", 0, setupImportStrapi},
+	"import-strapi": {"Copies the tokens of a Strapi v4 or v5 database (--from) here; run again, it brings over what changed in Strapi. Needs Strapi's salt.", 0, setupImportStrapi},
 }
 
 // maxKeyInput bounds the key read from standard input.

@@ -10,6 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/memstore"
 )
 
 func noEnv(string) string { return "" }
@@ -162,4 +168,19 @@ func TestConcurrentFirstStarts(t *testing.T) {
 	if generated != 1 {
 		t.Errorf("%d starts generated a salt, want 1", generated)
 	}
+}
+
+// TestNoSaltForTokens: a store that holds tokens never gets a new salt.
+func TestNoSaltForTokens(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	require.NoError(t, store.Create(ctx, &apitoken.Token{ID: "1", Name: "a", Type: apitoken.ReadOnly, SaltID: "0123456789ab"}, apitoken.Hash{1}))
+	require.NoError(t, store.Create(ctx, &apitoken.Token{ID: "2", Name: "b", Type: apitoken.ReadOnly}, apitoken.Hash{2}))
+	path := filepath.Join(t.TempDir(), "apitoken.db.salt")
+	_, _, err := Load(ctx, store, path, noEnv, slog.Default())
+	require.ErrorIs(t, err, ErrLost)
+	assert.Contains(t, err.Error(), "salt 0123456789ab made 1 token(s)")
+	assert.Contains(t, err.Error(), "1 token(s) came from Strapi")
+	assert.Contains(t, err.Error(), path)
+	assert.NoFileExists(t, path)
 }
