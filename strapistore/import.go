@@ -91,7 +91,7 @@ func Import(ctx context.Context, from *Store, to apitoken.Store, opts ImportOpti
 		here[t.ID] = t
 		names[t.Name] = t.ID
 	}
-	rep := &ImportReport{}
+	rep := &ImportReport{Changes: []ImportChange{}}
 	inStrapi := map[string]bool{}
 	for _, r := range rows {
 		inStrapi[r.token.ID] = true

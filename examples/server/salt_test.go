@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -59,4 +61,28 @@ func start(ctx context.Context, db string, env map[string]string) error {
 		return err
 	}
 	return errors.Join(errors.New("started"), a.close(ctx))
+}
+
+// TestFileModes: the files the server creates next to its SQLite database,
+// the database's -wal and -shm included, are its owner's alone, whatever
+// the umask.
+func TestFileModes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	ctx := context.Background()
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	db := filepath.Join(t.TempDir(), "apitoken.db")
+	a, err := newApp(ctx, config{db: db, getenv: func(string) string { return "" }, stdout: io.Discard,
+		log: slog.New(slog.DiscardHandler), bcryptCost: bcrypt.MinCost})
+	require.NoError(t, err)
+	defer a.close(ctx)
+	_, _, err = a.svc.Create(ctx, apitoken.CreateParams{Name: "ci"})
+	require.NoError(t, err)
+	for _, suffix := range []string{"", "-wal", "-shm", ".salt", ".admin"} {
+		fi, err := os.Stat(db + suffix)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), db+suffix)
+	}
 }
