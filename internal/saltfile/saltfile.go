@@ -62,7 +62,13 @@ func Load(ctx context.Context, store apitoken.Store, path string, getenv func(st
 		return newSalt(), nil
 	})
 	if errors.Is(err, ErrLost) {
-		return "", "", err
+		// Another process may have made the salt, and a token with it,
+		// since the file was looked for: then that salt is the one.
+		var rerr error
+		if data, rerr = readFile(path, maxSaltLen); rerr != nil {
+			return "", "", err
+		}
+		err = nil
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("saltfile: %w", err)

@@ -184,3 +184,30 @@ func TestNoSaltForTokens(t *testing.T) {
 	assert.Contains(t, err.Error(), path)
 	assert.NoFileExists(t, path)
 }
+
+// racingStore is a memstore whose List first does what another process
+// starting at the same moment would: write the salt file, then a token.
+type racingStore struct {
+	*memstore.Store
+	path string
+}
+
+func (s racingStore) List(ctx context.Context) ([]*apitoken.Token, error) {
+	if err := os.WriteFile(s.path, []byte("the-other-process-salt-0123\n"), 0o600); err != nil {
+		return nil, err
+	}
+	return s.Store.List(ctx)
+}
+
+// TestSaltMadeMeanwhile: when another process makes the salt and a token
+// between the look for the file and the generation, its salt is used.
+func TestSaltMadeMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "apitoken.db.salt")
+	store := racingStore{memstore.New(), path}
+	require.NoError(t, store.Create(ctx, &apitoken.Token{ID: "1", Name: "a", Type: apitoken.ReadOnly, SaltID: "x"}, apitoken.Hash{1}))
+	salt, src, err := Load(ctx, store, path, noEnv, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	assert.Equal(t, "the-other-process-salt-0123", salt)
+	assert.Equal(t, FromFile, src)
+}
