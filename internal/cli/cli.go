@@ -1,6 +1,7 @@
 // Package cli is the apitoken command: it creates, lists, shows, updates,
 // regenerates, deletes and verifies API tokens in the database the demo
-// server uses, with the same -db value and the same salt.
+// server uses, with the same -db value and the same salt; it reads Strapi's
+// database in place (-strapi) and imports from it (import-strapi).
 //
 // It lives here rather than in cmd/apitoken so that tests, including the
 // demo server's end-to-end test, can run it in-process.
