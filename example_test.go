@@ -20,14 +20,21 @@ import (
 // The README's quickstart: protect a collection type's routes and a custom
 // route, issue a read-only token, and use it.
 func Example() {
-	svc, err := apitoken.New(apitoken.Config{
+	ctx := context.Background()
+	cfg := apitoken.Config{
 		Store: memstore.New(),
 		Salt:  "change-me-to-a-random-secret", // or leave empty to use API_TOKEN_SALT
-	})
+	}
+	// Refuse to start with a salt that did not make the stored tokens:
+	// a lost or mistyped salt would refuse every key.
+	if err := apitoken.CheckSalt(ctx, cfg); err != nil {
+		log.Fatal(err)
+	}
+	svc, err := apitoken.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer svc.Close(context.Background())
+	defer svc.Close(ctx)
 
 	mux := http.NewServeMux()
 	articles := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -39,7 +46,7 @@ func Example() {
 	})
 	mux.Handle("POST /api/reports", svc.Require("api::report.report.generate")(articles))
 
-	_, key, err := svc.Create(context.Background(), apitoken.CreateParams{
+	_, key, err := svc.Create(ctx, apitoken.CreateParams{
 		Name: "dashboard", Type: apitoken.ReadOnly, Lifespan: apitoken.Days30,
 	})
 	if err != nil {

@@ -39,7 +39,7 @@ func ExampleNew() {
 }
 
 // Moving away from Strapi: copy its tokens into another store. Running it
-// again skips the tokens already copied.
+// again brings over what changed in Strapi since.
 func ExampleImport() {
 	db, err := sql.Open("sqlite", "strapi/.tmp/data.db") // import _ "modernc.org/sqlite"
 	if err != nil {
@@ -50,9 +50,11 @@ func ExampleImport() {
 		log.Fatal(err)
 	}
 	to := memstore.New() // or a sqlstore.Store
-	imported, skipped, err := strapistore.Import(context.Background(), from, to)
+	rep, err := strapistore.Import(context.Background(), from, to, strapistore.ImportOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("imported %d tokens, %d already there", imported, skipped)
+	for _, c := range rep.Changes {
+		log.Printf("%s token %s (%q) %v %s", c.Op, c.ID, c.Name, c.Fields, c.Reason)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/go-apitoken/apitoken/internal/sqlq"
+	"github.com/go-apitoken/apitoken/internal/strapitest"
 	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/strapistore"
 )
@@ -92,7 +92,7 @@ func newStrapiDB(t *testing.T, d strapistore.Dialect, v strapistore.Version) *st
 		})
 		sdb.prefix = schema + "." + strapistore.DefaultTablePrefix
 	}
-	for _, stmt := range strapiDDL(d, v, sdb.prefix) {
+	for _, stmt := range strapitest.DDL(d, v, sdb.prefix) {
 		if _, err := sdb.db.ExecContext(ctx, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
@@ -168,67 +168,6 @@ func (s *strapiDB) time(t time.Time) any {
 		return t.UnixMilli()
 	}
 	return t.UTC().Format("2006-01-02 15:04:05.000")
-}
-
-// strapiDDL returns the statements that create Strapi's api token tables,
-// column for column as Strapi's database layer makes them (see the
-// README's sources): three tables, the link table's foreign keys with ON
-// DELETE CASCADE and unique pair index, and for v5 the documents index. The
-// v5 tables are the newest: with encrypted_key and kind (admin tokens share
-// the table); v4 has neither.
-// The created_by_id / updated_by_id foreign keys to admin_users are left out:
-// there is no admin_users table here, and the store does not touch them.
-func strapiDDL(d strapistore.Dialect, v strapistore.Version, prefix string) []string {
-	types := map[string]map[strapistore.Dialect]string{
-		"pk":     {strapistore.SQLite: "integer not null primary key autoincrement", strapistore.Postgres: "serial PRIMARY KEY", strapistore.MySQL: "int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY"},
-		"str":    {strapistore.SQLite: "varchar(255) null", strapistore.Postgres: "varchar(255)", strapistore.MySQL: "varchar(255) DEFAULT NULL"},
-		"text":   {strapistore.SQLite: "text null", strapistore.Postgres: "text", strapistore.MySQL: "longtext"},
-		"time":   {strapistore.SQLite: "datetime null", strapistore.Postgres: "timestamp(6) without time zone", strapistore.MySQL: "datetime(6) DEFAULT NULL"},
-		"bigint": {strapistore.SQLite: "bigint null", strapistore.Postgres: "bigint", strapistore.MySQL: "bigint DEFAULT NULL"},
-		"int":    {strapistore.SQLite: "integer null", strapistore.Postgres: "integer", strapistore.MySQL: "int unsigned DEFAULT NULL"},
-		"float":  {strapistore.SQLite: "float null", strapistore.Postgres: "double precision", strapistore.MySQL: "double unsigned DEFAULT NULL"},
-	}
-	v5 := v == strapistore.V5
-	table := func(name string, cols ...string) string {
-		var defs []string
-		for _, c := range cols {
-			if c == "" {
-				continue
-			}
-			col, typ, _ := strings.Cut(c, " ")
-			if t, ok := types[typ]; ok {
-				typ = t[d]
-			}
-			defs = append(defs, col+" "+typ)
-		}
-		return "CREATE TABLE " + prefix + name + " (" + strings.Join(defs, ", ") + ")"
-	}
-	only5 := func(c string) string {
-		if v5 {
-			return c
-		}
-		return ""
-	}
-	tokens := table("api_tokens", "id pk", only5("document_id str"), "name str", "description str", "type str", "access_key str",
-		only5("encrypted_key text"), only5("kind str"), "last_used_at time", "expires_at time", "lifespan bigint", "created_at time", "updated_at time",
-		only5("published_at time"), "created_by_id int", "updated_by_id int", only5("locale str"))
-	perms := table("api_token_permissions", "id pk", only5("document_id str"), "action str", "created_at time", "updated_at time",
-		only5("published_at time"), "created_by_id int", "updated_by_id int", only5("locale str"))
-	link, order, fk, ifk, uq := "api_token_permissions_token_links", "api_token_permission_order", "_fk", "_inv_fk", "_unique"
-	if v5 {
-		link, order, fk, ifk, uq = "api_token_permissions_token_lnk", "api_token_permission_ord", "_fk", "_ifk", "_uq"
-	}
-	links := table(link, "id pk", "api_token_permission_id int", "api_token_id int", order+" float",
-		"CONSTRAINT strapi_"+link+fk+" FOREIGN KEY (api_token_permission_id) REFERENCES "+prefix+"api_token_permissions (id) ON DELETE CASCADE",
-		"CONSTRAINT strapi_"+link+ifk+" FOREIGN KEY (api_token_id) REFERENCES "+prefix+"api_tokens (id) ON DELETE CASCADE")
-	stmts := []string{tokens, perms, links,
-		"CREATE UNIQUE INDEX strapi_" + link + uq + " ON " + prefix + link + " (api_token_permission_id, api_token_id)"}
-	if v5 {
-		stmts = append(stmts,
-			"CREATE INDEX strapi_api_tokens_documents_idx ON "+prefix+"api_tokens (document_id, locale, published_at)",
-			"CREATE INDEX strapi_api_token_permissions_documents_idx ON "+prefix+"api_token_permissions (document_id, locale, published_at)")
-	}
-	return stmts
 }
 
 func randomHex(n int) string {

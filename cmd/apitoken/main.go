@@ -1,9 +1,12 @@
 // Command apitoken creates, lists, shows, updates, regenerates, deletes and
 // verifies API tokens in the database of the demo server (or any server that
-// keeps its tokens with sqlstore), with the same salt.
+// keeps its tokens with sqlstore), with the same salt. It also reads a
+// Strapi database in place (-strapi v4|v5), without writing to it, and
+// imports Strapi's tokens (import-strapi), again whenever they change.
 //
 //	go run ./cmd/apitoken create --name ci --type custom --permission api::article.article.find --duration 30d
 //	go run ./cmd/apitoken verify --key - --action api::article.article.find < key.txt
+//	API_TOKEN_SALT=… go run ./cmd/apitoken import-strapi --from strapi/.tmp/data.db
 //
 // Run it with -h for every command and flag.
 package main

@@ -77,20 +77,24 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	store, db, err := dbopen.OpenStore(ctx, target)
+	if err != nil {
+		return nil, err
+	}
 	saltPath := cfg.saltFile
 	if saltPath == "" {
 		saltPath = target.SidecarPath("salt")
 	}
-	salt, source, err := saltfile.Load(saltPath, cfg.getenv, cfg.log)
-	if err != nil {
-		return nil, err
+	salt, source, err := saltfile.Load(ctx, store, saltPath, cfg.getenv, cfg.log)
+	if err == nil {
+		err = saltfile.Check(ctx, store, salt, source, saltPath, cfg.getenv)
 	}
-	creds, err := loadCredentials(target.SidecarPath("admin"), cfg.getenv, cfg.bcryptCost, cfg.stdout, cfg.log)
-	if err != nil {
-		return nil, err
+	var creds credentials
+	if err == nil {
+		creds, err = loadCredentials(target.SidecarPath("admin"), cfg.getenv, cfg.bcryptCost, cfg.stdout, cfg.log)
 	}
-	store, db, err := dbopen.OpenStore(ctx, target)
 	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	keyFormat := apitoken.PrefixedKeys // scannable keys for new installations; both forms verify

@@ -1,6 +1,7 @@
 // Package cli is the apitoken command: it creates, lists, shows, updates,
 // regenerates, deletes and verifies API tokens in the database the demo
-// server uses, with the same -db value and the same salt.
+// server uses, with the same -db value and the same salt; it reads Strapi's
+// database in place (-strapi) and imports from it (import-strapi).
 //
 // It lives here rather than in cmd/apitoken so that tests, including the
 // demo server's end-to-end test, can run it in-process.
@@ -8,6 +9,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,20 +31,25 @@ const (
 	exitUsage = 2 // the command line is wrong
 )
 
-const usage = `usage: apitoken [-db DATABASE] [-salt-file PATH] COMMAND [flags] [ID|NAME]
+const usage = `usage: apitoken [-db DATABASE] [-salt-file PATH] [-strapi v4|v5] COMMAND [flags] [ID|NAME]
 
-Manages the API tokens of the demo server's database.
+Manages the API tokens of the demo server's database, or reads those of a
+Strapi database in place (-strapi).
 
 Commands:
-  create      --name NAME [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
+  create        --name NAME [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
   list
-  show        ID|NAME
-  update      ID|NAME [--name NAME] [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
-  regenerate  ID|NAME
-  delete      ID|NAME
-  verify      --key -|KEY [--action ACTION]
+  show          ID|NAME
+  update        ID|NAME [--name NAME] [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
+  regenerate    ID|NAME
+  delete        ID|NAME
+  verify        --key -|KEY [--action ACTION]
+  salt-status   tokens per salt: current, previous, unknown (not configured), none (Strapi's)
+  import-strapi --from DATABASE [--strapi v4|v5] [--prefix strapi_] [--dry-run] [--prune]
+                copies Strapi's tokens here; run again, brings over what changed
 
 Every command takes --json (output for scripts), -db and -salt-file.
+-strapi and import-strapi need Strapi's salt: API_TOKEN_SALT or -salt-file.
 create and regenerate print the key once; with --quiet they print only the key.
 verify exits 0 when the key is valid (and allowed ACTION), 1 when it is not.
 Pass the key to verify on standard input with --key - to keep it out of your
@@ -52,6 +59,9 @@ shell history:  apitoken verify --key - < key.txt
                     (default $APITOKEN_DB, else apitoken.db)
   -salt-file PATH   where the salt is kept when API_TOKEN_SALT is not set
                     (default DATABASE.salt for SQLite, ./apitoken.salt otherwise)
+  -strapi v4|v5     DATABASE is that Strapi's: list, show, verify and salt-status
+                    read it in place and write nothing, not even last use
+  -strapi-prefix P  with -strapi: Strapi's table prefix (default strapi_)
 
 TYPE is read-only (default), full-access or custom; D is 7d, 30d, 90d or
 unlimited (default); ACTION is e.g. api::article.article.find.
@@ -61,14 +71,17 @@ unlimited (default); ACTION is e.g. api::article.article.find.
 var getenv = os.Getenv
 
 // Run runs the command line args (without the program name) and returns the
-// exit status. Output goes to stdout, errors to stderr; verify --key - reads
-// stdin.
+// exit status. Output goes to stdout, errors to stderr, where nothing that
+// could be a key is shown; verify --key - reads stdin.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	stderr = hideKeys{stderr}
 	global := flag.NewFlagSet("apitoken", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
-	var db, saltFile string
+	var db, saltFile, strapi, strapiPrefix string
 	global.StringVar(&db, "db", "", "")
 	global.StringVar(&saltFile, "salt-file", "", "")
+	global.StringVar(&strapi, "strapi", "", "")
+	global.StringVar(&strapiPrefix, "strapi-prefix", "", "")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -90,13 +103,17 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return usageError(stderr, "", fmt.Errorf("unknown command %q", clean(truncate(name, 40))))
 	}
-	c := &command{name: name, stdin: stdin, stdout: stdout, stderr: stderr}
+	c := &command{name: name, stdin: stdin, stdout: stdout, stderr: stderr, strapi: strapi, strapiPrefix: strapiPrefix}
 	c.flags = flag.NewFlagSet("apitoken "+name, flag.ContinueOnError)
 	c.flags.SetOutput(io.Discard)
 	c.flags.StringVar(&c.db, "db", db, "database: a SQLite file, postgres://… or mysql://…")
 	c.flags.StringVar(&c.saltFile, "salt-file", saltFile, "salt file, when API_TOKEN_SALT is not set")
 	c.flags.BoolVar(&c.json, "json", false, "print JSON")
 	c.flags.BoolVar(&c.hexKeys, "hex-keys", false, "issue Strapi's 256-hex keys instead of prefixed, scannable ones (both always verify)")
+	if name != "import-strapi" { // whose --strapi and --prefix describe --from
+		c.flags.StringVar(&c.strapi, "strapi", strapi, "v4 or v5: -db is that Strapi's database; read its tokens in place, changing nothing")
+		c.flags.StringVar(&c.strapiPrefix, "strapi-prefix", strapiPrefix, "with -strapi: Strapi's table prefix (default strapi_)")
+	}
 	run := cmd.setup(c)
 	pos, err := parseInterspersed(c.flags, args)
 	if err != nil {
@@ -107,12 +124,18 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return usageError(stderr, name, err)
 	}
 	if len(pos) != cmd.positional {
+		if name == "verify" {
+			return usageError(stderr, name, errors.New("verify takes no argument: give the key with --key - on standard input"))
+		}
 		if cmd.positional == 0 {
 			return usageError(stderr, name, fmt.Errorf("unexpected argument %q", clean(truncate(pos[0], 40))))
 		}
 		return usageError(stderr, name, errors.New("want one ID or NAME of a token"))
 	}
 	c.args = pos
+	if err := c.checkStrapiMode(); err != nil {
+		return usageError(stderr, name, err)
+	}
 	if err := run(ctx); err != nil {
 		var ue usageErr
 		if errors.As(err, &ue) {
@@ -141,6 +164,9 @@ type command struct {
 	flags          *flag.FlagSet
 	db, saltFile   string
 	json, hexKeys  bool
+	strapi         string // -strapi: "", or the version of the Strapi database -db names
+	strapiPrefix   string
+	salt           string // set by open
 	args           []string
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -161,32 +187,22 @@ func (c *command) open(ctx context.Context, mustExist bool) (*apitoken.Service, 
 	if err != nil {
 		return nil, nil, err
 	}
-	if mustExist && target.Path != "" {
+	if (mustExist || c.strapi != "") && target.Path != "" {
 		if _, err := os.Stat(target.Path); errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, fmt.Errorf("no database at %s: check -db or %s, or create a token first", target.Path, dbopen.EnvVar)
 		}
 	}
-	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	saltPath := c.saltFile
-	if saltPath == "" {
-		saltPath = target.SidecarPath("salt")
+	var store apitoken.Store
+	var db *sql.DB
+	if c.strapi != "" {
+		store, db, err = c.openStrapi(ctx, target)
+	} else {
+		store, db, err = dbopen.OpenStore(ctx, target)
 	}
-	salt, _, err := saltfile.Load(saltPath, getenv, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	store, db, err := dbopen.OpenStore(ctx, target)
-	if err != nil {
-		return nil, nil, err
-	}
-	// The CLI declares no routes, so it cannot know the server's actions:
-	// it checks custom permissions for form only.
-	keyFormat := apitoken.PrefixedKeys
-	if c.hexKeys {
-		keyFormat = apitoken.HexKeys
-	}
-	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt, PreviousSalts: saltfile.Previous(getenv),
-		KeyFormat: keyFormat, Logger: log, AnyAction: true})
+	svc, err := c.service(ctx, store, target)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -195,6 +211,36 @@ func (c *command) open(ctx context.Context, mustExist bool) (*apitoken.Service, 
 		svc.Close(context.WithoutCancel(ctx))
 		db.Close()
 	}, nil
+}
+
+// service makes the Service over store with the salt of the server. It
+// never generates a salt for a store that holds tokens, and, except for
+// salt-status (which reports) and delete (which removes tokens nobody can
+// use), it refuses a salt that did not make the store's tokens.
+func (c *command) service(ctx context.Context, store apitoken.Store, target dbopen.Target) (*apitoken.Service, error) {
+	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	saltPath := c.saltFile
+	if saltPath == "" {
+		saltPath = target.SidecarPath("salt")
+	}
+	salt, src, err := saltfile.Load(ctx, store, saltPath, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	c.salt = salt
+	if c.name != "salt-status" && c.name != "delete" {
+		if err := saltfile.Check(ctx, store, salt, src, saltPath, getenv); err != nil {
+			return nil, err
+		}
+	}
+	// The CLI declares no routes, so it cannot know the server's actions:
+	// it checks custom permissions for form only.
+	keyFormat := apitoken.PrefixedKeys
+	if c.hexKeys {
+		keyFormat = apitoken.HexKeys
+	}
+	return apitoken.New(apitoken.Config{Store: store, Salt: salt, PreviousSalts: saltfile.Previous(getenv),
+		KeyFormat: keyFormat, Logger: log, AnyAction: true})
 }
 
 // parseInterspersed parses flags that may come before or after positional
@@ -248,12 +294,18 @@ func message(err error) string {
 		}
 		return "invalid input: " + strings.Join(msgs, "; ")
 	}
+	if errors.Is(err, dbopen.ErrStrapiDB) {
+		return err.Error() + ": read its tokens in place with -strapi v4|v5, or copy them into a database of their own with import-strapi --from"
+	}
 	if errors.Is(err, apitoken.ErrNotFound) {
 		return "no token has that id or name; run 'apitoken list' to see them"
 	}
 	return err.Error()
 }
 
+// truncate shortens s to n bytes. Messages truncate what they quote to at
+// least 40 bytes, so that a truncated key is still long enough for hideKeys
+// to hide it.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/internal/dbopen"
 	"github.com/go-apitoken/apitoken/internal/saltfile"
@@ -202,7 +205,7 @@ func expiredKey(t *testing.T, db string) string {
 		t.Fatal(err)
 	}
 	defer sqldb.Close()
-	salt, _, err := saltfile.Load(target.SidecarPath("salt"), getenv, nil)
+	salt, _, err := saltfile.Load(ctx, store, target.SidecarPath("salt"), getenv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,11 +237,9 @@ func TestSaltStatus(t *testing.T) {
 	db := newDB(t)
 	runOK(t, "-db", db, "create", "--name", "a")
 	runOK(t, "-db", db, "create", "--name", "b")
-	var n map[string]int
-	if err := json.Unmarshal([]byte(runOK(t, "-db", db, "salt-status", "--json")), &n); err != nil ||
-		n["current"] != 2 || n["previous"] != 0 || n["unknown"] != 0 {
-		t.Fatalf("salt-status = %v, %v", n, err)
-	}
+	var n saltStatus
+	require.NoError(t, json.Unmarshal([]byte(runOK(t, "-db", db, "salt-status", "--json")), &n))
+	assert.Equal(t, saltStatus{Salt: saltID(t, db+".salt"), Current: 2}, n)
 }
 
 func TestImportStrapiRefuses(t *testing.T) {
@@ -249,7 +250,7 @@ func TestImportStrapiRefuses(t *testing.T) {
 	}{
 		{[]string{"import-strapi"}, "--from is required"},
 		{[]string{"import-strapi", "--from", filepath.Join(t.TempDir(), "none.db")}, "no Strapi database at"},
-		{[]string{"import-strapi", "--from", "x.db", "--strapi", "v3"}, `--strapi "v3": want v4 or v5`},
+		{[]string{"import-strapi", "--from", "x.db", "--strapi", "v3"}, "--strapi: want v4 or v5"},
 		{[]string{"import-strapi", "--from", "ftp://host/db"}, "--from"},
 		{[]string{"import-strapi", "--from", newDB(t) + "x"}, "no Strapi database at"},
 	} {
@@ -367,6 +368,7 @@ func TestDatabaseAndSalt(t *testing.T) {
 		t.Errorf("verify with a different salt = %+v", r)
 	}
 	// API_TOKEN_SALT wins over any file.
+	env["APITOKEN_DB"] = filepath.Join(dir, "b.db")
 	env["API_TOKEN_SALT"] = "an-environment-salt-value"
 	t.Cleanup(func() { delete(env, "API_TOKEN_SALT") })
 	k2 := strings.TrimSpace(runOK(t, "-salt-file", salt, "create", "--name", "e", "--quiet"))

@@ -19,8 +19,8 @@ var commands = map[string]commandSpec{
 	"regenerate":    {"Gives a token a new key, which it prints once; the old key stops working at once.", 1, setupRegenerate},
 	"delete":        {"Deletes a token; its key stops working at once.", 1, setupDelete},
 	"verify":        {"Exits 0 when the key is valid (and allowed --action), 1 when it is not.", 0, setupVerify},
-	"salt-status":   {"Counts the tokens on the current salt and on previous ones (API_TOKEN_PREVIOUS_SALTS).", 0, setupSaltStatus},
-	"import-strapi": {"Copies the tokens of a Strapi v4 or v5 database (--from) into this one; their keys keep working.", 0, setupImportStrapi},
+	"salt-status":   {"Counts the tokens per salt id: current, previous (API_TOKEN_PREVIOUS_SALTS), unknown (not configured: their keys cannot verify) and none (made by Strapi).", 0, setupSaltStatus},
+	"import-strapi": {"Copies the tokens of a Strapi v4 or v5 database (--from) here; run again, it brings over what changed in Strapi. Needs Strapi's salt.", 0, setupImportStrapi},
 }
 
 // maxKeyInput bounds the key read from standard input.
@@ -43,7 +43,7 @@ func (f *tokenFlags) declare(fs *flag.FlagSet) {
 func (f *tokenFlags) lifespan() (apitoken.Duration, error) {
 	d, err := apitoken.ParseDuration(f.duration)
 	if err != nil {
-		return 0, usageErr{fmt.Errorf("--duration %q: want 7d, 30d, 90d or unlimited", clean(truncate(f.duration, 20)))}
+		return 0, usageErr{errors.New("--duration: want 7d, 30d, 90d or unlimited")}
 	}
 	return d, nil
 }

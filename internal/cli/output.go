@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -106,4 +107,22 @@ func clean(s string) string {
 
 func unsafeRune(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar
+}
+
+// keyLike matches what could be a key or a large piece of one: 32 or more
+// letters, digits and underscores in a row. Issued keys are at least 51.
+var keyLike = regexp.MustCompile(`[0-9A-Za-z_]{32,}`)
+
+// hideKeys writes to w with every keyLike run replaced by "[hidden]".
+// Standard error goes through it: messages quote arguments and flag values
+// (the flag package's among them), and a key given in the wrong place must
+// not end up on a screen, in a terminal's scrollback or in CI logs. Each
+// Write is filtered whole; the CLI writes a message per Write.
+type hideKeys struct{ w io.Writer }
+
+func (h hideKeys) Write(p []byte) (int, error) {
+	if _, err := h.w.Write(keyLike.ReplaceAll(p, []byte("[hidden]"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

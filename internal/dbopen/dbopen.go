@@ -11,8 +11,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -193,9 +195,20 @@ func parseMySQL(value string) (Target, error) {
 	return Target{Dialect: sqlstore.MySQL, Driver: "mysql", DSN: dsn, display: u.Redacted()}, nil
 }
 
-// Open opens and pings the database of t.
+// Open opens and pings the database of t. A SQLite file that does not exist
+// is created with mode 0600 (see createPrivate).
 func Open(ctx context.Context, t Target) (*sql.DB, error) {
-	db, err := sql.Open(t.Driver, t.DSN)
+	if t.Path != "" {
+		if err := createPrivate(t.Path); err != nil {
+			return nil, err
+		}
+	}
+	return connect(ctx, t, t.DSN)
+}
+
+// connect opens the database of t with dsn, and pings it.
+func connect(ctx context.Context, t Target, dsn string) (*sql.DB, error) {
+	db, err := sql.Open(t.Driver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("dbopen: %s: %w", t, err)
 	}
@@ -215,8 +228,12 @@ func Open(ctx context.Context, t Target) (*sql.DB, error) {
 }
 
 // OpenStore opens the database of t and brings the token tables up to
-// date. The caller closes the *sql.DB.
+// date. It returns ErrStrapiDB, creating nothing, for a Strapi database
+// that has no token tables of ours. The caller closes the *sql.DB.
 func OpenStore(ctx context.Context, t Target) (*sqlstore.Store, *sql.DB, error) {
+	if err := refuseStrapi(ctx, t); err != nil {
+		return nil, nil, err
+	}
 	db, err := Open(ctx, t)
 	if err != nil {
 		return nil, nil, err
@@ -230,6 +247,29 @@ func OpenStore(ctx context.Context, t Target) (*sqlstore.Store, *sql.DB, error) 
 		return nil, nil, fmt.Errorf("dbopen: %s: %w", t, err)
 	}
 	return store, db, nil
+}
+
+// createPrivate creates an empty file at path with mode 0600 exactly,
+// whatever the umask, unless a file is there already, which keeps its mode.
+// SQLite would create the database 0644 less the umask, and it holds the key
+// hashes; SQLite gives the -wal and -shm files it makes next to the database
+// the database's mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("dbopen: cannot open %s: %w", path, err)
+	}
+	err = f.Chmod(0o600) // the umask may have taken the owner's bits
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("dbopen: cannot create %s: %w", path, err)
+	}
+	return nil
 }
 
 // lastPart returns the message of err without the prefixes that might echo

@@ -9,6 +9,7 @@
 package saltfile
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -16,9 +17,11 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/go-apitoken/apitoken"
@@ -41,15 +44,32 @@ const (
 )
 
 // Load returns the salt: the API_TOKEN_SALT variable read with getenv when it
-// is set; else the content of the file at path; else a new salt of 16 random
-// bytes in base64, as Strapi makes, which it first saves at path (mode 0600)
-// and announces on log with a warning. A salt file that is empty, too short
-// or unreadable is an error, never a reason to make a new salt.
-func Load(path string, getenv func(string) string, log *slog.Logger) (string, Source, error) {
+// is set; else the content of the file at path; else, when store holds no
+// token, a new salt of 16 random bytes in base64, as Strapi makes, which it
+// first saves at path (mode 0600) and announces on log with a warning. A
+// salt is never generated for a store that holds tokens, whose keys it would
+// break: Load then fails naming the salt ids the tokens were made with and
+// how to restore the salt. A salt file that is empty, too short or
+// unreadable is an error too. A nil store holds no token.
+func Load(ctx context.Context, store apitoken.Store, path string, getenv func(string) string, log *slog.Logger) (string, Source, error) {
 	if salt := getenv(EnvVar); salt != "" {
 		return salt, FromEnv, nil
 	}
-	data, created, err := ReadOrCreate(path, maxSaltLen, newSalt)
+	data, created, err := ReadOrCreate(path, maxSaltLen, func() ([]byte, error) {
+		if err := refuseIfTokens(ctx, store, path); err != nil {
+			return nil, err
+		}
+		return newSalt(), nil
+	})
+	if errors.Is(err, ErrLost) {
+		// Another process may have made the salt, and a token with it,
+		// since the file was looked for: then that salt is the one.
+		var rerr error
+		if data, rerr = readFile(path, maxSaltLen); rerr != nil {
+			return "", "", err
+		}
+		err = nil
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("saltfile: %w", err)
 	}
@@ -69,10 +89,70 @@ func Load(path string, getenv func(string) string, log *slog.Logger) (string, So
 	return salt, FromFile, nil
 }
 
-func newSalt() ([]byte, error) {
+// ErrLost is returned by Load when there is no salt for a store that holds
+// tokens.
+var ErrLost = errors.New("saltfile: no salt for a database that holds tokens; a new one would make every key fail")
+
+// refuseIfTokens returns ErrLost, with the salt ids the tokens were made
+// with and how to restore the salt, when store holds tokens.
+func refuseIfTokens(ctx context.Context, store apitoken.Store, path string) error {
+	if store == nil {
+		return nil
+	}
+	list, err := store.List(ctx)
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	ids := map[string]int{}
+	for _, t := range list {
+		ids[t.SaltID]++
+	}
+	var made []string
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		if id == "" {
+			made = append(made, fmt.Sprintf("%d token(s) came from Strapi, which records no salt id: use Strapi's salt", ids[id]))
+		} else {
+			made = append(made, fmt.Sprintf("salt %s made %d token(s)", id, ids[id]))
+		}
+	}
+	return fmt.Errorf("%w: %s. Restore the salt file %s from a backup, "+
+		"or set %s to that salt", ErrLost, strings.Join(made, "; "), abs(path), EnvVar)
+}
+
+// Check returns an error matching apitoken.ErrUnknownSalt when store holds
+// tokens that neither salt nor the previous salts of getenv made (see
+// apitoken.CheckSalt), naming their salt ids and saying how to fix it; src
+// and path say where salt came from.
+func Check(ctx context.Context, store apitoken.Store, salt string, src Source, path string, getenv func(string) string) error {
+	r, err := apitoken.CountSalts(ctx, apitoken.Config{Store: store, Salt: salt, PreviousSalts: Previous(getenv)})
+	if err != nil || len(r.Unknown) == 0 {
+		return err
+	}
+	var msg strings.Builder
+	for _, id := range slices.Sorted(maps.Keys(r.Unknown)) {
+		fmt.Fprintf(&msg, "unknown salt %s: %d token(s); their keys cannot be verified until that salt is configured. ", id, r.Unknown[id])
+	}
+	if src == FromEnv {
+		fmt.Fprintf(&msg, "%s holds another salt: set it to the salt the tokens were made with, or unset it to use the salt file %s",
+			EnvVar, abs(path))
+	} else {
+		fmt.Fprintf(&msg, "The salt file %s holds another salt: restore the right one from a backup, or set %s to the salt "+
+			"the tokens were made with", abs(path), EnvVar)
+	}
+	fmt.Fprintf(&msg, "; during a salt rotation put the old salt in %s", PreviousEnvVar)
+	return unknownSaltError{"saltfile: " + msg.String()}
+}
+
+// unknownSaltError is apitoken.ErrUnknownSalt with what to do about it.
+type unknownSaltError struct{ msg string }
+
+func (e unknownSaltError) Error() string { return e.msg }
+func (e unknownSaltError) Unwrap() error { return apitoken.ErrUnknownSalt }
+
+func newSalt() []byte {
 	b := make([]byte, 16)
 	rand.Read(b)
-	return []byte(base64.StdEncoding.EncodeToString(b) + "\n"), nil
+	return []byte(base64.StdEncoding.EncodeToString(b) + "\n")
 }
 
 // ReadOrCreate returns the content of the file at path, at most max bytes,

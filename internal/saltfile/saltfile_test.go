@@ -2,6 +2,7 @@ package saltfile
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"log/slog"
 	"os"
@@ -9,6 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/memstore"
 )
 
 func noEnv(string) string { return "" }
@@ -26,7 +33,7 @@ func TestEnvWins(t *testing.T) {
 		}
 		return ""
 	}
-	salt, src, err := Load(path, env, slog.Default())
+	salt, src, err := Load(context.Background(), nil, path, env, slog.Default())
 	if err != nil || salt != "env-salt-env-salt-env-salt" || src != FromEnv {
 		t.Fatalf("Load = %q, %v, %v", salt, src, err)
 	}
@@ -35,7 +42,7 @@ func TestEnvWins(t *testing.T) {
 func TestGenerateOnceThenReuse(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "apitoken.db.salt")
 	var log bytes.Buffer
-	salt, src, err := Load(path, noEnv, logger(&log))
+	salt, src, err := Load(context.Background(), nil, path, noEnv, logger(&log))
 	if err != nil || src != FromGenerated {
 		t.Fatalf("Load = %q, %v, %v", salt, src, err)
 	}
@@ -58,7 +65,7 @@ func TestGenerateOnceThenReuse(t *testing.T) {
 	}
 
 	log.Reset()
-	again, src, err := Load(path, noEnv, logger(&log))
+	again, src, err := Load(context.Background(), nil, path, noEnv, logger(&log))
 	if err != nil || again != salt || src != FromFile {
 		t.Fatalf("second Load = %q, %v, %v; want %q from file", again, src, err, salt)
 	}
@@ -74,7 +81,7 @@ func TestGenerateOnceThenReuse(t *testing.T) {
 func TestKeepsFileSalt(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s")
 	os.WriteFile(path, []byte("  my-own-salt-of-some-length\r\n"), 0o600)
-	salt, src, err := Load(path, noEnv, slog.Default())
+	salt, src, err := Load(context.Background(), nil, path, noEnv, slog.Default())
 	if err != nil || salt != "my-own-salt-of-some-length" || src != FromFile {
 		t.Fatalf("Load = %q, %v, %v", salt, src, err)
 	}
@@ -90,7 +97,7 @@ func TestRefusesDamagedFile(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "s")
 			os.WriteFile(path, []byte(content), 0o600)
-			_, _, err := Load(path, noEnv, slog.Default())
+			_, _, err := Load(context.Background(), nil, path, noEnv, slog.Default())
 			if err == nil {
 				t.Fatal("Load succeeded")
 			}
@@ -103,15 +110,15 @@ func TestRefusesDamagedFile(t *testing.T) {
 
 func TestRefusesNonFiles(t *testing.T) {
 	dir := t.TempDir()
-	if _, _, err := Load(dir, noEnv, slog.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, _, err := Load(context.Background(), nil, dir, noEnv, slog.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("directory: err = %v", err)
 	}
-	if _, _, err := Load(filepath.Join(dir, "missing", "s"), noEnv, slog.Default()); err == nil {
+	if _, _, err := Load(context.Background(), nil, filepath.Join(dir, "missing", "s"), noEnv, slog.Default()); err == nil {
 		t.Error("missing directory: Load succeeded")
 	}
 	link := filepath.Join(dir, "dangling")
 	if err := os.Symlink(filepath.Join(dir, "nowhere"), link); err == nil {
-		if _, _, err := Load(link, noEnv, slog.Default()); err == nil {
+		if _, _, err := Load(context.Background(), nil, link, noEnv, slog.Default()); err == nil {
 			t.Error("dangling symlink: Load succeeded")
 		}
 		if _, err := os.Stat(filepath.Join(dir, "nowhere")); err == nil {
@@ -125,7 +132,7 @@ func TestWarnsOnLooseMode(t *testing.T) {
 	os.WriteFile(path, []byte("a-salt-of-enough-length"), 0o644)
 	os.Chmod(path, 0o644)
 	var log bytes.Buffer
-	if _, _, err := Load(path, noEnv, logger(&log)); err != nil {
+	if _, _, err := Load(context.Background(), nil, path, noEnv, logger(&log)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(log.String(), "chmod 600") {
@@ -142,7 +149,7 @@ func TestConcurrentFirstStarts(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			var err error
-			salts[i], sources[i], err = Load(path, noEnv, slog.New(slog.DiscardHandler))
+			salts[i], sources[i], err = Load(context.Background(), nil, path, noEnv, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Error(err)
 			}
@@ -161,4 +168,46 @@ func TestConcurrentFirstStarts(t *testing.T) {
 	if generated != 1 {
 		t.Errorf("%d starts generated a salt, want 1", generated)
 	}
+}
+
+// TestNoSaltForTokens: a store that holds tokens never gets a new salt.
+func TestNoSaltForTokens(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	require.NoError(t, store.Create(ctx, &apitoken.Token{ID: "1", Name: "a", Type: apitoken.ReadOnly, SaltID: "0123456789ab"}, apitoken.Hash{1}))
+	require.NoError(t, store.Create(ctx, &apitoken.Token{ID: "2", Name: "b", Type: apitoken.ReadOnly}, apitoken.Hash{2}))
+	path := filepath.Join(t.TempDir(), "apitoken.db.salt")
+	_, _, err := Load(ctx, store, path, noEnv, slog.Default())
+	require.ErrorIs(t, err, ErrLost)
+	assert.Contains(t, err.Error(), "salt 0123456789ab made 1 token(s)")
+	assert.Contains(t, err.Error(), "1 token(s) came from Strapi")
+	assert.Contains(t, err.Error(), path)
+	assert.NoFileExists(t, path)
+}
+
+// racingStore is a memstore whose List first does what another process
+// starting at the same moment would: write the salt file, then a token.
+type racingStore struct {
+	*memstore.Store
+	path string
+}
+
+func (s racingStore) List(ctx context.Context) ([]*apitoken.Token, error) {
+	if err := os.WriteFile(s.path, []byte("the-other-process-salt-0123\n"), 0o600); err != nil {
+		return nil, err
+	}
+	return s.Store.List(ctx)
+}
+
+// TestSaltMadeMeanwhile: when another process makes the salt and a token
+// between the look for the file and the generation, its salt is used.
+func TestSaltMadeMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "apitoken.db.salt")
+	store := racingStore{memstore.New(), path}
+	require.NoError(t, store.Create(ctx, &apitoken.Token{ID: "1", Name: "a", Type: apitoken.ReadOnly, SaltID: "x"}, apitoken.Hash{1}))
+	salt, src, err := Load(ctx, store, path, noEnv, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	assert.Equal(t, "the-other-process-salt-0123", salt)
+	assert.Equal(t, FromFile, src)
 }
