@@ -12,8 +12,12 @@ import (
 // key (the old key of a graceful regeneration) is answered, with the
 // expiry the store gave it, but never moved: the move would make it the
 // current key again. The move is a compare-and-swap in the store, so a key
-// regenerated away between the lookup and the move stays dead; the key is
-// then looked up again, so that this answer is the store's new one too.
+// regenerated away between the lookup and the move stays dead. When the
+// move loses, the key is looked up again, first under the current salt
+// (another request moved it) and then under the old one (a previous key),
+// so that this answer is the store's new one too. A key found under no
+// salt is looked up under the current one again, in case another request
+// moved it meanwhile.
 func (s *Service) verifyPrevious(ctx context.Context, key string) (*Token, error) {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
@@ -26,20 +30,24 @@ func (s *Service) verifyPrevious(ctx context.Context, key string) (*Token, error
 		if err != nil || t.Expired(s.now()) {
 			return t, err
 		}
-		err = s.store.MoveKey(ctx, t.ID, from, s.hasher.Sum(key), s.hasher.ID())
+		to := s.hasher.Sum(key)
+		err = s.store.MoveKey(ctx, t.ID, from, to, s.hasher.ID())
 		switch {
 		case err == nil:
 			s.event(ctx, EventSaltMoved, t, nil, nil)
 		case errors.Is(err, ErrNotFound):
-			// A previous key, or one replaced since the lookup: ask
-			// again, and leave the store as it is.
+			if t, err = s.store.GetByHash(ctx, to); !errors.Is(err, ErrNotFound) {
+				return t, err
+			}
 			return s.store.GetByHash(ctx, from)
 		default:
 			s.log.Warn("apitoken: moving a token to the current salt failed; will retry on next use", "token", t, "err", err)
 		}
 		return t, nil
 	}
-	return nil, ErrNotFound
+	// Another request may have moved the key between Verify's lookup
+	// under the current salt and these: ask once more.
+	return s.store.GetByHash(ctx, s.hasher.Sum(key))
 }
 
 // RevealKey returns the key of a token again, from its encrypted copy. It

@@ -102,8 +102,10 @@ type UpdateParams struct {
 // ErrNotFound, ErrStale, or a *ValidationError; the lifespan of an expired
 // token cannot be changed.
 func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token, error) {
-	now := s.stamp()
-	t, err := s.store.Update(ctx, id, func(t *Token) error { return s.apply(t, p, now) })
+	// The time is taken when the store has the token, not before: an
+	// update that waited for another must see an expiry that passed
+	// meanwhile.
+	t, err := s.store.Update(ctx, id, func(t *Token) error { return s.apply(t, p, s.stamp()) })
 	if err != nil {
 		return nil, nameTaken(unavailable(err))
 	}

@@ -44,10 +44,7 @@ func buildQueries(d Dialect, prefix string) queries {
 			lifespan_ms, expires_at, last_used_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		updateToken: q(`UPDATE {{tokens}} SET name = ?, description = ?, type = ?, lifespan_ms = ?, expires_at = ?,
 			updated_at = ? WHERE id = ?`),
-		// A write that changes nothing: it takes the row's lock (SQLite:
-		// the database's) on every engine, which SELECT … FOR UPDATE
-		// does not on SQLite.
-		lockToken:   q(`UPDATE {{tokens}} SET id = id WHERE id = ?`),
+		lockToken:   lockToken(d, q),
 		exists:      q(`SELECT 1 FROM {{tokens}} WHERE id = ?`),
 		deleteToken: q(`DELETE FROM {{tokens}} WHERE id = ?`),
 		deletePerms: q(`DELETE FROM {{permissions}} WHERE token_id = ?`),
@@ -75,4 +72,12 @@ func insertPerms(d Dialect, table string, n int) string {
 		b.WriteString("(?, ?)")
 	}
 	return rebind(d, b.String())
+}
+
+// lockToken is the statement of Store.lock.
+func lockToken(d Dialect, q func(string) string) string {
+	if d == SQLite {
+		return q(`UPDATE {{tokens}} SET id = id WHERE id = ?`)
+	}
+	return q(`SELECT 1 FROM {{tokens}} WHERE id = ? FOR UPDATE`)
 }

@@ -13,6 +13,9 @@ import (
 // Get implements apitoken.Store. It returns apitoken.ErrNotFound for an
 // unknown id.
 func (s *Store) Get(ctx context.Context, id string) (*apitoken.Token, error) {
+	if !exactID(id) {
+		return nil, apitoken.ErrNotFound
+	}
 	rows, err := s.db.QueryContext(ctx, s.q.getByID, id)
 	if err != nil {
 		return nil, s.wrap(ctx, "get", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-apitoken/apitoken"
@@ -38,8 +39,11 @@ func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Tok
 	d := s.dialect
 	var t *apitoken.Token
 	var refused error // change's own error, returned as it is
+	if !exactID(id) {
+		return nil, apitoken.ErrNotFound
+	}
 	err := s.inTx(ctx, "update", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q.lockToken, id); err != nil {
+		if err := s.lock(ctx, tx, id); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, s.q.getByID, id)
@@ -78,6 +82,20 @@ func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Tok
 	return t, nil
 }
 
+// lock takes the lock of the token's row until tx ends: SELECT … FOR
+// UPDATE, which lets other writers' unique checks pass (a write that
+// changes nothing would make them wait on it, and two renames onto each
+// other's names deadlock), or on SQLite, which has no row locks, a write
+// that changes nothing, which takes the database's write lock.
+func (s *Store) lock(ctx context.Context, tx *sql.Tx, id string) error {
+	if s.dialect == SQLite {
+		_, err := tx.ExecContext(ctx, s.q.lockToken, id)
+		return err
+	}
+	var one int
+	return tx.QueryRowContext(ctx, s.q.lockToken, id).Scan(&one)
+}
+
 // keepStored gives t the fields of old that Update does not change.
 func keepStored(t, old *apitoken.Token) {
 	t.ID, t.CreatedAt, t.LastUsedAt, t.EncryptedKey, t.SaltID = old.ID, old.CreatedAt, old.LastUsedAt, old.EncryptedKey, old.SaltID
@@ -93,6 +111,9 @@ func keepStored(t, old *apitoken.Token) {
 // columns, replacing any earlier previous key. It returns
 // apitoken.ErrNotFound.
 func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error {
+	if !exactID(id) {
+		return apitoken.ErrNotFound
+	}
 	d := s.dialect
 	return s.inTx(ctx, "set key", func(tx *sql.Tx) error {
 		var res sql.Result
@@ -114,6 +135,9 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error 
 // current key hash makes it a compare-and-swap. It returns
 // apitoken.ErrNotFound when no token has id and from as its key hash.
 func (s *Store) MoveKey(ctx context.Context, id string, from, to apitoken.Hash, saltID string) error {
+	if !exactID(id) {
+		return apitoken.ErrNotFound
+	}
 	return s.inTx(ctx, "move key", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q.moveKey, to.Hex(), saltID, id, from.Hex())
 		if err != nil {
@@ -135,6 +159,9 @@ func (s *Store) MoveKey(ctx context.Context, id string, from, to apitoken.Hash, 
 // keys only on connections that enabled them. It returns
 // apitoken.ErrNotFound.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	if !exactID(id) {
+		return apitoken.ErrNotFound
+	}
 	return s.inTx(ctx, "delete", func(tx *sql.Tx) error {
 		// The token row first, as Create and Update lock it, so that
 		// concurrent writes to one token queue rather than deadlock.
@@ -206,20 +233,21 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(*sql.Tx) error) err
 	}))
 }
 
-// maxBusyWait bounds how long a write waits for SQLite's write lock.
+// maxBusyWait bounds how long a write is retried: while SQLite's write lock
+// is held, or after another engine aborted it to break a deadlock.
 const maxBusyWait = 10 * time.Second
 
-// retryBusy runs f, and on SQLite runs it again, with growing pauses, while
-// it fails with SQLITE_BUSY, for up to maxBusyWait or until ctx ends. Other
-// engines wait for locks themselves.
+// retryBusy runs f, and runs it again, with growing pauses, while it fails
+// in a way that running again cures, for up to maxBusyWait or until ctx
+// ends: SQLITE_BUSY on SQLite, so that the store works on a DSN without
+// busy_timeout; a deadlock victim elsewhere (InnoDB's gap locks make
+// writes to neighbouring tokens' permissions deadlock), since an unrelated
+// write must not fail for it.
 func (s *Store) retryBusy(ctx context.Context, f func() error) error {
 	err := f()
-	if s.dialect != SQLite {
-		return err
-	}
 	pause := time.Millisecond
 	deadline := time.Now().Add(maxBusyWait)
-	for err != nil && sqliteBusy(err) && time.Now().Before(deadline) {
+	for err != nil && s.retryable(err) && time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
 			return err
@@ -230,6 +258,19 @@ func (s *Store) retryBusy(ctx context.Context, f func() error) error {
 	}
 	return err
 }
+
+func (s *Store) retryable(err error) bool {
+	if s.dialect == SQLite {
+		return sqliteBusy(err)
+	}
+	return sqlq.Deadlock(err)
+}
+
+// exactID reports whether id can name a token. An id that ends in a space
+// cannot: MySQL's PAD SPACE collations would match it to the id without
+// the spaces, and then a write through the cache, which goes by the id it
+// was given, would leave the real id's entries cached.
+func exactID(id string) bool { return !strings.HasSuffix(id, " ") }
 
 // isSentinel reports whether err already is one of the Store contract's
 // errors, which wrap passes through.

@@ -244,3 +244,175 @@ func testUpdateStress(t *testing.T, s apitoken.Store, l limits) {
 		assert.Equal(t, life, got.Lifespan, "round %d", round)
 	}
 }
+
+// testSaltMoveConcurrentFirstUse: two first uses of a key after a salt
+// rotation both find it under the old salt; one moves it, and the other,
+// whose compare-and-swap then fails, must still accept the valid key.
+func testSaltMoveConcurrentFirstUse(t *testing.T, s apitoken.Store, l limits) {
+	ctx := context.Background()
+	h := newHolding(s)
+	svc, _, key := onPreviousSalt(t, h, testenv.NewClock())
+	hasher, err := apitoken.NewHasher(oldSalt)
+	require.NoError(t, err)
+	old := hasher.Sum(key)
+	h.hash.Store(&old)
+	first := make(chan error, 1)
+	go func() {
+		_, err := svc.Verify(ctx, key)
+		first <- err
+	}()
+	<-h.held // the first use found the token under the old salt
+	_, err = svc.Verify(ctx, key)
+	require.NoError(t, err, "the second use moves the key")
+	close(h.release)
+	require.NoError(t, <-first, "the first use, whose move lost, still accepts the valid key")
+	_, err = svc.Verify(ctx, key)
+	require.NoError(t, err)
+
+	// A use that missed under the new salt just before another moved the
+	// key there, then misses under the old salt too.
+	tok, key, err := newService(t, h, testenv.NewClock(), oldSalt).Create(ctx, apitoken.CreateParams{Name: "second"})
+	require.NoError(t, err)
+	current, err := apitoken.NewHasher(newSalt)
+	require.NoError(t, err)
+	miss := current.Sum(key)
+	h.release = make(chan struct{})
+	h.hash.Store(&miss)
+	go func() {
+		_, err := svc.Verify(ctx, key)
+		first <- err
+	}()
+	<-h.held // the lookup under the new salt found nothing
+	_, err = svc.Verify(ctx, key)
+	require.NoError(t, err, "the other use moves the key")
+	close(h.release)
+	require.NoError(t, <-first, "the use that missed the move still accepts the valid key (token %s)", tok.ID)
+}
+
+// testUpdateExpiresWhileQueued: a lifespan change that waits for another
+// update while the token expires must be refused, as it would be if it had
+// come after the expiry: an expired key is never revived.
+func testUpdateExpiresWhileQueued(t *testing.T, s apitoken.Store, l limits) {
+	ctx := context.Background()
+	h := newHolding(s)
+	clock := testenv.NewClock()
+	svc := newService(t, h, clock, newSalt)
+	day := apitoken.Duration(24 * time.Hour)
+	svc2, err := apitoken.New(apitoken.Config{Store: h, Salt: newSalt, Now: clock.Now, AnyAction: true,
+		Logger: slog.New(slog.DiscardHandler), Durations: []apitoken.Duration{day, apitoken.Days90}})
+	require.NoError(t, err)
+	tok, key, err := svc2.Create(ctx, apitoken.CreateParams{Name: "dying", Type: apitoken.FullAccess, Lifespan: day})
+	require.NoError(t, err)
+	clock.Add(time.Duration(day) - time.Second)
+
+	h.update.Store(true)
+	described := make(chan error, 1)
+	go func() {
+		_, err := svc.Update(ctx, tok.ID, apitoken.UpdateParams{Description: ptr("edited")})
+		described <- err
+	}()
+	<-h.held
+	extended := make(chan error, 1)
+	go func() {
+		_, err := svc2.Update(ctx, tok.ID, apitoken.UpdateParams{Lifespan: ptr(apitoken.Days90)})
+		extended <- err
+	}()
+	waited := true
+	select {
+	case err := <-extended: // a store that does not make updates wait
+		extended <- err
+		waited = false
+	case <-time.After(100 * time.Millisecond):
+	}
+	clock.Add(2 * time.Second) // the token expires (a store that locks may block Verify now)
+	close(h.release)
+	require.NoError(t, <-described)
+	err = <-extended
+	if waited {
+		assert.ErrorIs(t, err, apitoken.ErrValidation, "the queued lifespan change came after the expiry")
+		_, err = svc.Verify(ctx, key)
+		assert.ErrorIs(t, err, apitoken.ErrExpired, "the key stays expired")
+	}
+}
+
+// testPaddedID: an id with a trailing space is another id, even on engines
+// whose collations ignore trailing spaces: it finds and changes nothing.
+func testPaddedID(t *testing.T, s apitoken.Store, l limits) {
+	ctx := context.Background()
+	tok := newToken("padded", apitoken.FullAccess)
+	h := create(t, s, tok)
+	id := tok.ID + " "
+	_, err := s.Get(ctx, id)
+	assert.ErrorIs(t, err, apitoken.ErrNotFound, "Get")
+	_, err = s.Update(ctx, id, func(t *apitoken.Token) error {
+		t.Type = apitoken.ReadOnly
+		return nil
+	})
+	assert.ErrorIs(t, err, apitoken.ErrNotFound, "Update")
+	assert.ErrorIs(t, s.SetKey(ctx, id, apitoken.NewKey{Hash: newHash(t), UpdatedAt: base}), apitoken.ErrNotFound, "SetKey")
+	assert.ErrorIs(t, s.MoveKey(ctx, id, h, newHash(t), "salt"), apitoken.ErrNotFound, "MoveKey")
+	assert.ErrorIs(t, s.Delete(ctx, id), apitoken.ErrNotFound, "Delete")
+	got, err := s.GetByHash(ctx, h)
+	require.NoError(t, err, "the token and its key are untouched")
+	equal(t, tok, got)
+}
+
+// testConcurrentWrites: writes to different tokens at once (permission
+// edits, creates, deletes) all succeed: a store retries what its engine
+// aborts to break a deadlock, rather than failing an unrelated write.
+func testConcurrentWrites(t *testing.T, s apitoken.Store, l limits) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		tok := newToken(fmt.Sprint("writer-", i), apitoken.Custom, "api::a.a.find")
+		create(t, s, tok)
+		wg.Go(func() {
+			for j := range 8 {
+				_, err := s.Update(ctx, tok.ID, func(t *apitoken.Token) error {
+					t.Permissions = []string{fmt.Sprintf("api::p%d.p.find", j), fmt.Sprintf("api::q%d.q.create", j)}
+					return nil
+				})
+				assert.NoError(t, err, "edit %d of token %d", j, i)
+			}
+		})
+		wg.Go(func() {
+			for j := range 4 {
+				other := newToken(fmt.Sprintf("churn-%d-%d", i, j), apitoken.Custom, "api::a.a.find", "api::b.b.find")
+				if assert.NoError(t, s.Create(ctx, other, newHash(t)), "create %d/%d", i, j) {
+					assert.NoError(t, s.Delete(ctx, other.ID), "delete %d/%d", i, j)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// testRenameSwap: two tokens renamed onto each other's names at once both
+// fail with ErrNameTaken (each name is taken while the other holds it),
+// not with an engine's deadlock error, and keep their names.
+func testRenameSwap(t *testing.T, s apitoken.Store, l limits) {
+	ctx := context.Background()
+	for round := range 5 {
+		a, b := newToken(fmt.Sprint("a", round), apitoken.ReadOnly), newToken(fmt.Sprint("b", round), apitoken.ReadOnly)
+		create(t, s, a)
+		create(t, s, b)
+		var wg sync.WaitGroup
+		for _, p := range [][2]*apitoken.Token{{a, b}, {b, a}} {
+			wg.Go(func() {
+				_, err := s.Update(ctx, p[0].ID, func(t *apitoken.Token) error {
+					t.Name = p[1].Name
+					return nil
+				})
+				assert.ErrorIs(t, err, apitoken.ErrNameTaken, "round %d: %s → %s", round, p[0].Name, p[1].Name)
+			})
+		}
+		wg.Wait()
+		for _, tok := range []*apitoken.Token{a, b} {
+			got, err := s.Get(ctx, tok.ID)
+			require.NoError(t, err)
+			assert.Equal(t, tok.Name, got.Name)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -83,6 +83,11 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limi
 		{"SaltMoveStress", testSaltMoveStress},
 		{"UpdateHeldRead", testUpdateHeldRead},
 		{"UpdateStress", testUpdateStress},
+		{"SaltMoveConcurrentFirstUse", testSaltMoveConcurrentFirstUse},
+		{"UpdateExpiresWhileQueued", testUpdateExpiresWhileQueued},
+		{"PaddedID", testPaddedID},
+		{"ConcurrentWrites", testConcurrentWrites},
+		{"RenameSwap", testRenameSwap},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t), ls) })
