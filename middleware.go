@@ -105,7 +105,7 @@ func (s *Service) authenticate(r *http.Request) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.Verify(r.Context(), key)
+	return s.verify(r.Context(), key)
 }
 
 // check is Check returning the shared token.

@@ -199,9 +199,15 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 
 // Verify returns the token whose key is key, and records its use. It returns
 // ErrInvalidKey for an unknown key, ErrExpired (with the token) for an expired
-// one, and ErrUnavailable when the store cannot be asked. The token is shared
-// and must not be modified.
+// one, and ErrUnavailable when the store cannot be asked. The token is a
+// copy, the caller's to change.
 func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
+	return cloned(s.verify(ctx, key))
+}
+
+// verify is Verify returning the token the store (or its cache) shares with
+// every request, which the middleware reads without copying.
+func (s *Service) verify(ctx context.Context, key string) (*Token, error) {
 	if !s.plausibleKey(key) {
 		return nil, ErrInvalidKey
 	}

@@ -1,6 +1,7 @@
 package apitoken_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -93,4 +94,24 @@ func TestCheckReturnsCopy(t *testing.T) {
 	tok.Type = apitoken.FullAccess
 	_, err = svc.Check(req, "api::a.a.delete")
 	assert.ErrorIs(t, err, apitoken.ErrForbidden)
+}
+
+// TestVerifyReturnsCopy: a caller of Verify that changes the token (here
+// behind the cache, which shares one token with every request) does not
+// change what the key may do next.
+func TestVerifyReturnsCopy(t *testing.T) {
+	svc, err := apitoken.New(apitoken.Config{Store: cache.New(memstore.New(), cache.Options{TTL: time.Minute}),
+		Salt: testSalt, Logger: discard(), AnyAction: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	_, key := mustCreate(t, svc, apitoken.CreateParams{Name: "ro", Type: apitoken.ReadOnly})
+	ctx := context.Background()
+	tok, err := svc.Verify(ctx, key)
+	require.NoError(t, err)
+	tok.Type = apitoken.FullAccess
+	tok.Permissions = append(tok.Permissions, "api::a.a.delete")
+	tok, err = svc.Verify(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, apitoken.ReadOnly, tok.Type)
+	assert.Empty(t, tok.Permissions)
 }
