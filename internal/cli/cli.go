@@ -29,6 +29,9 @@ const (
 	exitOK    = 0
 	exitFail  = 1 // the command failed, or verify refused the key
 	exitUsage = 2 // the command line is wrong
+	// exitUnavailable: the database could not be reached; the same
+	// command may work when it is back.
+	exitUnavailable = 3
 )
 
 const usage = `usage: apitoken [-db DATABASE] [-salt-file PATH] [-strapi v4|v5] COMMAND [flags] [ID|NAME]
@@ -52,6 +55,7 @@ Every command takes --json (output for scripts), -db and -salt-file.
 -strapi and import-strapi need Strapi's salt: API_TOKEN_SALT or -salt-file.
 create and regenerate print the key once; with --quiet they print only the key.
 verify exits 0 when the key is valid (and allowed ACTION), 1 when it is not.
+Every command exits 3 when the database cannot be reached (try again later).
 Pass the key to verify on standard input with --key - to keep it out of your
 shell history:  apitoken verify --key - < key.txt
 
@@ -145,6 +149,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitFail // verify has said why
 		}
 		fmt.Fprintf(stderr, "apitoken %s: %s\n", name, clean(message(err)))
+		if errors.Is(err, apitoken.ErrUnavailable) {
+			return exitUnavailable
+		}
 		return exitFail
 	}
 	return exitOK
@@ -299,6 +306,9 @@ func message(err error) string {
 	}
 	if errors.Is(err, apitoken.ErrNotFound) {
 		return "no token has that id or name; run 'apitoken list' to see them"
+	}
+	if errors.Is(err, apitoken.ErrUnavailable) {
+		return "the token store is unavailable, try again when the database is back: " + err.Error()
 	}
 	return err.Error()
 }

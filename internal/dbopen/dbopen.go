@@ -25,6 +25,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
 	_ "modernc.org/sqlite"             // driver "sqlite"
 
+	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/sqlstore"
 )
 
@@ -222,6 +223,9 @@ func connect(ctx context.Context, t Target, dsn string) (*sql.DB, error) {
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
+		if t.Dialect != sqlstore.SQLite { // a server that does not answer
+			return nil, fmt.Errorf("dbopen: cannot reach %s: %w: %w", t, apitoken.ErrUnavailable, err)
+		}
 		return nil, fmt.Errorf("dbopen: cannot open %s: %w", t, err)
 	}
 	return db, nil
