@@ -129,6 +129,7 @@ func TestKill9(t *testing.T) {
 			mu        sync.Mutex
 			keys      = map[string]string{} // id → last acknowledged key
 			uncertain = map[string]bool{}   // a regeneration got no answer
+			busy      = map[string]bool{}   // being regenerated: one writer at a time
 			dead      []string              // keys regenerated away, acknowledged
 			acks      int
 			killed    = make(chan struct{})
@@ -147,8 +148,9 @@ func TestKill9(t *testing.T) {
 					mu.Lock()
 					var id, old string
 					for k, v := range keys {
-						if i%3 == 2 && !uncertain[k] {
+						if i%3 == 2 && !uncertain[k] && !busy[k] {
 							id, old = k, v
+							busy[id] = true
 							break
 						}
 					}
@@ -162,6 +164,7 @@ func TestKill9(t *testing.T) {
 						status, data, err = s.post("/api-tokens", fmt.Sprintf(`{"name":"r%d-w%d-%d","type":"read-only"}`, round, w, i))
 					}
 					mu.Lock()
+					delete(busy, id)
 					switch {
 					case err != nil && id != "":
 						uncertain[id] = true
