@@ -67,7 +67,9 @@ type Options struct {
 	Now func() time.Time
 
 	// StaleIfError is how long past its TTL a found token may still be
-	// served while the store fails (any error but apitoken.ErrNotFound),
+	// served while the store fails (any error but apitoken.ErrNotFound
+	// and a cancelled context, which says the caller gave up, not that
+	// the store is down),
 	// so that an outage shorter than it costs no 503s for keys seen
 	// recently. Zero, the default, serves nothing stale; it is capped at
 	// MaxStaleIfError. An unknown key is never served as found, and a
@@ -113,15 +115,17 @@ var (
 	_ apitoken.Peeker = (*Store)(nil)
 )
 
+// maxTTL bounds Options.TTL and NegativeTTL: a day is already far longer
+// than anyone should let a revoked key live.
+const maxTTL = 24 * time.Hour
+
 // maxShards bounds the shards; lookups take a read lock on one of them.
 const maxShards = 64
 
 // New returns a Store that caches store's GetByHash results as opts says.
 func New(store apitoken.Store, opts Options) *Store {
-	s := &Store{store: store, ttl: opts.TTL, negTTL: opts.NegativeTTL, log: opts.Logger}
-	if s.ttl < 0 {
-		s.ttl = 0
-	}
+	// Bounded, so that an expiry time cannot overflow into the past.
+	s := &Store{store: store, ttl: min(max(opts.TTL, 0), maxTTL), negTTL: min(opts.NegativeTTL, maxTTL), log: opts.Logger}
 	s.stale = min(max(opts.StaleIfError, 0), MaxStaleIfError)
 	s.staleLogged.Store(-int64(time.Second)) // the first warning is due at once
 	if s.log == nil {

@@ -108,6 +108,7 @@ func (s *Store) load(ctx context.Context, sh *shard, hash apitoken.Hash) (*apito
 // fails, a found entry within Options.StaleIfError of its expiry answers
 // instead.
 func (s *Store) query(ctx context.Context, sh *shard, hash apitoken.Hash, c *call) {
+	asked := s.elapsed()
 	defer close(c.done)
 	defer func() {
 		sh.mu.Lock()
@@ -118,9 +119,18 @@ func (s *Store) query(ctx context.Context, sh *shard, hash apitoken.Hash, c *cal
 		now := s.elapsed()
 		switch {
 		case errors.Is(c.err, apitoken.ErrNotFound):
+			// Whatever else happened meanwhile, an expired entry of
+			// a key the store no longer knows must not be served
+			// stale later.
+			sh.dropFound(hash)
 			if s.negTTL > 0 && s.epoch.Load() == c.epoch {
 				sh.putUnknown(hash, now+s.negTTL)
 			}
+		case errors.Is(c.err, context.Canceled):
+			// The caller gave up (a client went away), which says
+			// nothing of the store: no stale answer, and waiters ask
+			// again with their own contexts. A deadline, such as the
+			// Service's LookupTimeout, does say the store is slow.
 		case c.err != nil:
 			// Invalidated entries are gone from pos, so they are
 			// never served stale.
@@ -129,9 +139,11 @@ func (s *Store) query(ctx context.Context, sh *shard, hash apitoken.Hash, c *cal
 				c.token, c.err = e.token, nil
 			}
 		case s.epoch.Load() == c.epoch:
-			// A random share of the TTL off each entry's life
-			// spreads the expiry of entries filled together.
-			sh.putFound(hash, c.token, now+s.ttl-rand.N(s.ttl/5+1))
+			// The TTL counts from when the store was asked, not from
+			// its answer, which may have been slow. A random share of
+			// it off each entry's life spreads the expiry of entries
+			// filled together.
+			sh.putFound(hash, c.token, asked+s.ttl-rand.N(s.ttl/5+1))
 		}
 	}()
 	c.err = errQueryPanicked // replaced unless the store panics

@@ -140,9 +140,9 @@ func parsePostgres(value string) (Target, error) {
 	}
 	if _, err := pgx.ParseConfig(value); err != nil {
 		// pgx masks the password in its errors; the URL's is not repeated.
-		return Target{}, fmt.Errorf("dbopen: postgres URL %s: %s", u.Redacted(), lastPart(err))
+		return Target{}, fmt.Errorf("dbopen: postgres URL %s: %s", redact(u), lastPart(err))
 	}
-	return Target{Dialect: sqlstore.Postgres, Driver: "pgx", DSN: value, display: u.Redacted()}, nil
+	return Target{Dialect: sqlstore.Postgres, Driver: "pgx", DSN: value, display: redact(u)}, nil
 }
 
 // parseMySQL turns mysql://user:password@host:port/database?param=value into
@@ -161,7 +161,7 @@ func parseMySQL(value string) (Target, error) {
 	}
 	db := strings.TrimPrefix(u.Path, "/")
 	if db == "" || strings.ContainsAny(db, "/?") {
-		return Target{}, fmt.Errorf("dbopen: mysql URL %s must name one database: mysql://…@host:port/database", u.Redacted())
+		return Target{}, fmt.Errorf("dbopen: mysql URL %s must name one database: mysql://…@host:port/database", redact(u))
 	}
 	host, port := u.Hostname(), u.Port()
 	if port == "" {
@@ -189,11 +189,11 @@ func parseMySQL(value string) (Target, error) {
 		}
 		full, err := mysql.ParseDSN(dsn + sep + u.RawQuery)
 		if err != nil {
-			return Target{}, fmt.Errorf("dbopen: mysql URL %s: bad parameter: %s", u.Redacted(), lastPart(err))
+			return Target{}, fmt.Errorf("dbopen: mysql URL %s: bad parameter: %s", redact(u), lastPart(err))
 		}
 		dsn = full.FormatDSN()
 	}
-	return Target{Dialect: sqlstore.MySQL, Driver: "mysql", DSN: dsn, display: u.Redacted()}, nil
+	return Target{Dialect: sqlstore.MySQL, Driver: "mysql", DSN: dsn, display: redact(u)}, nil
 }
 
 // Open opens and pings the database of t. A SQLite file that does not exist
@@ -261,6 +261,11 @@ func OpenStore(ctx context.Context, t Target) (*sqlstore.Store, *sql.DB, error) 
 func createPrivate(path string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			// A symlink to nothing: SQLite would create its target
+			// with the umask's mode.
+			return fmt.Errorf("dbopen: %s is a symbolic link to a file that does not exist; create the database at the link's target, or remove the link", path)
+		}
 		return nil
 	}
 	if err != nil {
@@ -274,6 +279,26 @@ func createPrivate(path string) error {
 		return fmt.Errorf("dbopen: cannot create %s: %w", path, err)
 	}
 	return nil
+}
+
+// redact returns u for messages and logs: its password replaced, in the
+// user part as url.URL.Redacted does and in any query parameter whose name
+// says it holds a secret (pgx reads ?password= and ?sslpassword=).
+func redact(u *url.URL) string {
+	c := *u
+	q := c.Query()
+	changed := false
+	for name := range q {
+		n := strings.ToLower(name)
+		if strings.Contains(n, "pass") || strings.Contains(n, "secret") || strings.Contains(n, "token") || strings.Contains(n, "key") {
+			q[name] = []string{"xxxxx"}
+			changed = true
+		}
+	}
+	if changed {
+		c.RawQuery = q.Encode()
+	}
+	return c.Redacted()
 }
 
 // lastPart returns the message of err without the prefixes that might echo
