@@ -28,6 +28,8 @@ func TestParse(t *testing.T) {
 		{"POSTGRES://app@db/app", sqlstore.Postgres, "pgx", "postgres://app@db/app"},
 		{"mysql://root:pw@127.0.0.1:3306/test", sqlstore.MySQL, "mysql", "mysql://root:xxxxx@127.0.0.1:3306/test"},
 		{"mysql://root@db/test?tls=preferred", sqlstore.MySQL, "mysql", "mysql://root@db/test?tls=preferred"},
+		{"postgres://app@db/app?sslmode=disable&password=hunter2Pw", sqlstore.Postgres, "pgx", "postgres://app@db/app?password=xxxxx&sslmode=disable"},
+		{"postgres://app@db/app?sslpassword=hunter2Pw", sqlstore.Postgres, "pgx", "postgres://app@db/app?sslpassword=xxxxx"},
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.value)

@@ -2,6 +2,7 @@ package dbopen
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/sqlstore"
 )
 
 // TestSQLiteFileModes checks that a SQLite database OpenStore creates, and
@@ -56,4 +58,16 @@ func TestExistingModeKept(t *testing.T) {
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
+}
+
+// TestDanglingSymlink: a -db symlink to a file that does not exist is
+// refused, since SQLite would create the target with the umask's mode.
+func TestDanglingSymlink(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "tokens.db")
+	require.NoError(t, os.Symlink(filepath.Join(dir, "elsewhere.db"), link))
+	_, err := Open(context.Background(), Target{Dialect: sqlstore.SQLite, Driver: "sqlite", Path: link, DSN: link, display: link})
+	require.ErrorContains(t, err, "symbolic link")
+	_, err = os.Stat(filepath.Join(dir, "elsewhere.db"))
+	assert.ErrorIs(t, err, fs.ErrNotExist, "nothing created")
 }
