@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"os"
+	"strings"
 	"sync"
 )
 
@@ -65,8 +66,9 @@ func NewHasher(salt string) (*Hasher, error) {
 	if salt == "" {
 		return nil, errNoSalt
 	}
-	if len(salt) < MinSaltLen {
-		return nil, fmt.Errorf("apitoken: salt is %d bytes, want at least %d: generate one with `openssl rand -base64 16`", len(salt), MinSaltLen)
+	if n := len(strings.TrimSpace(salt)); n < MinSaltLen {
+		// White space counts for nothing: sixteen spaces are no secret.
+		return nil, fmt.Errorf("apitoken: salt is %d bytes besides white space, want at least %d: generate one with `openssl rand -base64 16`", n, MinSaltLen)
 	}
 	key := []byte(salt)
 	fp := sha256.Sum256([]byte("apitoken salt id\x00" + salt))
@@ -103,7 +105,10 @@ func (h *Hasher) sum(key string, memo *keyMemo) (sum Hash, digest [sha256.Size]b
 	st.buf = append(st.buf[:0], key...)
 	if memo != nil {
 		digest = sha256.Sum256(st.buf)
-		sum, remembered = memo.get(&digest)
+		var e *memoEntry
+		if e, remembered = memo.get(&digest); remembered {
+			sum = e.hash
+		}
 	}
 	if !remembered {
 		st.mac.Reset()

@@ -87,3 +87,13 @@ func TestParseHashRejects(t *testing.T) {
 		assert.Error(t, err, "%q", s)
 	}
 }
+
+// TestBlankSalt: a salt of white space is refused, whatever its length.
+func TestBlankSalt(t *testing.T) {
+	for _, salt := range []string{strings.Repeat(" ", 16), strings.Repeat("\t\n ", 10), " short-salt-1234 "} {
+		_, err := apitoken.NewHasher(salt)
+		assert.Error(t, err, "%q", salt)
+	}
+	_, err := apitoken.NewHasher(" padded-but-long-enough-salt ")
+	assert.NoError(t, err, "white space around a long enough salt is kept, as Strapi keeps it")
+}

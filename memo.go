@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultKeyMemo is the number of keys a Service remembers the hash of
@@ -20,32 +21,46 @@ const DefaultKeyMemo = 10_000
 // at its next use; and it is emptied when full, so it holds about max
 // entries at most (puts racing the emptying may add a few).
 type keyMemo struct {
-	hashes sync.Map // [sha256.Size]byte: Hash
+	hashes sync.Map // [sha256.Size]byte: *memoEntry
 	n      atomic.Int64
 	max    int64
 }
 
-func (m *keyMemo) get(digest *[sha256.Size]byte) (Hash, bool) {
+// memoEntry is a remembered key's hash and its token's expiry when it was
+// found, which says how long the memo may vouch for the key (see has).
+type memoEntry struct {
+	hash    Hash
+	expires time.Time // zero: never
+}
+
+func (m *keyMemo) get(digest *[sha256.Size]byte) (*memoEntry, bool) {
 	v, ok := m.hashes.Load(*digest)
 	if !ok {
-		return Hash{}, false
+		return nil, false
 	}
-	return v.(Hash), true
+	return v.(*memoEntry), true
 }
 
-// has reports whether the memo holds key.
-func (m *keyMemo) has(key string) bool {
+// has reports whether the memo holds key, and its token had not expired
+// at now when it was found. An expiry moved later since then makes has
+// say no too early, which costs the key's holder only a wait; one moved
+// earlier makes it say yes until the key's next use forgets it.
+func (m *keyMemo) has(key string, now time.Time) bool {
 	digest := sha256.Sum256([]byte(key))
-	_, ok := m.get(&digest)
-	return ok
+	e, ok := m.get(&digest)
+	return ok && (e.expires.IsZero() || now.Before(e.expires))
 }
 
-func (m *keyMemo) put(digest [sha256.Size]byte, h Hash) {
+func (m *keyMemo) put(digest [sha256.Size]byte, h Hash, expires *time.Time) {
 	if m.n.Load() >= m.max {
 		m.hashes.Clear()
 		m.n.Store(0)
 	}
-	if _, loaded := m.hashes.LoadOrStore(digest, h); !loaded {
+	e := &memoEntry{hash: h}
+	if expires != nil {
+		e.expires = *expires
+	}
+	if _, loaded := m.hashes.LoadOrStore(digest, e); !loaded {
 		m.n.Add(1)
 	}
 }

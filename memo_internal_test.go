@@ -93,7 +93,7 @@ func TestKeyMemoBoundConcurrent(t *testing.T) {
 			for i := range 500 {
 				var d [32]byte
 				d[0], d[1], d[2] = byte(g), byte(i), byte(i>>8)
-				m.put(d, Hash{})
+				m.put(d, Hash{}, nil)
 				if i%3 == 0 {
 					m.forget(d)
 				}

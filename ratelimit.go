@@ -99,7 +99,7 @@ func (s *Service) knownKey(r *http.Request) bool {
 		return false
 	}
 	key, err := splitBearer(vals[0])
-	return err == nil && s.plausibleKey(key) && s.memo.has(key)
+	return err == nil && s.plausibleKey(key) && s.memo.has(key, s.now())
 }
 
 func remoteHost(r *http.Request) string {

@@ -216,7 +216,7 @@ func (s *Service) verify(ctx context.Context, key string) (*Token, error) {
 	switch {
 	case s.memo == nil:
 	case err == nil && !remembered:
-		s.memo.put(digest, sum)
+		s.memo.put(digest, sum, t.ExpiresAt)
 	case errors.Is(err, ErrNotFound) && remembered:
 		s.memo.forget(digest)
 	}
@@ -231,6 +231,11 @@ func (s *Service) verify(ctx context.Context, key string) (*Token, error) {
 	}
 	now := s.now()
 	if t.Expired(now) {
+		if s.memo != nil {
+			// The memo vouches for keys to the failure limit: an
+			// expired key must not pass it for ever.
+			s.memo.forget(digest)
+		}
 		s.event(ctx, EventExpiredKey, t, ErrExpired, nil)
 		return t, ErrExpired
 	}

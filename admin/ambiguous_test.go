@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -38,6 +39,9 @@ func TestAmbiguousBodies(t *testing.T) {
 		{"bidi override in name", "POST", "/api-tokens", `{"name":"invoice\u202egpj.exe"}`, []string{"name"}, "name " + invisible},
 		{"isolate in name", "PUT", "/api-tokens/" + id, `{"name":"a\u2066b"}`, []string{"name"}, "name " + invisible},
 		{"zero-width in name", "POST", "/api-tokens", `{"name":"c\u200bi"}`, []string{"name"}, "name " + invisible},
+		{"deep nesting", "POST", "/api-tokens", strings.Repeat("[", 60000), []string{}, "the body nests more than 32 levels deep"},
+		{"negative overlap", "POST", "/api-tokens/" + id + "/regenerate", `{"overlap":-288230376065311744}`, []string{"overlap"},
+			"overlap must be between 0 and 30 days"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,8 +16,8 @@ func setETag(w http.ResponseWriter, t *apitoken.Token) {
 const maxIfMatchTags = 16
 
 // ifMatch returns the versions that r's If-Match header allows an update
-// of, or nil when it has none or "*" (any version; a missing token is 404
-// anyway). Weak tags never match (RFC 9110, 13.1.1), so a header of weak
+// of, or nil when it has none or "*" alone (any version; a missing token is
+// 404 anyway). Weak tags never match (RFC 9110, 13.1.1), so a header of weak
 // tags alone fails with apitoken.ErrStale.
 func ifMatch(r *http.Request) ([]string, error) {
 	values := r.Header.Values("If-Match")
@@ -33,9 +33,9 @@ func ifMatch(r *http.Request) ([]string, error) {
 			switch {
 			case tags > maxIfMatchTags:
 				return nil, errBadIfMatch
-			case tag == "*":
-				return nil, nil
-			case strings.HasPrefix(tag, "W/"):
+			case tag == "*" && len(values) == 1 && !strings.Contains(v, ","):
+				return nil, nil // "*" stands alone, or it would excuse the tags beside it
+			case strings.HasPrefix(tag, "W/") && len(tag) > 2:
 			case len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"' && !strings.Contains(tag[1:len(tag)-1], `"`):
 				versions = append(versions, tag[1:len(tag)-1])
 			default:

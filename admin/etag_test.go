@@ -49,6 +49,8 @@ func TestIfMatch(t *testing.T) {
 		{`"nope", ` + edited, 200},
 		{`*`, 200},
 		{`W/` + edited, 412}, // weak tags never match If-Match
+		{`W/`, 400},
+		{`"0123456789abcdef01234567", *`, 400}, // "*" in a list would excuse the stale tag
 		{`"nope"`, 412},
 		{edited[1:], 400},
 		{`"a"b"`, 400},

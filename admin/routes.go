@@ -116,9 +116,10 @@ func (h *handler) regenerate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &b); err != nil && err != errEmptyBody {
 		return err
 	}
-	// Clamped so that the conversion cannot overflow; the Service refuses
+	// Clamped on both sides so that the conversion cannot overflow (a huge
+	// negative overlap wrapped into a valid one); the Service refuses
 	// anything over its limit.
-	overlap := time.Duration(min(b.Overlap, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+	overlap := time.Duration(min(max(b.Overlap, -1), math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
 	t, key, err := h.svc.RegenerateWithOverlap(r.Context(), r.PathValue("id"), overlap)
 	if err != nil {
 		return err

@@ -28,9 +28,17 @@ func checkKeys(body []byte, v any) error {
 	return nil
 }
 
+// maxDepth bounds how deep a body may nest. The admin API's bodies need
+// three levels; without a bound, each level's copy of the path makes a
+// 64 KiB body of '[' take gigabytes.
+const maxDepth = 32
+
 // walkKeys reads one JSON value at path. fields, when not nil, are the keys
 // the value may have if it is an object.
 func walkKeys(dec *json.Decoder, path, fields []string) error {
+	if len(path) > maxDepth {
+		return bodyError("", "the body nests more than "+strconv.Itoa(maxDepth)+" levels deep")
+	}
 	tok, err := dec.Token()
 	if err != nil {
 		return err

@@ -387,3 +387,17 @@ func TestHelpersWriteNothingToStdoutOnError(t *testing.T) {
 		t.Errorf("exit %d, stdout %q", code, out.String())
 	}
 }
+
+// TestVerifyJSONHidesAction: verify --json writes its reason to standard
+// output, which is not filtered; a key given as --action is hidden there too.
+func TestVerifyJSONHidesAction(t *testing.T) {
+	env["API_TOKEN_SALT"] = "cli-verify-json-salt-0123456789"
+	t.Cleanup(func() { delete(env, "API_TOKEN_SALT") })
+	db := newDB(t)
+	k1 := strings.TrimSpace(runOK(t, "-db", db, "create", "--name", "a", "--quiet"))
+	k2 := strings.TrimSpace(runOK(t, "-db", db, "create", "--name", "b", "--quiet"))
+	r := run(t, k1, "-db", db, "verify", "--key", "-", "--json", "--action", "api::a.a."+k2)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stdout, "[hidden]")
+	assert.NotContains(t, r.stdout, k2[9:])
+}

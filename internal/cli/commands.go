@@ -223,7 +223,10 @@ func setupVerify(c *command) func(context.Context) error {
 		case err != nil:
 			return err
 		case *action != "" && !t.Allows(*action):
-			reason = fmt.Sprintf("a %s token may not perform %s", t.Type, *action)
+			// The action is the caller's argument, and this reason
+			// may go to standard output (--json), which is not
+			// filtered: hide anything in it that could be a key.
+			reason = keyLike.ReplaceAllString(fmt.Sprintf("a %s token may not perform %s", t.Type, *action), "[hidden]")
 		}
 		if c.json {
 			if err := writeJSON(c.stdout, verdict{Valid: reason == "", Reason: reason, Token: t}); err != nil {
