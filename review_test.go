@@ -90,7 +90,6 @@ func TestReviewExpiredKeyEscapesFailureLimit(t *testing.T) {
 	assert.Zero(t, lookups, "a limited client must cost no store lookup")
 }
 
-
 // TestReviewForgedPrefixVariants: the forged-prefix guarantee, pushed with
 // case, look-alike, empty, '_'-containing, short and long variants and
 // white space or NUL. These all hold (no lookup); kept as a regression net.

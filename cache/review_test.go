@@ -163,7 +163,6 @@ func TestReviewTTLMeasuredFromFillNotRead(t *testing.T) {
 	assert.Nil(t, got)
 }
 
-
 // TestReviewHugeTTL: huge TTL/NegativeTTL values must not overflow the
 // expiry into the past (which silently disables caching) or panic.
 func TestReviewHugeTTL(t *testing.T) {
