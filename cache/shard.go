@@ -20,7 +20,8 @@ type shard struct {
 	ids   map[string][]apitoken.Hash // token id: hashes in pos, for invalidation
 	calls map[apitoken.Hash]*call    // queries in flight
 
-	maxPos int
+	maxPos  int
+	evicted int // entries evicted from pos since it was last rebuilt
 }
 
 type posEntry struct {
@@ -176,6 +177,9 @@ func (sh *shard) putFound(h apitoken.Hash, t *apitoken.Token, exp time.Duration)
 			sh.dropFound(k)
 			break
 		}
+		if sh.evicted++; sh.evicted >= sh.maxPos {
+			sh.rebuild()
+		}
 	}
 	sh.neg.delete(h)
 	sh.pos[h] = posEntry{token: t, expires: exp}
@@ -203,6 +207,23 @@ func (sh *shard) dropFound(h apitoken.Hash) {
 	} else {
 		sh.ids[id] = hs
 	}
+}
+
+// rebuild copies pos and ids into new maps. A Go map that keeps losing one
+// entry and gaining another grows (see unknown.go), so once as many
+// entries were evicted as pos holds, the maps are made anew: their memory
+// stays bounded, at the cost of one copy per maxPos inserts. The caller
+// holds sh.mu.
+func (sh *shard) rebuild() {
+	pos := make(map[apitoken.Hash]posEntry, len(sh.pos))
+	for h, e := range sh.pos {
+		pos[h] = e
+	}
+	ids := make(map[string][]apitoken.Hash, len(sh.ids))
+	for id, hs := range sh.ids {
+		ids[id] = hs
+	}
+	sh.pos, sh.ids, sh.evicted = pos, ids, 0
 }
 
 // dropID removes the token with id under all its hashes.
