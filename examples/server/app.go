@@ -52,6 +52,8 @@ const (
 	// shutdownTimeout is how long in-flight requests get to finish, and
 	// then recorded token use to be written, after the shutdown grace.
 	shutdownTimeout = 15 * time.Second
+	// closeTimeout bounds the flush of recorded token use after Shutdown.
+	closeTimeout = 5 * time.Second
 	// defaultShutdownGrace is -shutdown-grace: how long the server keeps
 	// answering, closing each connection after its response, before it
 	// stops accepting. It covers requests already on the wire and a load
@@ -220,7 +222,11 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("shutdown: %w", err))
 	}
-	if err := a.close(sctx); err != nil {
+	// The flush of recorded use gets its own time: a client that held
+	// Shutdown to its deadline must not cost every token's lastUsedAt.
+	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer ccancel()
+	if err := a.close(cctx); err != nil {
 		serveErr = errors.Join(serveErr, err)
 	}
 	if errors.Is(serveErr, http.ErrServerClosed) {
