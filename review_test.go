@@ -14,18 +14,12 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/memstore"
 )
 
-// attackClock is a settable clock for the attack tests.
-type attackClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *attackClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *attackClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
+// attackGet sends a GET with the Authorization value auth ("" for none)
+// and returns the status.
 func attackGet(t *testing.T, url, auth string) int {
 	t.Helper()
 	req, err := http.NewRequest("GET", url, nil)
@@ -51,11 +45,11 @@ func attackGet(t *testing.T, url, auth string) int {
 // nothing.
 func TestReviewExpiredKeyEscapesFailureLimit(t *testing.T) {
 	ctx := context.Background()
-	clock := &attackClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock()
 	store := &countingStore{Store: memstore.New()}
 	var events sync.Map
 	svc, err := apitoken.New(apitoken.Config{
-		Store: store, Salt: testSalt, Logger: discard(), Now: clock.now, AnyAction: true,
+		Store: store, Salt: testSalt, Logger: discard(), Now: clock.Now, AnyAction: true,
 		FailureLimit: &apitoken.FailureLimit{Rate: rate.Every(time.Hour), Burst: 3},
 		OnEvent: func(_ context.Context, e apitoken.Event) {
 			n, _ := events.LoadOrStore(e.Kind, new(int))
@@ -71,7 +65,7 @@ func TestReviewExpiredKeyEscapesFailureLimit(t *testing.T) {
 	defer srv.Close()
 
 	require.Equal(t, 200, attackGet(t, srv.URL, "Bearer "+key), "the key works while valid; the memo learns it")
-	clock.add(8 * 24 * time.Hour) // the token expires
+	clock.Add(8 * 24 * time.Hour) // the token expires
 
 	garbage := "Bearer " + strings.Repeat("a", 256)
 	for range 3 {

@@ -33,12 +33,7 @@ func TestReviewStaleAfterNotFoundNegativeDisabled(t *testing.T) {
 	_, err = get(t, s, h)
 	require.ErrorIs(t, err, apitoken.ErrNotFound, "the store said: unknown")
 
-	down := errors.New("connection refused")
-	under.fail.Store(&down)
-	got, err := get(t, s, h)
-	assert.ErrorIs(t, err, down, "a key the store just said was unknown must not be served stale")
-	assert.Nil(t, got, "revoked token resurrected by StaleIfError")
-	assert.EqualValues(t, 0, s.StaleServed())
+	assertNotStale(t, s, under, h)
 }
 
 // TestReviewStaleAfterNotFoundDuringUnrelatedInvalidation: same hole with
@@ -68,12 +63,7 @@ func TestReviewStaleAfterNotFoundDuringUnrelatedInvalidation(t *testing.T) {
 	close(under.release)
 	require.ErrorIs(t, <-errc, apitoken.ErrNotFound, "the store said: unknown")
 
-	down := errors.New("connection refused")
-	under.fail.Store(&down)
-	got, err := get(t, s, h)
-	assert.ErrorIs(t, err, down, "a key the store just said was unknown must not be served stale")
-	assert.Nil(t, got, "revoked token resurrected by StaleIfError")
-	assert.EqualValues(t, 0, s.StaleServed())
+	assertNotStale(t, s, under, h)
 }
 
 // TestReviewCancelledLeaderServesStaleToWaiters: the store is healthy, but
@@ -179,4 +169,16 @@ func TestReviewHugeTTL(t *testing.T) {
 	get(t, s, u)
 	get(t, s, u)
 	assert.EqualValues(t, 2, under.calls.Load(), "unknown should be a negative hit")
+}
+
+// assertNotStale takes the store down and checks that the cache does not
+// serve h, which the store said was unknown, as found.
+func assertNotStale(t *testing.T, s *cache.Store, under *counting, h apitoken.Hash) {
+	t.Helper()
+	down := errors.New("connection refused")
+	under.fail.Store(&down)
+	got, err := get(t, s, h)
+	assert.ErrorIs(t, err, down, "a key the store just said was unknown must not be served stale")
+	assert.Nil(t, got, "revoked token resurrected by StaleIfError")
+	assert.EqualValues(t, 0, s.StaleServed())
 }
