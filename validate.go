@@ -34,6 +34,8 @@ func (s *Service) validate(t *Token, lifespan *Duration) error {
 		v.add("name", "name must not contain control characters")
 	case strings.IndexFunc(t.Name, invisible) >= 0:
 		v.add("name", "name must not contain invisible formatting characters such as bidirectional overrides")
+	case stackedMarks(t.Name):
+		v.add("name", fmt.Sprintf("name must not stack more than %d combining marks on one character", maxMarks))
 	}
 	switch {
 	case !utf8.ValidString(t.Description):
@@ -56,8 +58,35 @@ func (s *Service) validate(t *Token, lifespan *Duration) error {
 // U+2066–U+2069), zero-width characters, marks and byte order marks, which
 // make a name display as something other than what it is, in the admin
 // screen, a terminal or a log.
+//
+// Also refused: what renders as nothing or as a blank though it is not a
+// space, so that "deploy" and "deploy" with a Hangul filler or a variation
+// selector cannot pass for one another: Unicode's other default-ignorable
+// code points (Hangul fillers, the combining grapheme joiner, Khmer
+// inherent vowels), variation selectors, and the braille blank.
 func invisible(r rune) bool {
-	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) ||
+		r == '\u2800'
+}
+
+// maxMarks bounds the combining marks on one character of a name: enough
+// for any script, too few to draw over the rows around it.
+const maxMarks = 4
+
+// stackedMarks reports whether s has more than maxMarks combining marks in
+// a row.
+func stackedMarks(s string) bool {
+	n := 0
+	for _, r := range s {
+		if unicode.In(r, unicode.Mn, unicode.Me) {
+			if n++; n > maxMarks {
+				return true
+			}
+		} else {
+			n = 0
+		}
+	}
+	return false
 }
 
 func (s *Service) validatePermissions(t *Token, v *ValidationError) {

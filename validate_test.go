@@ -2,6 +2,7 @@ package apitoken_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,6 +31,17 @@ func TestInvisibleCharacters(t *testing.T) {
 		{"right-to-left mark", "a\u200Fb", nameMsg},
 		{"byte order mark", "\uFEFFci", nameMsg},
 		{"line separator", "a\u2028b", nameMsg},
+		{"Hangul filler alone", "\u3164", nameMsg},
+		{"halfwidth Hangul filler", "\uFFA0", nameMsg},
+		{"Hangul choseong filler", "\u115F", nameMsg},
+		{"look-alike with a filler", "plain\u3164", nameMsg},
+		{"variation selector", "pl\uFE0Fain", nameMsg},
+		{"supplementary variation selector", "pl\U000E0100ain", nameMsg},
+		{"combining grapheme joiner", "pl\u034Fain", nameMsg},
+		{"Mongolian variation selector", "pl\u180Bain", nameMsg},
+		{"Khmer inherent vowel", "pl\u17B4ain", nameMsg},
+		{"braille blank", "\u2800", nameMsg},
+		{"stacked marks", "plain" + strings.Repeat("\u0336", 90), "name must not stack more than 4 combining marks on one character"},
 		{"newline in name", "a\nb", "name must not contain control characters"},
 		{"escape in name", "a\x1b[2Jb", "name must not contain control characters"},
 	}
