@@ -281,10 +281,10 @@ func TestRefusedInput(t *testing.T) {
 		{"escape in name", []string{"create", "--name", "evil\x1b[2J"}, 1, "control characters"},
 		{"invalid UTF-8", []string{"create", "--name", "a\xffb"}, 1, "valid UTF-8"},
 		{"long description", []string{"create", "--name", "d", "--description", strings.Repeat("d", 5000)}, 1, "at most 1000"},
-		{"bad type", []string{"create", "--name", "x", "--type", "admin"}, 1, "type must be one of"},
+		{"bad type", []string{"create", "--name", "x", "--type", "admin"}, 2, "--type: want read-only, full-access or custom"},
 		{"bad duration", []string{"create", "--name", "x", "--duration", "1y"}, 2, "--duration"},
 		{"huge duration", []string{"create", "--name", "x", "--duration", "99999999999d"}, 2, "--duration"},
-		{"disallowed duration", []string{"create", "--name", "x", "--duration", "1d"}, 1, "lifespan must be one of"},
+		{"disallowed duration", []string{"create", "--name", "x", "--duration", "1d"}, 2, "--duration: want 7d, 30d, 90d or unlimited"},
 		{"permission on read-only", []string{"create", "--name", "x", "--permission", "api::a.a.find"}, 1, "Non-custom tokens"},
 		{"custom without permissions", []string{"create", "--name", "x", "--type", "custom"}, 1, "Missing permissions"},
 		{"malformed permission", []string{"create", "--name", "x", "--type", "custom", "--permission", "'; DROP TABLE x; --"}, 1, "Unknown permissions"},
@@ -400,4 +400,24 @@ func TestVerifyJSONHidesAction(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stdout, "[hidden]")
 	assert.NotContains(t, r.stdout, k2[9:])
+}
+
+// TestMistypedTypeAndDuration: a --type or --duration that is not one of
+// the choices is a usage mistake (exit 2) naming them in the CLI's units.
+func TestMistypedTypeAndDuration(t *testing.T) {
+	db := newDB(t)
+	runOK(t, "-db", db, "create", "--name", "kept")
+	for _, args := range [][]string{
+		{"create", "--name", "a", "--type", "readonly"},
+		{"create", "--name", "a", "--type", "Read-Only"},
+		{"update", "kept", "--type", "fullaccess"},
+		{"create", "--name", "a", "--duration", "14d"},
+		{"update", "kept", "--duration", "1d"},
+		{"update", "kept", "--duration", "365d", "--type", "read-only"},
+	} {
+		r := run(t, "", append([]string{"-db", db}, args...)...)
+		assert.Equal(t, exitUsage, r.code, "%v: %s", args, r.stderr)
+		assert.Regexp(t, `want (7d, 30d, 90d or unlimited|read-only, full-access or custom)`, r.stderr, args)
+		assert.NotContains(t, r.stderr, "604800000")
+	}
 }

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/go-apitoken/apitoken"
@@ -40,12 +42,23 @@ func (f *tokenFlags) declare(fs *flag.FlagSet) {
 	fs.Var(&f.permissions, "permission", "an action a custom token may perform, e.g. api::article.article.find (repeatable)")
 }
 
+// lifespan parses --duration. A value that is not one of the lifespans the
+// CLI's Service allows is a usage mistake, named in the CLI's own units.
 func (f *tokenFlags) lifespan() (apitoken.Duration, error) {
 	d, err := apitoken.ParseDuration(f.duration)
-	if err != nil {
+	if err != nil || !slices.Contains(apitoken.DefaultDurations, d) {
 		return 0, usageErr{errors.New("--duration: want 7d, 30d, 90d or unlimited")}
 	}
 	return d, nil
+}
+
+// tokenType parses --type; a mistyped one is a usage mistake.
+func (f *tokenFlags) tokenType() (apitoken.Type, error) {
+	t := apitoken.Type(f.typ)
+	if f.typ != "" && !t.Valid() {
+		return "", usageErr{errors.New("--type: want read-only, full-access or custom")}
+	}
+	return t, nil
 }
 
 func setupCreate(c *command) func(context.Context) error {
@@ -56,7 +69,11 @@ func setupCreate(c *command) func(context.Context) error {
 		if strings.TrimSpace(f.name) == "" {
 			return usageErr{errors.New("--name is required")}
 		}
-		p := apitoken.CreateParams{Name: f.name, Description: f.description, Type: apitoken.Type(f.typ), Permissions: f.permissions}
+		typ, err := f.tokenType()
+		if err != nil {
+			return err
+		}
+		p := apitoken.CreateParams{Name: f.name, Description: f.description, Type: typ, Permissions: f.permissions}
 		if f.duration != "" {
 			d, err := f.lifespan()
 			if err != nil {
@@ -134,13 +151,11 @@ func setupUpdate(c *command) func(context.Context) error {
 			case "description":
 				p.Description = &f.description
 			case "type":
-				typ := apitoken.Type(f.typ)
-				p.Type = &typ
+				typ, terr := f.tokenType()
+				p.Type, err = &typ, cmp.Or(err, terr)
 			case "duration":
-				var d apitoken.Duration
-				if d, err = f.lifespan(); err == nil {
-					p.Lifespan = &d
-				}
+				d, derr := f.lifespan()
+				p.Lifespan, err = &d, cmp.Or(err, derr)
 			case "permission":
 				p.Permissions = f.permissions
 			default:
