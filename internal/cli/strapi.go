@@ -131,8 +131,16 @@ func setupImportStrapi(c *command) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		var to apitoken.Store = memstore.New() // a dry run into a SQLite file not yet made
-		if !*dryRun || c.dbExists() {
+		// A dry run into a database without apitoken's tables plans
+		// against an empty store, creating nothing.
+		var to apitoken.Store = memstore.New()
+		has := true
+		if *dryRun {
+			if has, err = c.hasStore(ctx); err != nil {
+				return err
+			}
+		}
+		if has {
 			svc, done, err := c.open(ctx, false)
 			if err != nil {
 				return err
@@ -154,13 +162,13 @@ func setupImportStrapi(c *command) func(context.Context) error {
 
 // dbExists reports whether -db names a server database or a SQLite file
 // that exists.
-func (c *command) dbExists() bool {
+// hasStore reports whether -db already holds apitoken's tables.
+func (c *command) hasStore(ctx context.Context) (bool, error) {
 	target, err := dbopen.Parse(dbopen.Value(c.db, getenv))
-	if err != nil || target.Path == "" {
-		return true
+	if err != nil {
+		return false, usageErr{err}
 	}
-	_, err = os.Stat(target.Path)
-	return err == nil
+	return dbopen.HasStore(ctx, target)
 }
 
 func (c *command) printImport(rep *strapistore.ImportReport, from dbopen.Target, dryRun bool) {

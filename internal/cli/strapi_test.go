@@ -174,3 +174,24 @@ func fileSum(t *testing.T, path string) [32]byte {
 	require.NoError(t, err)
 	return sha256.Sum256(b)
 }
+
+// TestImportDryRunWritesNothing: a dry run into an existing database that
+// is not yet an apitoken database plans against an empty store and leaves
+// the file's bytes as they were (it had created apitoken's tables in it).
+func TestImportDryRunWritesNothing(t *testing.T) {
+	s := newStrapi(t, strapistore.SQLite)
+	addStrapiToken(t, s, "alpha")
+	dest := newDB(t)
+	d, err := sql.Open("sqlite", dest)
+	require.NoError(t, err)
+	_, err = d.Exec("CREATE TABLE unrelated (x int)")
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
+	before := fileSum(t, dest)
+	env["API_TOKEN_SALT"] = strapiSalt
+	t.Cleanup(func() { delete(env, "API_TOKEN_SALT") })
+	r := run(t, "", "-db", dest, "import-strapi", "--from", s.Value, "--dry-run")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, `"alpha"`)
+	assert.Equal(t, before, fileSum(t, dest), "--dry-run wrote to the -db file")
+}

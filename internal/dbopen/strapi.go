@@ -62,6 +62,23 @@ func refuseStrapi(ctx context.Context, t Target) error {
 	return fmt.Errorf("%w: %s has %s and none of apitoken's tables, which are not added to it", ErrStrapiDB, t, strapiTokensTable)
 }
 
+// HasStore reports whether the database of t already has apitoken's token
+// table, looking through a read-only connection: a dry run plans against
+// an empty store rather than create the tables it would change nothing in.
+func HasStore(ctx context.Context, t Target) (bool, error) {
+	if t.Path != "" {
+		if _, err := os.Stat(t.Path); err != nil {
+			return false, nil
+		}
+	}
+	db, err := OpenReadOnly(ctx, t)
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	return hasTable(ctx, db, sqlstore.DefaultTablePrefix+"tokens"), nil
+}
+
 // strapiTokensTable is Strapi's token table with its default prefix.
 const strapiTokensTable = "strapi_api_tokens"
 
