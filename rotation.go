@@ -18,7 +18,9 @@ import (
 // so that this answer is the store's new one too. A key found under no
 // salt is looked up under the current one again, in case another request
 // moved it meanwhile.
-func (s *Service) verifyPrevious(ctx context.Context, key string) (*Token, error) {
+//
+// sum is the key's hash under the current salt, which Verify has made.
+func (s *Service) verifyPrevious(ctx context.Context, key string, sum Hash) (*Token, error) {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	for _, h := range s.previous {
@@ -30,13 +32,12 @@ func (s *Service) verifyPrevious(ctx context.Context, key string) (*Token, error
 		if err != nil || t.Expired(s.now()) {
 			return t, err
 		}
-		to := s.hasher.Sum(key)
-		err = s.store.MoveKey(ctx, t.ID, from, to, s.hasher.ID())
+		err = s.store.MoveKey(ctx, t.ID, from, sum, s.hasher.ID())
 		switch {
 		case err == nil:
 			s.event(ctx, EventSaltMoved, t, nil, nil)
 		case errors.Is(err, ErrNotFound):
-			if t, err = s.store.GetByHash(ctx, to); !errors.Is(err, ErrNotFound) {
+			if t, err = s.store.GetByHash(ctx, sum); !errors.Is(err, ErrNotFound) {
 				return t, err
 			}
 			return s.store.GetByHash(ctx, from)
@@ -47,7 +48,7 @@ func (s *Service) verifyPrevious(ctx context.Context, key string) (*Token, error
 	}
 	// Another request may have moved the key between Verify's lookup
 	// under the current salt and these: ask once more.
-	return s.store.GetByHash(ctx, s.hasher.Sum(key))
+	return s.store.GetByHash(ctx, sum)
 }
 
 // RevealKey returns the key of a token again, from its encrypted copy. It

@@ -221,7 +221,7 @@ func (s *Service) verify(ctx context.Context, key string) (*Token, error) {
 		s.memo.forget(digest)
 	}
 	if errors.Is(err, ErrNotFound) && len(s.previous) > 0 {
-		t, err = s.verifyPrevious(ctx, key)
+		t, err = s.verifyPrevious(ctx, key, sum)
 	}
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
