@@ -6,7 +6,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/internal/sqlq"
@@ -233,30 +232,13 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(*sql.Tx) error) err
 	}))
 }
 
-// maxBusyWait bounds how long a write is retried: while SQLite's write lock
-// is held, or after another engine aborted it to break a deadlock.
-const maxBusyWait = 10 * time.Second
-
-// retryBusy runs f, and runs it again, with growing pauses, while it fails
-// in a way that running again cures, for up to maxBusyWait or until ctx
-// ends: SQLITE_BUSY on SQLite, so that the store works on a DSN without
-// busy_timeout; a deadlock victim elsewhere (InnoDB's gap locks make
-// writes to neighbouring tokens' permissions deadlock), since an unrelated
-// write must not fail for it.
+// retryBusy runs f with sqlq.Retry: again while it fails with SQLITE_BUSY on
+// SQLite, so that the store works on a DSN without busy_timeout, and as a
+// deadlock's victim elsewhere (InnoDB's gap locks make writes to
+// neighbouring tokens' permissions deadlock), since an unrelated write must
+// not fail for it.
 func (s *Store) retryBusy(ctx context.Context, f func() error) error {
-	err := f()
-	pause := time.Millisecond
-	deadline := time.Now().Add(maxBusyWait)
-	for err != nil && s.retryable(err) && time.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, 50*time.Millisecond)
-		err = f()
-	}
-	return err
+	return sqlq.Retry(ctx, s.retryable, f)
 }
 
 func (s *Store) retryable(err error) bool {

@@ -45,26 +45,11 @@ const mysqlLockWait = 30 * time.Second
 //   - MySQL: a named lock (GET_LOCK) on the connection, released after the
 //     transaction ends.
 func (s *Store) inTx(ctx context.Context, lock string, fn func(q querier) error) error {
-	err := s.tx(ctx, lock, fn)
 	// A deadlock victim (InnoDB's gap locks make writes to neighbouring
 	// tokens' permission rows deadlock) runs again: an unrelated write
 	// must not fail for it.
-	pause := time.Millisecond
-	for tries := 1; sqlq.Deadlock(err) && tries < maxDeadlockTries; tries++ {
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(pause):
-		}
-		pause *= 2
-		err = s.tx(ctx, lock, fn)
-	}
-	return err
+	return sqlq.Retry(ctx, sqlq.Deadlock, func() error { return s.tx(ctx, lock, fn) })
 }
-
-// maxDeadlockTries bounds the runs of a transaction that keeps being
-// chosen as a deadlock's victim.
-const maxDeadlockTries = 8
 
 // tx is one run of inTx.
 func (s *Store) tx(ctx context.Context, lock string, fn func(q querier) error) error {
