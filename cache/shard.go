@@ -122,10 +122,12 @@ func (s *Store) query(ctx context.Context, sh *shard, hash apitoken.Hash, c *cal
 		case errors.Is(c.err, apitoken.ErrNotFound):
 			// Whatever else happened meanwhile, an expired entry of
 			// a key the store no longer knows must not be served
-			// stale later.
-			sh.dropFound(hash)
+			// stale later: putUnknown drops it, and so does this
+			// when no unknown entry may be made.
 			if s.negTTL > 0 && s.epoch.Load() == c.epoch {
 				sh.putUnknown(hash, now+s.negTTL)
+			} else {
+				sh.dropFound(hash)
 			}
 		case errors.Is(c.err, context.Canceled):
 			// The caller gave up (a client went away), which says
