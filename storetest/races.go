@@ -297,13 +297,9 @@ func testUpdateExpiresWhileQueued(t *testing.T, s apitoken.Store, l limits) {
 	h := newHolding(s)
 	clock := testenv.NewClock()
 	svc := newService(t, h, clock, newSalt)
-	day := apitoken.Duration(24 * time.Hour)
-	svc2, err := apitoken.New(apitoken.Config{Store: h, Salt: newSalt, Now: clock.Now, AnyAction: true,
-		Logger: slog.New(slog.DiscardHandler), Durations: []apitoken.Duration{day, apitoken.Days90}})
+	tok, key, err := svc.Create(ctx, apitoken.CreateParams{Name: "dying", Type: apitoken.FullAccess, Lifespan: apitoken.Days7})
 	require.NoError(t, err)
-	tok, key, err := svc2.Create(ctx, apitoken.CreateParams{Name: "dying", Type: apitoken.FullAccess, Lifespan: day})
-	require.NoError(t, err)
-	clock.Add(time.Duration(day) - time.Second)
+	clock.Add(time.Duration(apitoken.Days7) - time.Second)
 
 	h.update.Store(true)
 	described := make(chan error, 1)
@@ -314,7 +310,7 @@ func testUpdateExpiresWhileQueued(t *testing.T, s apitoken.Store, l limits) {
 	<-h.held
 	extended := make(chan error, 1)
 	go func() {
-		_, err := svc2.Update(ctx, tok.ID, apitoken.UpdateParams{Lifespan: ptr(apitoken.Days90)})
+		_, err := svc.Update(ctx, tok.ID, apitoken.UpdateParams{Lifespan: ptr(apitoken.Days90)})
 		extended <- err
 	}()
 	waited := true
