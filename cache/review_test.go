@@ -20,17 +20,8 @@ import (
 // another instance) is served as found once the store fails.
 // SECURITY.md: "A key the store said was unknown is never accepted this way".
 func TestReviewStaleAfterNotFoundNegativeDisabled(t *testing.T) {
-	const ttl, window = 5 * time.Second, 30 * time.Second
-	ctx := context.Background()
-	clk, under := testenv.NewClock(), newCounting()
-	s := cache.New(under, cache.Options{TTL: ttl, NegativeTTL: -1, StaleIfError: window, Now: clk.Now})
-	tok, h := add(t, s, "deleted elsewhere")
+	s, under, h := revokedElsewhere(t, cache.Options{NegativeTTL: -1})
 	_, err := get(t, s, h)
-	require.NoError(t, err)
-
-	require.NoError(t, under.Delete(ctx, tok.ID)) // another instance revokes
-	clk.Add(ttl)
-	_, err = get(t, s, h)
 	require.ErrorIs(t, err, apitoken.ErrNotFound, "the store said: unknown")
 
 	assertNotStale(t, s, under, h)
@@ -42,23 +33,15 @@ func TestReviewStaleAfterNotFoundNegativeDisabled(t *testing.T) {
 // invalidation, even of an unrelated token, happened while it ran. The
 // expired found entry stays and is served stale at the next store error.
 func TestReviewStaleAfterNotFoundDuringUnrelatedInvalidation(t *testing.T) {
-	const ttl, window = 5 * time.Second, 30 * time.Second
 	ctx := context.Background()
-	clk, under := testenv.NewClock(), newCounting()
-	s := cache.New(under, cache.Options{TTL: ttl, StaleIfError: window, Now: clk.Now})
-	tok, h := add(t, s, "deleted elsewhere")
+	s, under, h := revokedElsewhere(t, cache.Options{})
 	other, _ := add(t, s, "unrelated")
-	_, err := get(t, s, h)
-	require.NoError(t, err)
-
-	require.NoError(t, under.Delete(ctx, tok.ID)) // another instance revokes
-	clk.Add(ttl)
 
 	under.hold.Store(true)
 	errc := make(chan error, 1)
 	go func() { _, err := s.GetByHash(ctx, h); errc <- err }()
 	<-under.held // the store has answered NotFound; the answer is in flight
-	_, err = s.Update(ctx, other.ID, func(t *apitoken.Token) error { t.Description = "x"; return nil })
+	_, err := s.Update(ctx, other.ID, func(t *apitoken.Token) error { t.Description = "x"; return nil })
 	require.NoError(t, err)
 	close(under.release)
 	require.ErrorIs(t, <-errc, apitoken.ErrNotFound, "the store said: unknown")
@@ -74,15 +57,8 @@ func TestReviewStaleAfterNotFoundDuringUnrelatedInvalidation(t *testing.T) {
 // disconnects makes a revoked (elsewhere) key work for concurrent requests
 // with no outage at all.
 func TestReviewCancelledLeaderServesStaleToWaiters(t *testing.T) {
-	const ttl, window = 5 * time.Second, 30 * time.Second
 	ctx := context.Background()
-	clk, under := testenv.NewClock(), newCounting()
-	s := cache.New(under, cache.Options{TTL: ttl, StaleIfError: window, Now: clk.Now})
-	tok, h := add(t, s, "deleted elsewhere")
-	_, err := get(t, s, h)
-	require.NoError(t, err)
-	require.NoError(t, under.Delete(ctx, tok.ID)) // another instance revokes
-	clk.Add(ttl)
+	s, under, h := revokedElsewhere(t, cache.Options{})
 
 	under.hold.Store(true)
 	lctx, cancel := context.WithCancel(ctx)
@@ -169,6 +145,23 @@ func TestReviewHugeTTL(t *testing.T) {
 	get(t, s, u)
 	get(t, s, u)
 	assert.EqualValues(t, 2, under.calls.Load(), "unknown should be a negative hit")
+}
+
+// revokedElsewhere returns a cache with opts, a TTL of 5 s and a
+// StaleIfError of 30 s, over a counting memstore, and the hash of a token it
+// cached, which has since been deleted behind its back (as by another
+// instance) and whose entry has just expired.
+func revokedElsewhere(t *testing.T, opts cache.Options) (*cache.Store, *counting, apitoken.Hash) {
+	t.Helper()
+	clk, under := testenv.NewClock(), newCounting()
+	opts.TTL, opts.StaleIfError, opts.Now = 5*time.Second, 30*time.Second, clk.Now
+	s := cache.New(under, opts)
+	tok, h := add(t, s, "deleted elsewhere")
+	_, err := get(t, s, h)
+	require.NoError(t, err)
+	require.NoError(t, under.Delete(context.Background(), tok.ID))
+	clk.Add(opts.TTL)
+	return s, under, h
 }
 
 // assertNotStale takes the store down and checks that the cache does not
