@@ -24,23 +24,23 @@ func ifMatch(r *http.Request) ([]string, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
+	list := strings.Join(values, ",")
+	if strings.TrimSpace(list) == "*" {
+		return nil, nil
+	}
 	var versions []string
 	tags := 0
-	for _, v := range values {
-		for tag := range strings.SplitSeq(v, ",") {
-			tag = strings.TrimSpace(tag)
-			tags++
-			switch {
-			case tags > maxIfMatchTags:
-				return nil, errBadIfMatch
-			case tag == "*" && len(values) == 1 && !strings.Contains(v, ","):
-				return nil, nil // "*" stands alone, or it would excuse the tags beside it
-			case strings.HasPrefix(tag, "W/") && len(tag) > 2:
-			case len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"' && !strings.Contains(tag[1:len(tag)-1], `"`):
-				versions = append(versions, tag[1:len(tag)-1])
-			default:
-				return nil, errBadIfMatch
-			}
+	for tag := range strings.SplitSeq(list, ",") {
+		tag = strings.TrimSpace(tag)
+		tags++
+		switch {
+		case tags > maxIfMatchTags:
+			return nil, errBadIfMatch
+		case strings.HasPrefix(tag, "W/") && len(tag) > 2: // weak: never matches
+		case len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"' && !strings.Contains(tag[1:len(tag)-1], `"`):
+			versions = append(versions, tag[1:len(tag)-1])
+		default: // "*" beside tags would excuse them
+			return nil, errBadIfMatch
 		}
 	}
 	if len(versions) == 0 {
