@@ -68,7 +68,8 @@ func (s *Service) RevealKey(ctx context.Context, id string) (string, error) {
 // CanReveal reports whether RevealKey can work: an encryption key is set.
 func (s *Service) CanReveal() bool { return s.cipher != nil }
 
-// SaltCounts says how many tokens are on which salt: see CountBySalt.
+// SaltCounts says how many tokens are on which salt: see CountBySalt, and
+// CountSalts, which tells configured previous salts from unknown ones.
 type SaltCounts struct {
 	Current  int // hashed with Config.Salt
 	Previous int // hashed with another salt, e.g. one of PreviousSalts
@@ -79,20 +80,16 @@ type SaltCounts struct {
 // previous salt can be dropped once no token uses it. A token moves to the
 // current salt the first time its key is used after a rotation.
 func (s *Service) CountBySalt(ctx context.Context) (SaltCounts, error) {
-	var c SaltCounts
-	list, err := s.store.List(ctx)
+	r, err := countSalts(ctx, s.store, s.hasher, s.previous)
 	if err != nil {
-		return c, unavailable(err)
+		return SaltCounts{}, unavailable(err)
 	}
-	for _, t := range list {
-		switch t.SaltID {
-		case s.hasher.ID():
-			c.Current++
-		case "":
-			c.Unknown++
-		default:
-			c.Previous++
-		}
+	c := SaltCounts{Current: r.Current, Unknown: r.Unidentified}
+	for _, n := range r.Previous {
+		c.Previous += n
+	}
+	for _, n := range r.Unknown {
+		c.Previous += n
 	}
 	return c, nil
 }

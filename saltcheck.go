@@ -38,15 +38,25 @@ func CountSalts(ctx context.Context, cfg Config) (SaltReport, error) {
 	if err != nil {
 		return r, err
 	}
-	previous := map[string]bool{}
+	var previous []*Hasher
 	for _, salt := range cfg.PreviousSalts {
 		h, err := NewHasher(salt)
 		if err != nil {
 			return r, fmt.Errorf("apitoken: previous salt: %w", err)
 		}
-		previous[h.ID()] = true
+		previous = append(previous, h)
 	}
-	list, err := cfg.Store.List(ctx)
+	return countSalts(ctx, cfg.Store, current, previous)
+}
+
+// countSalts counts the tokens of store by the salt that hashed their keys.
+func countSalts(ctx context.Context, store Store, current *Hasher, previous []*Hasher) (SaltReport, error) {
+	var r SaltReport
+	ids := map[string]bool{}
+	for _, h := range previous {
+		ids[h.ID()] = true
+	}
+	list, err := store.List(ctx)
 	if err != nil {
 		return r, err
 	}
@@ -56,7 +66,7 @@ func CountSalts(ctx context.Context, cfg Config) (SaltReport, error) {
 			r.Current++
 		case id == "":
 			r.Unidentified++
-		case previous[id]:
+		case ids[id]:
 			r.Previous = inc(r.Previous, id)
 		default:
 			r.Unknown = inc(r.Unknown, id)
