@@ -46,18 +46,9 @@ var ErrStrapiDB = errors.New("dbopen: a Strapi database")
 // It looks through a read-only connection, because opening a SQLite file
 // for writing switches it to WAL.
 func refuseStrapi(ctx context.Context, t Target) error {
-	if t.Path != "" {
-		if _, err := os.Stat(t.Path); err != nil {
-			return nil // a new file, or one Open will report on
-		}
-	}
-	db, err := OpenReadOnly(ctx, t)
-	if err != nil {
+	has, err := tables(ctx, t, strapiTokensTable, storeTable)
+	if err != nil || !has[0] || has[1] {
 		return err
-	}
-	defer db.Close()
-	if !hasTable(ctx, db, strapiTokensTable) || hasTable(ctx, db, sqlstore.DefaultTablePrefix+"tokens") {
-		return nil
 	}
 	return fmt.Errorf("%w: %s has %s and none of apitoken's tables, which are not added to it", ErrStrapiDB, t, strapiTokensTable)
 }
@@ -66,17 +57,32 @@ func refuseStrapi(ctx context.Context, t Target) error {
 // table, looking through a read-only connection: a dry run plans against
 // an empty store rather than create the tables it would change nothing in.
 func HasStore(ctx context.Context, t Target) (bool, error) {
+	has, err := tables(ctx, t, storeTable)
+	return has[0], err
+}
+
+// storeTable is apitoken's token table with its default prefix.
+const storeTable = sqlstore.DefaultTablePrefix + "tokens"
+
+// tables reports which of names the database of t has, looking through a
+// read-only connection, because opening a SQLite file for writing switches
+// it to WAL. A SQLite file that does not exist (yet) has none.
+func tables(ctx context.Context, t Target, names ...string) ([]bool, error) {
+	has := make([]bool, len(names))
 	if t.Path != "" {
 		if _, err := os.Stat(t.Path); err != nil {
-			return false, nil
+			return has, nil // a new file, or one Open will report on
 		}
 	}
 	db, err := OpenReadOnly(ctx, t)
 	if err != nil {
-		return false, err
+		return has, err
 	}
 	defer db.Close()
-	return hasTable(ctx, db, sqlstore.DefaultTablePrefix+"tokens"), nil
+	for i, name := range names {
+		has[i] = hasTable(ctx, db, name)
+	}
+	return has, nil
 }
 
 // strapiTokensTable is Strapi's token table with its default prefix.
