@@ -130,27 +130,22 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error 
 	})
 }
 
-// MoveKey implements apitoken.Store with one UPDATE whose condition on the
-// current key hash makes it a compare-and-swap. It returns
-// apitoken.ErrNotFound when no token has id and from as its key hash.
+// MoveKey implements apitoken.Store with one UPDATE, atomic by itself,
+// whose condition on the current key hash makes it a compare-and-swap. It
+// returns apitoken.ErrNotFound when no token has id and from as its key
+// hash. (The new hash always differs from the old, so even MySQL counts the
+// row it changed.)
 func (s *Store) MoveKey(ctx context.Context, id string, from, to apitoken.Hash, saltID string) error {
 	if !exactID(id) {
 		return apitoken.ErrNotFound
 	}
-	return s.inTx(ctx, "move key", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q.moveKey, to.Hex(), saltID, id, from.Hex())
+	return s.wrap(ctx, "move key", s.retryBusy(ctx, func() error {
+		res, err := s.db.ExecContext(ctx, s.q.moveKey, to.Hex(), saltID, id, from.Hex())
 		if err != nil {
 			return err
 		}
-		// The new hash always differs from the old, so even MySQL
-		// counts the row it changed.
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return apitoken.ErrNotFound
-		}
-		return nil
-	})
+		return oneRow(res)
+	}))
 }
 
 // Delete implements apitoken.Store. The permissions are deleted explicitly
@@ -168,14 +163,21 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
+		if err := oneRow(res); err != nil {
 			return err
-		} else if n == 0 {
-			return apitoken.ErrNotFound
 		}
 		_, err = tx.ExecContext(ctx, s.q.deletePerms, id)
 		return err
 	})
+}
+
+// oneRow returns apitoken.ErrNotFound if res changed no row.
+func oneRow(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
+		return apitoken.ErrNotFound
+	}
+	return err
 }
 
 // changed returns apitoken.ErrNotFound if res touched no row and no token
