@@ -74,6 +74,25 @@ func (h *holding) Update(ctx context.Context, id string, change func(*apitoken.T
 	})
 }
 
+// verifyHeld starts svc.Verify(key) and returns once its GetByHash of
+// key's hash under salt has answered and is held; Verify's error arrives on
+// the channel once the test closes h.release.
+func (h *holding) verifyHeld(t *testing.T, svc *apitoken.Service, salt, key string) <-chan error {
+	t.Helper()
+	hasher, err := apitoken.NewHasher(salt)
+	require.NoError(t, err)
+	sum := hasher.Sum(key)
+	h.release = make(chan struct{})
+	h.hash.Store(&sum)
+	verified := make(chan error, 1)
+	go func() {
+		_, err := svc.Verify(context.Background(), key)
+		verified <- err
+	}()
+	<-h.held
+	return verified
+}
+
 func (h *holding) wait() {
 	h.held <- struct{}{}
 	<-h.release
@@ -122,16 +141,7 @@ func testSaltMoveRacesRegenerate(t *testing.T, s apitoken.Store, l limits) {
 	h := newHolding(s)
 	svc, tok, oldKey := onPreviousSalt(t, h, clock)
 
-	hasher, err := apitoken.NewHasher(oldSalt)
-	require.NoError(t, err)
-	old := hasher.Sum(oldKey)
-	h.hash.Store(&old)
-	verified := make(chan error, 1)
-	go func() {
-		_, err := svc.Verify(ctx, oldKey)
-		verified <- err
-	}()
-	<-h.held // the old-salt lookup found the token
+	verified := h.verifyHeld(t, svc, oldSalt, oldKey) // the old-salt lookup found the token
 	_, newKey, err := svc.Regenerate(ctx, tok.ID)
 	require.NoError(t, err)
 	close(h.release)
@@ -252,17 +262,8 @@ func testSaltMoveConcurrentFirstUse(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	h := newHolding(s)
 	svc, _, key := onPreviousSalt(t, h, testenv.NewClock())
-	hasher, err := apitoken.NewHasher(oldSalt)
-	require.NoError(t, err)
-	old := hasher.Sum(key)
-	h.hash.Store(&old)
-	first := make(chan error, 1)
-	go func() {
-		_, err := svc.Verify(ctx, key)
-		first <- err
-	}()
-	<-h.held // the first use found the token under the old salt
-	_, err = svc.Verify(ctx, key)
+	first := h.verifyHeld(t, svc, oldSalt, key) // the first use found the token under the old salt
+	_, err := svc.Verify(ctx, key)
 	require.NoError(t, err, "the second use moves the key")
 	close(h.release)
 	require.NoError(t, <-first, "the first use, whose move lost, still accepts the valid key")
@@ -273,16 +274,7 @@ func testSaltMoveConcurrentFirstUse(t *testing.T, s apitoken.Store, l limits) {
 	// key there, then misses under the old salt too.
 	tok, key, err := newService(t, h, testenv.NewClock(), oldSalt).Create(ctx, apitoken.CreateParams{Name: "second"})
 	require.NoError(t, err)
-	current, err := apitoken.NewHasher(newSalt)
-	require.NoError(t, err)
-	miss := current.Sum(key)
-	h.release = make(chan struct{})
-	h.hash.Store(&miss)
-	go func() {
-		_, err := svc.Verify(ctx, key)
-		first <- err
-	}()
-	<-h.held // the lookup under the new salt found nothing
+	first = h.verifyHeld(t, svc, newSalt, key) // the lookup under the new salt found nothing
 	_, err = svc.Verify(ctx, key)
 	require.NoError(t, err, "the other use moves the key")
 	close(h.release)
