@@ -81,7 +81,14 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
-	conn, err := s.db.Conn(ctx)
+	// A new SQLite connection runs the DSN's pragmas, and the first switch
+	// of a file to WAL fails at once with SQLITE_BUSY, without waiting for
+	// busy_timeout, while other instances open the same file.
+	var conn *sql.Conn
+	err = s.retryBusy(ctx, func() (err error) {
+		conn, err = s.db.Conn(ctx)
+		return err
+	})
 	if err != nil {
 		return s.wrap(ctx, "migrate", err)
 	}

@@ -92,7 +92,7 @@ func newStrapiDB(t *testing.T, d strapistore.Dialect, v strapistore.Version) *st
 		})
 		sdb.prefix = schema + "." + strapistore.DefaultTablePrefix
 	}
-	for _, stmt := range strapitest.DDL(d, v, sdb.prefix) {
+	for _, stmt := range strapitest.DDL(d, v == strapistore.V5, sdb.prefix) {
 		if _, err := sdb.db.ExecContext(ctx, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}

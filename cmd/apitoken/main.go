@@ -17,7 +17,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/go-apitoken/apitoken/internal/cli"
+	"github.com/go-apitoken/apitoken/cmd/apitoken/internal/cli"
 )
 
 func main() {

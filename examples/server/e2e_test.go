@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,7 +19,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/internal/cli"
 	"github.com/go-apitoken/apitoken/internal/testenv"
 )
 
@@ -173,13 +171,9 @@ func TestEndToEnd(t *testing.T) {
 	_, k.expired = s.createToken(t, `{"name":"expired","type":"full-access","lifespan":1}`)
 	time.Sleep(5 * time.Millisecond)
 
-	// A token made by the CLI, on the same database and salt, while the
-	// server runs.
-	var out, errb bytes.Buffer
-	if code := cli.Run(context.Background(), []string{"-db", db, "create", "--name", "from-cli", "--quiet"}, nil, &out, &errb); code != 0 {
-		t.Fatalf("apitoken create: exit %d: %s", code, errb.String())
-	}
-	k.cli = strings.TrimSpace(out.String())
+	// A token made by another process on the same database and salt (as
+	// the CLI does), while the server runs.
+	k.cli = createOutside(t, db, "from-cli")
 
 	t.Run("REST", func(t *testing.T) { testREST(t, s, k) })
 	t.Run("authorization before anything", func(t *testing.T) { testAuthorizationFirst(t, s, k) })

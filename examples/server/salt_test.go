@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -18,7 +17,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/internal/cli"
+	"github.com/go-apitoken/apitoken/internal/dbopen"
+	"github.com/go-apitoken/apitoken/internal/saltfile"
 )
 
 // TestRefusesLostSalt copies a database without its salt file: the server
@@ -27,8 +27,7 @@ func TestRefusesLostSalt(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "apitoken.db")
-	var out, errb bytes.Buffer
-	require.Zero(t, cli.Run(ctx, []string{"-db", db, "create", "--name", "ci"}, nil, &out, &errb), errb.String())
+	createOutside(t, db, "ci")
 	salt, err := os.ReadFile(db + ".salt")
 	require.NoError(t, err)
 	h, err := apitoken.NewHasher(strings.TrimSpace(string(salt)))
@@ -85,4 +84,25 @@ func TestFileModes(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), db+suffix)
 	}
+}
+
+// createOutside creates a read-only token in the SQLite file db the way the
+// CLI does, with the salt in db's salt file (made if missing), and returns
+// its key.
+func createOutside(t *testing.T, db, name string) string {
+	t.Helper()
+	ctx := context.Background()
+	target, err := dbopen.Parse(db)
+	require.NoError(t, err)
+	store, sqlDB, err := dbopen.OpenStore(ctx, target)
+	require.NoError(t, err)
+	defer sqlDB.Close()
+	salt, _, err := saltfile.Load(ctx, store, target.SidecarPath("salt"), func(string) string { return "" }, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt})
+	require.NoError(t, err)
+	defer svc.Close(ctx)
+	_, key, err := svc.Create(ctx, apitoken.CreateParams{Name: name, Type: apitoken.ReadOnly})
+	require.NoError(t, err)
+	return key
 }

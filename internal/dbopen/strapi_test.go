@@ -9,7 +9,6 @@ import (
 
 	"github.com/go-apitoken/apitoken/internal/strapitest"
 	"github.com/go-apitoken/apitoken/sqlstore"
-	"github.com/go-apitoken/apitoken/strapistore"
 )
 
 // TestStrapiDatabase: OpenStore adds no tables to Strapi's database, and
@@ -19,7 +18,7 @@ func TestStrapiDatabase(t *testing.T) {
 		t.Run(d.String(), func(t *testing.T) {
 			ctx := context.Background()
 			sdb := strapitest.NewDB(t, d)
-			sdb.CreateTables(t, strapistore.V5)
+			sdb.CreateTables(t, true)
 			before := sdb.Tables(t)
 			target, err := Parse(sdb.Value)
 			require.NoError(t, err)

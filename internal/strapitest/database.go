@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-apitoken/apitoken/internal/sqlq"
 	"github.com/go-apitoken/apitoken/internal/testenv"
-	"github.com/go-apitoken/apitoken/strapistore"
+	"github.com/go-apitoken/apitoken/sqlstore"
 )
 
 // DB is an empty database made for one test: a SQLite file, a PostgreSQL
@@ -22,14 +22,14 @@ import (
 // binary registers the drivers ("sqlite", "pgx", "mysql").
 type DB struct {
 	*sql.DB
-	Dialect strapistore.Dialect
+	Dialect sqlstore.Dialect
 	Value   string // the -db value (file path or URL) that reaches it
 	Path    string // the SQLite file; "" for a server
 }
 
 // NewDB makes an empty database for t on engine d. PostgreSQL and MySQL
 // come from testenv's variables; without them t is skipped (failed in CI).
-func NewDB(t testing.TB, d strapistore.Dialect) *DB {
+func NewDB(t testing.TB, d sqlstore.Dialect) *DB {
 	t.Helper()
 	ctx := context.Background()
 	b := make([]byte, 5)
@@ -38,10 +38,10 @@ func NewDB(t testing.TB, d strapistore.Dialect) *DB {
 	db := &DB{Dialect: d}
 	driver, dsn := "sqlite", ""
 	switch d {
-	case strapistore.SQLite:
+	case sqlstore.SQLite:
 		db.Path = filepath.Join(t.TempDir(), name+".db")
 		db.Value, dsn = db.Path, db.Path
-	case strapistore.Postgres:
+	case sqlstore.Postgres:
 		base := testenv.DSN(t, testenv.PostgresEnv)
 		create(t, "pgx", base, "CREATE SCHEMA "+name, "DROP SCHEMA "+name+" CASCADE")
 		sep := "?"
@@ -50,7 +50,7 @@ func NewDB(t testing.TB, d strapistore.Dialect) *DB {
 		}
 		driver, db.Value = "pgx", base+sep+"search_path="+name
 		dsn = db.Value
-	case strapistore.MySQL:
+	case sqlstore.MySQL:
 		cfg, err := mysql.ParseDSN(testenv.DSN(t, testenv.MySQLEnv))
 		if err != nil {
 			t.Fatal(err)
@@ -93,7 +93,7 @@ func create(t testing.TB, driver, dsn, up, down string) {
 // Exec runs query, written with ? placeholders, and fails t on error.
 func (db *DB) Exec(t testing.TB, query string, args ...any) {
 	t.Helper()
-	if db.Dialect == strapistore.Postgres {
+	if db.Dialect == sqlstore.Postgres {
 		query = sqlq.Numbered(query)
 	}
 	if _, err := db.DB.Exec(query, args...); err != nil {
@@ -104,7 +104,7 @@ func (db *DB) Exec(t testing.TB, query string, args ...any) {
 // Time returns tm as Strapi writes it: Unix milliseconds on SQLite, a UTC
 // wall-clock timestamp on PostgreSQL and MySQL.
 func (db *DB) Time(tm time.Time) any {
-	if db.Dialect == strapistore.SQLite {
+	if db.Dialect == sqlstore.SQLite {
 		return tm.UnixMilli()
 	}
 	return tm.UTC().Format("2006-01-02 15:04:05.000")
@@ -113,10 +113,10 @@ func (db *DB) Time(tm time.Time) any {
 // Tables returns the names of the tables in the database, sorted.
 func (db *DB) Tables(t testing.TB) []string {
 	t.Helper()
-	query := map[strapistore.Dialect]string{
-		strapistore.SQLite:   "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-		strapistore.Postgres: "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name",
-		strapistore.MySQL:    "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name",
+	query := map[sqlstore.Dialect]string{
+		sqlstore.SQLite:   "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+		sqlstore.Postgres: "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name",
+		sqlstore.MySQL:    "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name",
 	}[db.Dialect]
 	rows, err := db.Query(query)
 	if err != nil {
@@ -134,11 +134,11 @@ func (db *DB) Tables(t testing.TB) []string {
 	return names
 }
 
-// CreateTables makes Strapi v's API token tables in db, with Strapi's
+// CreateTables makes Strapi v4's (or v5's) API token tables in db, with Strapi's
 // default prefix.
-func (db *DB) CreateTables(t testing.TB, v strapistore.Version) {
+func (db *DB) CreateTables(t testing.TB, v5 bool) {
 	t.Helper()
-	for _, stmt := range DDL(db.Dialect, v, strapistore.DefaultTablePrefix) {
+	for _, stmt := range DDL(db.Dialect, v5, "strapi_") {
 		db.Exec(t, stmt)
 	}
 }

@@ -6,10 +6,10 @@ package strapitest
 import (
 	"strings"
 
-	"github.com/go-apitoken/apitoken/strapistore"
+	"github.com/go-apitoken/apitoken/sqlstore"
 )
 
-// DDL returns the statements that create Strapi's api token tables,
+// DDL returns the statements that create Strapi v4's (or v5's) api token tables,
 // column for column as Strapi's database layer makes them (see
 // strapistore/README.md's sources): three tables, the link table's foreign keys with ON
 // DELETE CASCADE and unique pair index, and for v5 the documents index. The
@@ -17,17 +17,16 @@ import (
 // the table); v4 has neither.
 // The created_by_id / updated_by_id foreign keys to admin_users are left out:
 // there is no admin_users table here, and the store does not touch them.
-func DDL(d strapistore.Dialect, v strapistore.Version, prefix string) []string {
-	types := map[string]map[strapistore.Dialect]string{
-		"pk":     {strapistore.SQLite: "integer not null primary key autoincrement", strapistore.Postgres: "serial PRIMARY KEY", strapistore.MySQL: "int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY"},
-		"str":    {strapistore.SQLite: "varchar(255) null", strapistore.Postgres: "varchar(255)", strapistore.MySQL: "varchar(255) DEFAULT NULL"},
-		"text":   {strapistore.SQLite: "text null", strapistore.Postgres: "text", strapistore.MySQL: "longtext"},
-		"time":   {strapistore.SQLite: "datetime null", strapistore.Postgres: "timestamp(6) without time zone", strapistore.MySQL: "datetime(6) DEFAULT NULL"},
-		"bigint": {strapistore.SQLite: "bigint null", strapistore.Postgres: "bigint", strapistore.MySQL: "bigint DEFAULT NULL"},
-		"int":    {strapistore.SQLite: "integer null", strapistore.Postgres: "integer", strapistore.MySQL: "int unsigned DEFAULT NULL"},
-		"float":  {strapistore.SQLite: "float null", strapistore.Postgres: "double precision", strapistore.MySQL: "double unsigned DEFAULT NULL"},
+func DDL(d sqlstore.Dialect, v5 bool, prefix string) []string {
+	types := map[string]map[sqlstore.Dialect]string{
+		"pk":     {sqlstore.SQLite: "integer not null primary key autoincrement", sqlstore.Postgres: "serial PRIMARY KEY", sqlstore.MySQL: "int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY"},
+		"str":    {sqlstore.SQLite: "varchar(255) null", sqlstore.Postgres: "varchar(255)", sqlstore.MySQL: "varchar(255) DEFAULT NULL"},
+		"text":   {sqlstore.SQLite: "text null", sqlstore.Postgres: "text", sqlstore.MySQL: "longtext"},
+		"time":   {sqlstore.SQLite: "datetime null", sqlstore.Postgres: "timestamp(6) without time zone", sqlstore.MySQL: "datetime(6) DEFAULT NULL"},
+		"bigint": {sqlstore.SQLite: "bigint null", sqlstore.Postgres: "bigint", sqlstore.MySQL: "bigint DEFAULT NULL"},
+		"int":    {sqlstore.SQLite: "integer null", sqlstore.Postgres: "integer", sqlstore.MySQL: "int unsigned DEFAULT NULL"},
+		"float":  {sqlstore.SQLite: "float null", sqlstore.Postgres: "double precision", sqlstore.MySQL: "double unsigned DEFAULT NULL"},
 	}
-	v5 := v == strapistore.V5
 	table := func(name string, cols ...string) string {
 		var defs []string
 		for _, c := range cols {

@@ -1,4 +1,4 @@
-package cache_test
+package sqlstore_test
 
 import (
 	"context"

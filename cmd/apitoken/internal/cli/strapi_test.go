@@ -26,7 +26,7 @@ var dialects = []strapistore.Dialect{strapistore.SQLite, strapistore.Postgres, s
 func newStrapi(t *testing.T, d strapistore.Dialect) *strapitest.DB {
 	t.Helper()
 	db := strapitest.NewDB(t, d)
-	db.CreateTables(t, strapistore.V5)
+	db.CreateTables(t, true)
 	return db
 }
 

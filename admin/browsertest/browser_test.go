@@ -1,10 +1,13 @@
-package admin_test
+// Package browsertest drives the admin screen in headless Chromium. It is a
+// module of its own so that chromedp stays out of the library's build list.
+package browsertest
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -67,7 +70,9 @@ func newSite(t *testing.T, configure ...func(*apitoken.Config)) *site {
 	mux.Handle("DELETE /api/articles/{id}", svc.Require("api::article.article.delete")(ok(204)))
 	mux.Handle("GET /api/categories", svc.Require("api::category.category.find")(ok(200)))
 	mux.Handle("GET /upload/files", svc.Require("plugin::upload.content-api.find")(ok(200)))
-	s.url = newServer(t, mux).URL
+	server := httptest.NewServer(mux)
+	t.Cleanup(server.Close)
+	s.url = server.URL
 	return s
 }
 
@@ -566,3 +571,5 @@ func TestBrowserReveal(t *testing.T) {
 	p.open(plain.url+"/admin/", "#/tokens/"+list[0].ID)
 	assert.False(t, p.visible("reveal"), "no Show key without an encryption key")
 }
+
+func ptr[T any](v T) *T { return &v }
