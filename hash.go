@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"os"
@@ -21,10 +20,6 @@ const MinSaltLen = 16
 // anything much longer is refused before it costs a hash.
 const maxKeyLen = 512
 
-// errNoSalt explains how to make a salt.
-var errNoSalt = errors.New("apitoken: no salt: set Config.Salt or the API_TOKEN_SALT environment variable " +
-	"to a random secret of at least 16 bytes, e.g. the output of `openssl rand -base64 16`, and keep it: " +
-	"changing it invalidates every token")
 
 // Hash is the stored form of a key: HMAC-SHA512 keyed with the salt. Stores
 // keep it as the 128 lowercase hex characters of Hex, which is what Strapi

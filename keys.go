@@ -106,9 +106,6 @@ func (s *Service) plausibleKey(key string) bool {
 	return string(want[:]) == sum
 }
 
-// ErrNotRecoverable: the key of this token cannot be shown again, because
-// no Config.EncryptionKey was set when it was issued, or it differs now.
-var ErrNotRecoverable = errors.New("apitoken: key cannot be shown again")
 
 // keyCipher encrypts keys the way Strapi does: AES-256-GCM with the SHA-256 of
 // the configured string as key and a 16-byte random IV, stored as

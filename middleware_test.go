@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -329,18 +330,30 @@ func TestErrorHandler(t *testing.T) {
 	assert.Error(t, err, "a realm that would break the header is refused")
 }
 
-func TestStatusCode(t *testing.T) {
-	for err, want := range map[error]int{
-		apitoken.ErrNoCredentials:   401,
-		apitoken.ErrMalformedHeader: 401,
-		apitoken.ErrInvalidKey:      401,
-		apitoken.ErrExpired:         401,
-		apitoken.ErrMultipleHeaders: 400,
-		apitoken.ErrForbidden:       403,
-		apitoken.ErrUnavailable:     503,
-		errors.New("other"):         500,
+// TestDescribeError: one table answers every error of the package, wrapped
+// or not, for the middleware and the admin API alike.
+func TestDescribeError(t *testing.T) {
+	verr := &apitoken.ValidationError{Errors: []apitoken.FieldError{{Path: []string{"name"}, Message: "name is required"}}}
+	for _, tc := range []struct {
+		err  error
+		want apitoken.HTTPError
+	}{
+		{apitoken.ErrNoCredentials, apitoken.HTTPError{401, "UnauthorizedError", "Missing or invalid credentials"}},
+		{apitoken.ErrMalformedHeader, apitoken.HTTPError{401, "UnauthorizedError", "Missing or invalid credentials"}},
+		{apitoken.ErrInvalidKey, apitoken.HTTPError{401, "UnauthorizedError", "Missing or invalid credentials"}},
+		{apitoken.ErrExpired, apitoken.HTTPError{401, "UnauthorizedError", "Token expired"}},
+		{apitoken.ErrMultipleHeaders, apitoken.HTTPError{400, "ApplicationError", "Only one Authorization header is allowed"}},
+		{apitoken.ErrForbidden, apitoken.HTTPError{403, "ForbiddenError", "Forbidden"}},
+		{apitoken.ErrTooManyFailures, apitoken.HTTPError{429, "RateLimitError", "Too many failed authentication attempts"}},
+		{fmt.Errorf("store: %w", apitoken.ErrUnavailable), apitoken.HTTPError{503, "ServiceUnavailableError", "Token store unavailable"}},
+		{fmt.Errorf("get: %w", apitoken.ErrNotFound), apitoken.HTTPError{404, "NotFoundError", "API Token not found"}},
+		{apitoken.ErrStale, apitoken.HTTPError{412, "PreconditionFailedError", "The token was changed since it was read; reload it and try again"}},
+		{apitoken.ErrNotRecoverable, apitoken.HTTPError{400, "ApplicationError", "This key cannot be shown again"}},
+		{fmt.Errorf("create: %w", verr), apitoken.HTTPError{400, "ValidationError", "name is required"}},
+		{errors.New("other"), apitoken.HTTPError{500, "InternalServerError", "Internal Server Error"}},
 	} {
-		assert.Equal(t, want, apitoken.StatusCode(err), "%v", err)
+		assert.Equal(t, tc.want, apitoken.DescribeError(tc.err), "%v", tc.err)
+		assert.Equal(t, tc.want.Status, apitoken.StatusCode(tc.err), "%v", tc.err)
 	}
 }
 

@@ -13,10 +13,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// ErrTooManyFailures: the client failed to authenticate too often lately
-// (see Config.FailureLimit), and its request presented no key the Service
-// knows to be valid. It is refused with 429 unchecked.
-var ErrTooManyFailures = errors.New("apitoken: too many failed authentications")
 
 // FailureLimit limits failed authentications per client, so that guessing
 // keys is slow and a flood of bad keys costs no HMAC or store lookup.

@@ -9,10 +9,6 @@ import (
 	"strings"
 )
 
-// ErrUnknownSalt: tokens in the store were hashed with a salt that is neither
-// Config.Salt nor one of Config.PreviousSalts, so their keys cannot be
-// verified. The error CheckSalt returns wraps it and names the salt ids.
-var ErrUnknownSalt = errors.New("apitoken: tokens were hashed with a salt that is not configured")
 
 // SaltReport counts a store's tokens by the salt that hashed their keys, as
 // CountSalts finds them. Salts appear by id (Hasher.ID), never themselves.

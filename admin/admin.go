@@ -36,12 +36,14 @@ const (
 // Permissions lists every admin permission the handler checks.
 var Permissions = []string{PermAccess, PermRead, PermCreate, PermUpdate, PermRegenerate, PermDelete}
 
-// Errors that Config.Authorize returns.
+// Errors that Config.Authorize returns. They carry their own response, as
+// the handler's other errors do; the apitoken package's errors are answered
+// from its table (apitoken.DescribeError).
 var (
 	// ErrUnauthenticated: the request has no administrator (401).
-	ErrUnauthenticated = errors.New("admin: not signed in")
+	ErrUnauthenticated error = &apiError{http.StatusUnauthorized, "UnauthorizedError", "Missing or invalid credentials", map[string]any{}}
 	// ErrForbidden: the administrator lacks the permission (403).
-	ErrForbidden = errors.New("admin: permission denied")
+	ErrForbidden error = &apiError{http.StatusForbidden, "ForbiddenError", "Forbidden", map[string]any{}}
 )
 
 // Config configures the admin handler.

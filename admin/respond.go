@@ -13,10 +13,10 @@ import (
 )
 
 var (
-	errNoRoute = errors.New("admin: no such route")
+	errNoRoute = &apiError{http.StatusNotFound, "NotFoundError", "Not Found", map[string]any{}}
 	// errCrossOrigin: a browser sent an unsafe request from another site
 	// (http.CrossOriginProtection refused it).
-	errCrossOrigin = errors.New("admin: cross-origin request")
+	errCrossOrigin = &apiError{http.StatusForbidden, "ForbiddenError", "Cross-origin request refused", map[string]any{}}
 	errEmptyBody   = bodyError("", "the request needs a JSON body")
 	errBadIfMatch  = &apiError{http.StatusBadRequest, "ApplicationError",
 		`If-Match must be "*" or a list of at most 16 entity tags such as "abc123"`, map[string]any{}}
@@ -49,24 +49,6 @@ func pathError(path []string, msg string) error {
 	return &apitoken.ValidationError{Errors: []apitoken.FieldError{{Path: path, Message: msg, Name: "ValidationError"}}}
 }
 
-// errorKinds maps errors to statuses and Strapi's error names. The first
-// match wins.
-var errorKinds = []struct {
-	err     error
-	status  int
-	name    string
-	message string
-}{
-	{ErrUnauthenticated, http.StatusUnauthorized, "UnauthorizedError", "Missing or invalid credentials"},
-	{ErrForbidden, http.StatusForbidden, "ForbiddenError", "Forbidden"},
-	{apitoken.ErrNotFound, http.StatusNotFound, "NotFoundError", "API Token not found"},
-	{errNoRoute, http.StatusNotFound, "NotFoundError", "Not Found"},
-	{errCrossOrigin, http.StatusForbidden, "ForbiddenError", "Cross-origin request refused"},
-	{apitoken.ErrNotRecoverable, http.StatusBadRequest, "ApplicationError", "This key cannot be shown again"},
-	{apitoken.ErrStale, http.StatusPreconditionFailed, "PreconditionFailedError", "The token was changed since it was read; reload it and try again"},
-	{apitoken.ErrUnavailable, http.StatusServiceUnavailable, "ServiceUnavailableError", "Token store unavailable"},
-}
-
 // fail answers err with Strapi's error body.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
@@ -76,18 +58,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &verr):
 		ae = &apiError{http.StatusBadRequest, "ValidationError", verr.Message(), map[string]any{"errors": verr.Errors}}
 	default:
-		for _, k := range errorKinds {
-			if errors.Is(err, k.err) {
-				ae = &apiError{k.status, k.name, k.message, map[string]any{}}
-				break
-			}
-		}
+		e := apitoken.DescribeError(err)
+		ae = &apiError{e.Status, e.Name, e.Message, map[string]any{}}
 	}
-	switch {
-	case ae == nil:
+	switch ae.status {
+	case http.StatusInternalServerError:
 		h.log.ErrorContext(r.Context(), "admin: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		ae = &apiError{http.StatusInternalServerError, "InternalServerError", "Internal Server Error", map[string]any{}}
-	case ae.status == http.StatusServiceUnavailable:
+	case http.StatusServiceUnavailable:
 		h.log.WarnContext(r.Context(), "admin: token store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, ae.status, map[string]any{
