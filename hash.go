@@ -20,7 +20,6 @@ const MinSaltLen = 16
 // anything much longer is refused before it costs a hash.
 const maxKeyLen = 512
 
-
 // Hash is the stored form of a key: HMAC-SHA512 keyed with the salt. Stores
 // keep it as the 128 lowercase hex characters of Hex, which is what Strapi
 // stores, so a Strapi database verifies here given the same salt.

@@ -106,7 +106,6 @@ func (s *Service) plausibleKey(key string) bool {
 	return string(want[:]) == sum
 }
 
-
 // keyCipher encrypts keys the way Strapi does: AES-256-GCM with the SHA-256 of
 // the configured string as key and a 16-byte random IV, stored as
 // "v1:<iv hex>:<ciphertext hex>:<tag hex>".

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-
 // FailureLimit limits failed authentications per client, so that guessing
 // keys is slow and a flood of bad keys costs no HMAC or store lookup.
 //

@@ -9,7 +9,6 @@ import (
 	"strings"
 )
 
-
 // SaltReport counts a store's tokens by the salt that hashed their keys, as
 // CountSalts finds them. Salts appear by id (Hasher.ID), never themselves.
 type SaltReport struct {
