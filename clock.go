@@ -10,7 +10,16 @@ import (
 // system clock (NTP, a resumed VM) goes unnoticed.
 const reanchorAfter = time.Second
 
-// clock tells the wall time from one monotonic clock read, by adding the
+// Clock is the one source of time of a Service and of a cache: Now tells the
+// time; After waits, as time.After does, for the background writer of
+// lastUsedAt. apitokentest.Clock is one that tests move by hand, so that
+// they drive time instead of sleeping.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+// clock is the default Clock. It tells the wall time from one monotonic clock read, by adding the
 // time elapsed since an anchor taken with time.Now, which reads two clocks.
 // On VMs a clock read is tens of nanoseconds, a tenth of a remembered key's
 // verification.
@@ -25,7 +34,11 @@ func newClock() *clock {
 	return c
 }
 
-func (c *clock) now() time.Time {
+// After is time.After.
+func (c *clock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Now returns the wall time.
+func (c *clock) Now() time.Time {
 	a := c.anchor.Load()
 	if d := time.Since(*a); d < reanchorAfter {
 		return a.Add(d)

@@ -10,7 +10,7 @@ import (
 func TestClock(t *testing.T) {
 	c := newClock()
 	before := time.Now()
-	got := c.now()
+	got := c.Now()
 	after := time.Now()
 	assert.False(t, got.Before(before) || got.After(after), "%v not within [%v, %v]", got, before, after)
 
@@ -18,7 +18,7 @@ func TestClock(t *testing.T) {
 	// machine slept: the clock takes a new one instead of adding up.
 	old := time.Now().Add(-time.Hour)
 	c.anchor.Store(&old)
-	got = c.now()
+	got = c.Now()
 	assert.WithinDuration(t, time.Now(), got, time.Second)
 	assert.NotSame(t, &old, c.anchor.Load(), "re-anchored")
 }
@@ -32,7 +32,7 @@ func BenchmarkClock(b *testing.B) {
 	b.Run("clock", func(b *testing.B) {
 		c := newClock()
 		for b.Loop() {
-			_ = c.now()
+			_ = c.Now()
 		}
 	})
 }

@@ -11,7 +11,9 @@ import (
 )
 
 // Config configures a Service. Only Store is required; the salt may come from
-// the environment.
+// the environment. As in every Options of this module, a zero field means its
+// documented default, and a negative number or duration turns the feature
+// off.
 type Config struct {
 	// Store keeps the tokens. Required.
 	Store Store
@@ -57,9 +59,9 @@ type Config struct {
 	Durations []Duration
 
 	// TouchInterval is how stale a token's LastUsedAt must be before a use
-	// records a new one. Default one hour, as in Strapi. Recording never
-	// happens on the request path: writes are batched in the background and
-	// flushed by Close.
+	// records a new one. Default one hour, as in Strapi; negative turns
+	// recording off. Recording never happens on the request path: writes are
+	// batched in the background and flushed by Close.
 	TouchInterval time.Duration
 
 	// KeyMemo is how many keys the Service remembers the hash of, by their
@@ -72,8 +74,8 @@ type Config struct {
 	KeyMemo int
 
 	// LookupTimeout bounds each store lookup of Verify, so that a hung
-	// database turns requests away with 503 instead of holding them. Default
-	// 0: the request's own context alone bounds it. Lookups that a Peeker
+	// database turns requests away with 503 instead of holding them. By
+	// default (zero or negative) the request's own context alone bounds it. Lookups that a Peeker
 	// store (such as the cache) answers from memory need no bound.
 	LookupTimeout time.Duration
 
@@ -97,8 +99,10 @@ type Config struct {
 	// keep it quick.
 	OnEvent func(context.Context, Event)
 
-	// Now is the clock. Default: the system clock.
-	Now func() time.Time
+	// Clock tells the time and times the background writer's waits. Tests
+	// set an apitokentest.Clock and move it by hand. Default: the system
+	// clock.
+	Clock Clock
 }
 
 // Service issues, manages and verifies tokens. It is safe for concurrent use.
@@ -146,7 +150,6 @@ func New(cfg Config) (*Service, error) {
 		anyAction:     cfg.AnyAction,
 		durations:     cfg.Durations,
 		errorHandler:  cfg.ErrorHandler,
-		now:           cfg.Now,
 	}
 	s.peeker, _ = cfg.Store.(Peeker)
 	switch {
@@ -198,9 +201,11 @@ func New(cfg Config) (*Service, error) {
 	if s.errorHandler == nil {
 		s.errorHandler = s.WriteError
 	}
-	if s.now == nil {
-		s.now = newClock().now
+	clock := cfg.Clock
+	if clock == nil {
+		clock = newClock()
 	}
+	s.now = clock.Now
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -208,9 +213,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	interval := cfg.TouchInterval
-	if interval <= 0 {
+	if interval == 0 {
 		interval = time.Hour
 	}
-	s.touches = newToucher(cfg.Store, interval, s.log)
+	s.touches = newToucher(cfg.Store, interval, clock, s.log)
 	return s, nil
 }

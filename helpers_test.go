@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/memstore"
 )
 
@@ -24,16 +25,10 @@ func newService(t testing.TB, cfg apitoken.Config) (*apitoken.Service, *memstore
 	if cfg.Salt == "" {
 		cfg.Salt = testSalt
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = discard()
-	}
 	if cfg.Actions == nil {
 		cfg.AnyAction = true // tests grant made-up actions; TestValidation checks the registry
 	}
-	svc, err := apitoken.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, svc.Close(context.Background())) })
-	return svc, store
+	return apitokentest.New(t, cfg), store
 }
 
 func mustCreate(t testing.TB, svc *apitoken.Service, p apitoken.CreateParams) (*apitoken.Token, string) {

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/internal/testenv"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/memstore"
 )
 
@@ -25,7 +25,7 @@ import (
 func limitedAPI(t *testing.T) (*httptest.Server, *apitoken.Service, *countingStore) {
 	t.Helper()
 	store := &countingStore{Store: memstore.New()}
-	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: testSalt, Logger: discard(), Now: testenv.NewClock().Now,
+	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: testSalt, Logger: discard(), Clock: apitokentest.NewClock(),
 		FailureLimit: &apitoken.FailureLimit{Rate: rate.Every(time.Hour), Burst: 3}})
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Close(t.Context()) })

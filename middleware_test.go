@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/internal/testenv"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/memstore"
 )
 
@@ -208,8 +208,8 @@ func TestAllows(t *testing.T) {
 }
 
 func TestExpired(t *testing.T) {
-	clk := testenv.NewClock()
-	svc, store := newService(t, apitoken.Config{Now: clk.Now})
+	clk := apitokentest.NewClock()
+	svc, store := newService(t, apitoken.Config{Clock: clk})
 	a := newAPI(t, svc)
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "week", Type: apitoken.FullAccess, Lifespan: apitoken.Days7})
 	require.NotNil(t, tok.ExpiresAt)
@@ -233,8 +233,8 @@ func TestExpired(t *testing.T) {
 }
 
 func TestLastUsed(t *testing.T) {
-	clk := testenv.NewClock()
-	svc, store := newService(t, apitoken.Config{Now: clk.Now})
+	clk := apitokentest.NewClock()
+	svc, store := newService(t, apitoken.Config{Clock: clk})
 	a := newAPI(t, svc)
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "reader"})
 	ctx := context.Background()
@@ -263,8 +263,8 @@ func TestLastUsed(t *testing.T) {
 }
 
 func TestTouchInterval(t *testing.T) {
-	clk := testenv.NewClock()
-	svc, store := newService(t, apitoken.Config{Now: clk.Now, TouchInterval: time.Minute})
+	clk := apitokentest.NewClock()
+	svc, store := newService(t, apitoken.Config{Clock: clk, TouchInterval: time.Minute})
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "reader"})
 	ctx := context.Background()
 	for range 3 {

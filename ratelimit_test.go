@@ -12,12 +12,12 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/internal/testenv"
+	"github.com/go-apitoken/apitoken/apitokentest"
 )
 
 func TestFailureLimit(t *testing.T) {
-	clk := testenv.NewClock()
-	svc, mem := newService(t, apitoken.Config{Now: clk.Now, FailureLimit: &apitoken.FailureLimit{Rate: rate.Every(10 * time.Second), Burst: 3}})
+	clk := apitokentest.NewClock()
+	svc, mem := newService(t, apitoken.Config{Clock: clk, FailureLimit: &apitoken.FailureLimit{Rate: rate.Every(10 * time.Second), Burst: 3}})
 	a := newAPI(t, svc)
 	_, key := mustCreate(t, svc, apitoken.CreateParams{Name: "reader"})
 	bad := bearer("Bearer " + strings.Repeat("0", 256))
@@ -48,9 +48,9 @@ func TestFailureLimit(t *testing.T) {
 }
 
 func TestAuditEvents(t *testing.T) {
-	clk := testenv.NewClock()
+	clk := apitokentest.NewClock()
 	var events []apitoken.Event
-	svc, _ := newService(t, apitoken.Config{Now: clk.Now, OnEvent: func(_ context.Context, e apitoken.Event) { events = append(events, e) }})
+	svc, _ := newService(t, apitoken.Config{Clock: clk, OnEvent: func(_ context.Context, e apitoken.Event) { events = append(events, e) }})
 	a := newAPI(t, svc)
 	ctx := context.Background()
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "audited", Lifespan: apitoken.Days7})

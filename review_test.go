@@ -14,7 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/internal/testenv"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/memstore"
 )
 
@@ -45,11 +45,11 @@ func attackGet(t *testing.T, url, auth string) int {
 // nothing.
 func TestReviewExpiredKeyEscapesFailureLimit(t *testing.T) {
 	ctx := context.Background()
-	clock := testenv.NewClock()
+	clock := apitokentest.NewClock()
 	store := &countingStore{Store: memstore.New()}
 	var events sync.Map
 	svc, err := apitoken.New(apitoken.Config{
-		Store: store, Salt: testSalt, Logger: discard(), Now: clock.Now, AnyAction: true,
+		Store: store, Salt: testSalt, Logger: discard(), Clock: clock, AnyAction: true,
 		FailureLimit: &apitoken.FailureLimit{Rate: rate.Every(time.Hour), Burst: 3},
 		OnEvent: func(_ context.Context, e apitoken.Event) {
 			n, _ := events.LoadOrStore(e.Kind, new(int))

@@ -16,15 +16,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/internal/testenv"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/memstore"
 )
 
 func ptr[T any](v T) *T { return &v }
 
 func TestCreate(t *testing.T) {
-	clk := testenv.NewClock()
-	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
+	clk := apitokentest.NewClock()
+	svc, _ := newService(t, apitoken.Config{Clock: clk})
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "  ci  ", Description: " deploys ", Lifespan: apitoken.Days30})
 	assert.Regexp(t, regexp.MustCompile(`^[0-9a-f]{256}$`), key, "256 lowercase hex, as Strapi")
 	assert.Equal(t, "ci", tok.Name, "trimmed")
@@ -127,8 +127,8 @@ func TestCustomDurations(t *testing.T) {
 }
 
 func TestUpdate(t *testing.T) {
-	clk := testenv.NewClock()
-	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
+	clk := apitokentest.NewClock()
+	svc, _ := newService(t, apitoken.Config{Clock: clk})
 	ctx := context.Background()
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "ci", Type: apitoken.Custom, Lifespan: apitoken.Days7,
 		Permissions: []string{"api::a.a.find"}})
@@ -176,8 +176,8 @@ func TestUpdate(t *testing.T) {
 }
 
 func TestRegenerate(t *testing.T) {
-	clk := testenv.NewClock()
-	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
+	clk := apitokentest.NewClock()
+	svc, _ := newService(t, apitoken.Config{Clock: clk})
 	ctx := context.Background()
 	tok, old := mustCreate(t, svc, apitoken.CreateParams{Name: "ci", Type: apitoken.Custom, Lifespan: apitoken.Days90,
 		Permissions: []string{"api::a.a.find"}})
@@ -204,8 +204,8 @@ func TestRegenerate(t *testing.T) {
 }
 
 func TestRegenerateWithOverlap(t *testing.T) {
-	clk := testenv.NewClock()
-	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
+	clk := apitokentest.NewClock()
+	svc, _ := newService(t, apitoken.Config{Clock: clk})
 	ctx := context.Background()
 	tok, old := mustCreate(t, svc, apitoken.CreateParams{Name: "ci", Lifespan: apitoken.Days7})
 	_, fresh, err := svc.RegenerateWithOverlap(ctx, tok.ID, 24*time.Hour)
@@ -333,8 +333,8 @@ func TestRegistryGroups(t *testing.T) {
 // TestUpdateExpired: an expired token's lifespan cannot be changed, so that
 // the update permission cannot bring a dead key back; its other fields can.
 func TestUpdateExpired(t *testing.T) {
-	clk := testenv.NewClock()
-	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
+	clk := apitokentest.NewClock()
+	svc, _ := newService(t, apitoken.Config{Clock: clk})
 	ctx := context.Background()
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "old", Type: apitoken.FullAccess, Lifespan: apitoken.Days7})
 	clk.Add(8 * 24 * time.Hour)
@@ -360,8 +360,8 @@ func TestUpdateExpired(t *testing.T) {
 // TestUpdateIfVersion: an update made against a version that is no longer
 // the token's is refused with ErrStale and changes nothing.
 func TestUpdateIfVersion(t *testing.T) {
-	clk := testenv.NewClock()
-	svc, _ := newService(t, apitoken.Config{Now: clk.Now})
+	clk := apitokentest.NewClock()
+	svc, _ := newService(t, apitoken.Config{Clock: clk})
 	ctx := context.Background()
 	tok, _ := mustCreate(t, svc, apitoken.CreateParams{Name: "versioned", Type: apitoken.FullAccess})
 	read := tok.Version()

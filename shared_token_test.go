@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/cache"
-	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/memstore"
 )
 
@@ -29,17 +29,17 @@ func TestHandlerCannotChangeSharedToken(t *testing.T) {
 		"Permissions overwrite": func(t *apitoken.Token) { t.Permissions[0] = del },
 		"ExpiresAt":             func(t *apitoken.Token) { *t.ExpiresAt = farFuture },
 	}
-	stores := map[string]func(*testenv.Clock) apitoken.Store{
-		"memstore": func(*testenv.Clock) apitoken.Store { return memstore.New() },
-		"cache": func(clk *testenv.Clock) apitoken.Store {
-			return cache.New(memstore.New(), cache.Options{TTL: time.Hour, Now: clk.Now})
+	stores := map[string]func(*apitokentest.Clock) apitoken.Store{
+		"memstore": func(*apitokentest.Clock) apitoken.Store { return memstore.New() },
+		"cache": func(clk *apitokentest.Clock) apitoken.Store {
+			return cache.New(memstore.New(), cache.Options{TTL: time.Hour, Clock: clk})
 		},
 	}
 	for storeName, newStore := range stores {
 		for name, mutate := range mutations {
 			t.Run(storeName+"/"+name, func(t *testing.T) {
-				clk := testenv.NewClock()
-				svc, err := apitoken.New(apitoken.Config{Store: newStore(clk), Salt: testSalt, Now: clk.Now, AnyAction: true, Logger: discard()})
+				clk := apitokentest.NewClock()
+				svc, err := apitoken.New(apitoken.Config{Store: newStore(clk), Salt: testSalt, Clock: clk, AnyAction: true, Logger: discard()})
 				require.NoError(t, err)
 				t.Cleanup(func() { svc.Close(t.Context()) })
 				_, key, err := svc.Create(t.Context(), apitoken.CreateParams{

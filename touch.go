@@ -15,6 +15,7 @@ import (
 type toucher struct {
 	store    Store
 	interval time.Duration
+	clock    Clock
 	log      *slog.Logger
 
 	mu        sync.Mutex
@@ -35,10 +36,11 @@ const (
 	retryDelay   = 5 * time.Second
 )
 
-func newToucher(store Store, interval time.Duration, log *slog.Logger) *toucher {
+func newToucher(store Store, interval time.Duration, clock Clock, log *slog.Logger) *toucher {
 	tc := &toucher{
 		store:     store,
 		interval:  interval,
+		clock:     clock,
 		log:       log,
 		pending:   make(map[string]time.Time),
 		scheduled: make(map[string]time.Time),
@@ -53,6 +55,9 @@ func newToucher(store Store, interval time.Duration, log *slog.Logger) *toucher 
 // note queues a write of t's use at now if it is due. It never blocks on the
 // store.
 func (tc *toucher) note(t *Token, now time.Time) {
+	if tc.interval < 0 { // recording is off
+		return
+	}
 	if t.LastUsedAt != nil && now.Sub(*t.LastUsedAt) < tc.interval {
 		return
 	}
@@ -77,7 +82,7 @@ func (tc *toucher) run() {
 		case <-tc.wake:
 			// Let uses gather, so that a burst becomes one batch.
 			select {
-			case <-time.After(batchWindow):
+			case <-tc.clock.After(batchWindow):
 			case <-tc.stop:
 				return
 			}
@@ -87,7 +92,7 @@ func (tc *toucher) run() {
 			if err != nil {
 				tc.log.Warn("apitoken: recording token use failed; will retry", "err", err, "retry_in", retryDelay)
 				select {
-				case <-time.After(retryDelay):
+				case <-tc.clock.After(retryDelay):
 				case <-tc.stop:
 					return
 				}

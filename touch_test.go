@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/memstore"
 )
 
@@ -46,9 +47,8 @@ func (b *batchStore) batchCount() int {
 
 func TestTouchBatchedInBackground(t *testing.T) {
 	store := &batchStore{Store: memstore.New()}
-	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: testSalt})
-	require.NoError(t, err)
-	defer svc.Close(context.Background())
+	clk := apitokentest.NewClock()
+	svc := apitokentest.New(t, apitoken.Config{Store: store, Clock: clk})
 	ctx := context.Background()
 
 	var keys []string
@@ -63,9 +63,12 @@ func TestTouchBatchedInBackground(t *testing.T) {
 			require.NoError(t, err)
 		}
 	}
-	require.Eventually(t, func() bool { return store.batchCount() > 0 }, 5*time.Second, 10*time.Millisecond,
+	clk.WaitForTimers(1) // the writer waits for uses to gather
+	assert.Zero(t, store.batchCount(), "nothing written before the batch window ends")
+	clk.Add(200 * time.Millisecond)
+	require.Eventually(t, func() bool { return store.batchCount() > 0 }, 5*time.Second, time.Millisecond,
 		"written in the background without Flush")
-	time.Sleep(300 * time.Millisecond) // longer than the batch window: any stray second batch would show
+	require.NoError(t, svc.Close(ctx)) // writes anything still pending: a stray second batch would show
 	require.Equal(t, 1, store.batchCount(), "300 uses of 3 tokens: one batch")
 	assert.Len(t, store.batches[0], 3)
 	list, err := svc.List(ctx)
@@ -73,6 +76,32 @@ func TestTouchBatchedInBackground(t *testing.T) {
 	for _, tok := range list {
 		assert.NotNil(t, tok.LastUsedAt, tok.Name)
 	}
+}
+
+// TestTouchRetriesOnClock: after a failed background write, the writer
+// waits its retry delay on the Service's clock, then writes again.
+func TestTouchRetriesOnClock(t *testing.T) {
+	store := &batchStore{Store: memstore.New()}
+	clk := apitokentest.NewClock()
+	svc := apitokentest.New(t, apitoken.Config{Store: store, Clock: clk})
+	ctx := context.Background()
+	tok, key, err := svc.Create(ctx, apitoken.CreateParams{Name: "a"})
+	require.NoError(t, err)
+
+	store.down.Store(true)
+	_, err = svc.Verify(ctx, key)
+	require.NoError(t, err)
+	clk.WaitForTimers(1)
+	clk.Add(200 * time.Millisecond) // the batch window: the write fails
+	clk.WaitForTimers(1)            // the writer waits to retry
+	store.down.Store(false)
+	clk.Add(5 * time.Second)
+	clk.WaitForTimers(1) // the retry's own batch window
+	clk.Add(200 * time.Millisecond)
+	require.Eventually(t, func() bool { return store.batchCount() == 1 }, 5*time.Second, time.Millisecond)
+	got, err := store.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	assert.NotNil(t, got.LastUsedAt, "written by the retry, without Flush")
 }
 
 func TestTouchSurvivesStoreOutage(t *testing.T) {
@@ -92,4 +121,20 @@ func TestTouchSurvivesStoreOutage(t *testing.T) {
 	got, err := store.Get(ctx, tok.ID)
 	require.NoError(t, err)
 	assert.NotNil(t, got.LastUsedAt, "the use was not lost")
+}
+
+// TestTouchOff: a negative TouchInterval records no use at all.
+func TestTouchOff(t *testing.T) {
+	store := &batchStore{Store: memstore.New()}
+	svc := apitokentest.New(t, apitoken.Config{Store: store, TouchInterval: -1})
+	ctx := context.Background()
+	tok, key, err := svc.Create(ctx, apitoken.CreateParams{Name: "a"})
+	require.NoError(t, err)
+	_, err = svc.Verify(ctx, key)
+	require.NoError(t, err)
+	require.NoError(t, svc.Flush(ctx))
+	got, err := store.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	assert.Nil(t, got.LastUsedAt)
+	assert.Zero(t, store.batchCount())
 }

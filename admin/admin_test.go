@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/admin"
-	"github.com/go-apitoken/apitoken/memstore"
 )
 
 const salt = "admin-test-salt-0123456789"
@@ -34,14 +34,11 @@ type env struct {
 
 func newEnv(t testing.TB, cfg apitoken.Config) *env {
 	t.Helper()
-	cfg.Store = memstore.New()
 	cfg.Salt = salt
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	svc, err := apitoken.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { svc.Close(context.Background()) })
+	svc := apitokentest.New(t, cfg)
 	e := &env{t: t, svc: svc, perms: admin.Permissions}
 	h, err := admin.New(admin.Config{Service: svc, Logger: cfg.Logger, Authorize: func(r *http.Request, perm string) error {
 		switch {

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/internal/testenv"
+	"github.com/go-apitoken/apitoken/apitokentest"
 )
 
 // TestIfMatch: GET, POST and PUT send the token's version as an ETag, and a
@@ -91,8 +91,8 @@ func TestConcurrentEdits(t *testing.T) {
 // TestExpiredLifespan: the update permission cannot revive an expired
 // token by giving it a new lifespan.
 func TestExpiredLifespan(t *testing.T) {
-	clk := testenv.NewClock()
-	e := newEnv(t, apitoken.Config{Now: clk.Now})
+	clk := apitokentest.NewClock()
+	e := newEnv(t, apitoken.Config{Clock: clk})
 	c := e.create(`{"name":"dead","type":"full-access","lifespan":604800000}`)
 	clk.Add(8 * 24 * time.Hour)
 	r := e.do("PUT", "/api-tokens/"+c.ID, `{"lifespan":null}`)

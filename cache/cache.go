@@ -27,8 +27,8 @@ import (
 
 // Defaults of Options.
 const (
-	// DefaultTTL is a suggested Options.TTL: how long another instance may
-	// keep accepting a revoked key.
+	// DefaultTTL is Options.TTL's default: how long another instance may
+	// keep accepting a revoked key that no change feed reported.
 	DefaultTTL         = 5 * time.Second
 	DefaultNegativeTTL = time.Second
 	DefaultMaxEntries  = 100_000
@@ -39,8 +39,8 @@ const (
 type Options struct {
 	// TTL is how long a found token is served from the cache without asking
 	// the store: the bound on how stale a token may be when another
-	// instance changed it. Zero disables caching: every call goes to the
-	// store. DefaultTTL (5s) suits most deployments. Each entry lives a
+	// instance changed it. Default DefaultTTL (5s); negative disables
+	// caching, so that every call goes to the store. Each entry lives a
 	// random time between 0.8 TTL and TTL, so that entries filled together
 	// (at a start, or when the store comes back) are not all asked again
 	// at the same moment.
@@ -52,26 +52,27 @@ type Options struct {
 	// for up to NegativeTTL if its key was tried just before.
 	NegativeTTL time.Duration
 
-	// MaxEntries bounds the found tokens kept. Default DefaultMaxEntries
-	// (100,000). When full, a random entry makes room.
+	// MaxEntries bounds the found tokens kept. Default (zero or negative)
+	// DefaultMaxEntries (100,000). When full, a random entry makes room.
 	MaxEntries int
 
-	// MaxNegative bounds the unknown hashes kept. Default
-	// DefaultMaxNegative (10,000). They are kept in two generations of
+	// MaxNegative bounds the unknown hashes kept. Default (zero or
+	// negative) DefaultMaxNegative (10,000). They are kept in two generations of
 	// half as many: when the newer is full, the older is forgotten, so
 	// between half and all of MaxNegative are held and their memory stays
 	// fixed however many distinct unknown keys arrive.
 	MaxNegative int
 
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
+	// Clock times the entries, as Config.Clock does the Service's. Default:
+	// the system's monotonic clock.
+	Clock apitoken.Clock
 
 	// StaleIfError is how long past its TTL a found token may still be
 	// served while the store fails (any error but apitoken.ErrNotFound
 	// and a cancelled context, which says the caller gave up, not that
 	// the store is down),
 	// so that an outage shorter than it costs no 503s for keys seen
-	// recently. Zero, the default, serves nothing stale; it is capped at
+	// recently. The default (zero or negative) serves nothing stale; it is capped at
 	// MaxStaleIfError. An unknown key is never served as found, and a
 	// change made through this cache still applies at once; but a token
 	// revoked through another instance may be accepted here for up to
@@ -93,10 +94,10 @@ const MaxStaleIfError = time.Minute
 type Store struct {
 	store  apitoken.Store
 	ttl    time.Duration
-	negTTL time.Duration // <= 0: no negative entries
+	negTTL time.Duration // 0: no negative entries
 	stale  time.Duration // Options.StaleIfError
 	log    *slog.Logger
-	// elapsed is the time since New by Options.Now; entries expire at an
+	// elapsed is the time since New by Options.Clock; entries expire at an
 	// elapsed time.
 	elapsed func() time.Duration
 	shards  []shard
@@ -119,24 +120,34 @@ var (
 // than anyone should let a revoked key live.
 const maxTTL = 24 * time.Hour
 
+// orDefault returns def for a zero ttl, 0 (off) for a negative one, and ttl
+// bounded by maxTTL otherwise.
+func orDefault(ttl, def time.Duration) time.Duration {
+	switch {
+	case ttl == 0:
+		return def
+	case ttl < 0:
+		return 0
+	}
+	return min(ttl, maxTTL)
+}
+
 // maxShards bounds the shards; lookups take a read lock on one of them.
 const maxShards = 64
 
 // New returns a Store that caches store's GetByHash results as opts says.
 func New(store apitoken.Store, opts Options) *Store {
 	// Bounded, so that an expiry time cannot overflow into the past.
-	s := &Store{store: store, ttl: min(max(opts.TTL, 0), maxTTL), negTTL: min(opts.NegativeTTL, maxTTL), log: opts.Logger}
+	// Zero means the default and negative turns a TTL off, as everywhere.
+	s := &Store{store: store, ttl: orDefault(opts.TTL, DefaultTTL), negTTL: orDefault(opts.NegativeTTL, DefaultNegativeTTL), log: opts.Logger}
 	s.stale = min(max(opts.StaleIfError, 0), MaxStaleIfError)
 	s.staleLogged.Store(-int64(time.Second)) // the first warning is due at once
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if s.negTTL == 0 {
-		s.negTTL = DefaultNegativeTTL
-	}
-	if now := opts.Now; now != nil {
-		start := now()
-		s.elapsed = func() time.Duration { return now().Sub(start) }
+	if clock := opts.Clock; clock != nil {
+		start := clock.Now()
+		s.elapsed = func() time.Duration { return clock.Now().Sub(start) }
 	} else {
 		// time.Since reads the monotonic clock alone: half the cost of
 		// time.Now, which is most of a hit's.

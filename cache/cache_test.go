@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/cache"
-	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/memstore"
 	"github.com/go-apitoken/apitoken/storetest"
 )
@@ -28,8 +28,25 @@ func TestStore(t *testing.T) {
 
 func TestStoreDisabled(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) apitoken.Store {
-		return cache.New(memstore.New(), cache.Options{})
+		return cache.New(memstore.New(), cache.Options{TTL: -1})
 	})
+}
+
+// TestZeroOptions: the zero Options mean the defaults, as every zero option
+// does: found keys are cached for DefaultTTL.
+func TestZeroOptions(t *testing.T) {
+	clk, under := apitokentest.NewClock(), newCounting()
+	s := cache.New(under, cache.Options{Clock: clk})
+	_, h := add(t, s, "a")
+	for range 3 {
+		_, err := get(t, s, h)
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 1, under.calls.Load(), "cached")
+	clk.Add(cache.DefaultTTL)
+	_, err := get(t, s, h)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, under.calls.Load(), "asked again after DefaultTTL")
 }
 
 // counting wraps a memstore, counting GetByHash calls. It can fail them, and
@@ -95,8 +112,8 @@ func get(t *testing.T, s *cache.Store, h apitoken.Hash) (*apitoken.Token, error)
 
 func TestHitAndTTL(t *testing.T) {
 	ctx := context.Background()
-	clk, under := testenv.NewClock(), newCounting()
-	s := cache.New(under, cache.Options{TTL: 5 * time.Second, Now: clk.Now})
+	clk, under := apitokentest.NewClock(), newCounting()
+	s := cache.New(under, cache.Options{TTL: 5 * time.Second, Clock: clk})
 	tok, h := add(t, s, "reader")
 
 	first, err := get(t, s, h)
@@ -132,8 +149,8 @@ func TestHitAndTTL(t *testing.T) {
 // TestPeek checks what the Service relies on to skip its lookup timeout:
 // Peek answers exactly the live entries, without asking the store.
 func TestPeek(t *testing.T) {
-	clk, under := testenv.NewClock(), newCounting()
-	s := cache.New(under, cache.Options{TTL: 5 * time.Second, Now: clk.Now})
+	clk, under := apitokentest.NewClock(), newCounting()
+	s := cache.New(under, cache.Options{TTL: 5 * time.Second, Clock: clk})
 	tok, h := add(t, s, "reader")
 	unknown := randomHash(t)
 
@@ -158,7 +175,7 @@ func TestPeek(t *testing.T) {
 	_, _, ok = s.Peek(h)
 	assert.False(t, ok, "expired")
 
-	off := cache.New(under, cache.Options{TTL: 0})
+	off := cache.New(under, cache.Options{TTL: -1})
 	_, err = off.GetByHash(context.Background(), h)
 	require.NoError(t, err)
 	_, _, ok = off.Peek(h)
@@ -166,8 +183,8 @@ func TestPeek(t *testing.T) {
 }
 
 func TestNegative(t *testing.T) {
-	clk, under := testenv.NewClock(), newCounting()
-	s := cache.New(under, cache.Options{TTL: time.Minute, Now: clk.Now})
+	clk, under := apitokentest.NewClock(), newCounting()
+	s := cache.New(under, cache.Options{TTL: time.Minute, Clock: clk})
 	unknown := randomHash(t)
 	for range 100 {
 		_, err := get(t, s, unknown)
@@ -275,8 +292,8 @@ func TestInvalidation(t *testing.T) {
 		}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := testenv.NewClock() // never advances: only invalidation can refresh
-			s := cache.New(memstore.New(), cache.Options{TTL: time.Hour, Now: clk.Now})
+			clk := apitokentest.NewClock() // never advances: only invalidation can refresh
+			s := cache.New(memstore.New(), cache.Options{TTL: time.Hour, Clock: clk})
 			tok, h := add(t, s, "changing")
 			_, other := add(t, s, "bystander")
 			for _, x := range []apitoken.Hash{h, other} {
@@ -396,7 +413,7 @@ func TestBounds(t *testing.T) {
 
 func TestDisabled(t *testing.T) {
 	under := newCounting()
-	s := cache.New(under, cache.Options{TTL: 0})
+	s := cache.New(under, cache.Options{TTL: -1})
 	_, h := add(t, s, "reader")
 	for range 3 {
 		_, err := get(t, s, h)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/cache"
 	"github.com/go-apitoken/apitoken/internal/testenv"
 )
@@ -21,8 +22,8 @@ import (
 // store, at the same instant: each lives between 0.8 TTL and TTL.
 func TestExpiryJitter(t *testing.T) {
 	const ttl, keys = 10 * time.Second, 50
-	clk, under := testenv.NewClock(), newCounting()
-	s := cache.New(under, cache.Options{TTL: ttl, Now: clk.Now})
+	clk, under := apitokentest.NewClock(), newCounting()
+	s := cache.New(under, cache.Options{TTL: ttl, Clock: clk})
 	var hashes []apitoken.Hash
 	for i := range keys {
 		_, h := add(t, under, fmt.Sprint("t", i))
@@ -63,9 +64,9 @@ func TestExpiryJitter(t *testing.T) {
 func TestStaleIfError(t *testing.T) {
 	const ttl, window = 5 * time.Second, 30 * time.Second
 	ctx := context.Background()
-	clk, under := testenv.NewClock(), newCounting()
+	clk, under := apitokentest.NewClock(), newCounting()
 	logs := &testenv.Buffer{}
-	s := cache.New(under, cache.Options{TTL: ttl, StaleIfError: window, Now: clk.Now,
+	s := cache.New(under, cache.Options{TTL: ttl, StaleIfError: window, Clock: clk,
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	tok, h := add(t, s, "reader")
 	deleted, hDeleted := add(t, s, "deleted")
@@ -123,8 +124,8 @@ func TestStaleIfError(t *testing.T) {
 // TestStaleIfErrorOff checks that without the option a store error after
 // the TTL is returned as it is.
 func TestStaleIfErrorOff(t *testing.T) {
-	clk, under := testenv.NewClock(), newCounting()
-	s := cache.New(under, cache.Options{TTL: time.Second, Now: clk.Now})
+	clk, under := apitokentest.NewClock(), newCounting()
+	s := cache.New(under, cache.Options{TTL: time.Second, Clock: clk})
 	_, h := add(t, s, "reader")
 	_, err := get(t, s, h)
 	require.NoError(t, err)

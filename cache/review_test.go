@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/cache"
-	"github.com/go-apitoken/apitoken/internal/testenv"
 )
 
 // TestReviewStaleAfterNotFoundNegativeDisabled: with negative entries off
@@ -85,8 +85,8 @@ func TestReviewCancelledLeaderServesStaleToWaiters(t *testing.T) {
 func TestReviewCancelledRequestServedStale(t *testing.T) {
 	const ttl, window = 5 * time.Second, 30 * time.Second
 	ctx := context.Background()
-	clk, under := testenv.NewClock(), newCounting()
-	s := cache.New(under, cache.Options{TTL: ttl, StaleIfError: window, Now: clk.Now})
+	clk, under := apitokentest.NewClock(), newCounting()
+	s := cache.New(under, cache.Options{TTL: ttl, StaleIfError: window, Clock: clk})
 	_, h := add(t, s, "reader")
 	_, err := get(t, s, h)
 	require.NoError(t, err)
@@ -110,8 +110,8 @@ func TestReviewCancelledRequestServedStale(t *testing.T) {
 func TestReviewTTLMeasuredFromFillNotRead(t *testing.T) {
 	const ttl = 5 * time.Second
 	ctx := context.Background()
-	clk, under := testenv.NewClock(), newCounting()
-	s := cache.New(under, cache.Options{TTL: ttl, Now: clk.Now})
+	clk, under := apitokentest.NewClock(), newCounting()
+	s := cache.New(under, cache.Options{TTL: ttl, Clock: clk})
 	tok, h := add(t, s, "revoked elsewhere")
 
 	under.hold.Store(true)
@@ -132,8 +132,8 @@ func TestReviewTTLMeasuredFromFillNotRead(t *testing.T) {
 // TestReviewHugeTTL: huge TTL/NegativeTTL values must not overflow the
 // expiry into the past (which silently disables caching) or panic.
 func TestReviewHugeTTL(t *testing.T) {
-	clk, under := testenv.NewClock(), newCounting()
-	s := cache.New(under, cache.Options{TTL: 1<<63 - 1, NegativeTTL: 1<<63 - 1, Now: clk.Now})
+	clk, under := apitokentest.NewClock(), newCounting()
+	s := cache.New(under, cache.Options{TTL: 1<<63 - 1, NegativeTTL: 1<<63 - 1, Clock: clk})
 	_, h := add(t, s, "reader")
 	clk.Add(time.Second)
 	_, err := get(t, s, h)
@@ -153,8 +153,8 @@ func TestReviewHugeTTL(t *testing.T) {
 // instance) and whose entry has just expired.
 func revokedElsewhere(t *testing.T, opts cache.Options) (*cache.Store, *counting, apitoken.Hash) {
 	t.Helper()
-	clk, under := testenv.NewClock(), newCounting()
-	opts.TTL, opts.StaleIfError, opts.Now = 5*time.Second, 30*time.Second, clk.Now
+	clk, under := apitokentest.NewClock(), newCounting()
+	opts.TTL, opts.StaleIfError, opts.Clock = 5*time.Second, 30*time.Second, clk
 	s := cache.New(under, opts)
 	tok, h := add(t, s, "deleted elsewhere")
 	_, err := get(t, s, h)

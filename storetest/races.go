@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/internal/testenv"
+	"github.com/go-apitoken/apitoken/apitokentest"
 )
 
 // The tests in this file drive a Service over the store, because the holes
@@ -26,13 +26,13 @@ const (
 
 // newService returns a Service over s with salt and the previous salts,
 // closed at the end of the test.
-func newService(t *testing.T, s apitoken.Store, clock *testenv.Clock, salt string, previous ...string) *apitoken.Service {
+func newService(t *testing.T, s apitoken.Store, clock *apitokentest.Clock, salt string, previous ...string) *apitoken.Service {
 	t.Helper()
 	svc, err := apitoken.New(apitoken.Config{
 		Store:         s,
 		Salt:          salt,
 		PreviousSalts: previous,
-		Now:           clock.Now,
+		Clock:         clock,
 		Logger:        slog.New(slog.DiscardHandler),
 		AnyAction:     true,
 	})
@@ -100,7 +100,7 @@ func (h *holding) wait() {
 
 // onPreviousSalt creates a token with the old salt and returns it with its
 // key, and a Service on the new salt that still accepts the old one.
-func onPreviousSalt(t *testing.T, s apitoken.Store, clock *testenv.Clock) (*apitoken.Service, *apitoken.Token, string) {
+func onPreviousSalt(t *testing.T, s apitoken.Store, clock *apitokentest.Clock) (*apitoken.Service, *apitoken.Token, string) {
 	t.Helper()
 	tok, key, err := newService(t, s, clock, oldSalt).Create(context.Background(),
 		apitoken.CreateParams{Name: "rotated", Type: apitoken.FullAccess, Lifespan: apitoken.Days30})
@@ -115,7 +115,7 @@ func onPreviousSalt(t *testing.T, s apitoken.Store, clock *testenv.Clock) (*apit
 func testSaltMoveExpiredOverlap(t *testing.T, s apitoken.Store, l limits) {
 	l.need(t, NoPreviousKey)
 	ctx := context.Background()
-	clock := testenv.NewClock()
+	clock := apitokentest.NewClock()
 	svc, tok, oldKey := onPreviousSalt(t, s, clock)
 	_, newKey, err := svc.RegenerateWithOverlap(ctx, tok.ID, time.Hour)
 	require.NoError(t, err)
@@ -137,7 +137,7 @@ func testSaltMoveExpiredOverlap(t *testing.T, s apitoken.Store, l limits) {
 // regenerated away before the Service moves its hash, must stay revoked.
 func testSaltMoveRacesRegenerate(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
-	clock := testenv.NewClock()
+	clock := apitokentest.NewClock()
 	h := newHolding(s)
 	svc, tok, oldKey := onPreviousSalt(t, h, clock)
 
@@ -159,7 +159,7 @@ func testSaltMoveRacesRegenerate(t *testing.T, s apitoken.Store, l limits) {
 // regeneration: afterwards only the new key may work.
 func testSaltMoveStress(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
-	clock := testenv.NewClock()
+	clock := apitokentest.NewClock()
 	for round := range 20 {
 		svc, tok, oldKey := onPreviousSalt(t, s, clock)
 		var newKey string
@@ -191,7 +191,7 @@ func testSaltMoveStress(t *testing.T, s apitoken.Store, l limits) {
 func testUpdateHeldRead(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	h := newHolding(s)
-	svc := newService(t, h, testenv.NewClock(), newSalt)
+	svc := newService(t, h, apitokentest.NewClock(), newSalt)
 	tok, _, err := svc.Create(ctx, apitoken.CreateParams{Name: "edited", Type: apitoken.FullAccess})
 	require.NoError(t, err)
 
@@ -232,7 +232,7 @@ func testUpdateHeldRead(t *testing.T, s apitoken.Store, l limits) {
 // undone by an unrelated edit.
 func testUpdateStress(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
-	svc := newService(t, s, testenv.NewClock(), newSalt)
+	svc := newService(t, s, apitokentest.NewClock(), newSalt)
 	for round := range 10 {
 		tok, _, err := svc.Create(ctx, apitoken.CreateParams{Name: fmt.Sprint("stress-", round), Type: apitoken.FullAccess})
 		require.NoError(t, err)
@@ -261,7 +261,7 @@ func testUpdateStress(t *testing.T, s apitoken.Store, l limits) {
 func testSaltMoveConcurrentFirstUse(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	h := newHolding(s)
-	svc, _, key := onPreviousSalt(t, h, testenv.NewClock())
+	svc, _, key := onPreviousSalt(t, h, apitokentest.NewClock())
 	first := h.verifyHeld(t, svc, oldSalt, key) // the first use found the token under the old salt
 	_, err := svc.Verify(ctx, key)
 	require.NoError(t, err, "the second use moves the key")
@@ -272,7 +272,7 @@ func testSaltMoveConcurrentFirstUse(t *testing.T, s apitoken.Store, l limits) {
 
 	// A use that missed under the new salt just before another moved the
 	// key there, then misses under the old salt too.
-	tok, key, err := newService(t, h, testenv.NewClock(), oldSalt).Create(ctx, apitoken.CreateParams{Name: "second"})
+	tok, key, err := newService(t, h, apitokentest.NewClock(), oldSalt).Create(ctx, apitoken.CreateParams{Name: "second"})
 	require.NoError(t, err)
 	first = h.verifyHeld(t, svc, newSalt, key) // the lookup under the new salt found nothing
 	_, err = svc.Verify(ctx, key)
@@ -287,7 +287,7 @@ func testSaltMoveConcurrentFirstUse(t *testing.T, s apitoken.Store, l limits) {
 func testUpdateExpiresWhileQueued(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
 	h := newHolding(s)
-	clock := testenv.NewClock()
+	clock := apitokentest.NewClock()
 	svc := newService(t, h, clock, newSalt)
 	tok, key, err := svc.Create(ctx, apitoken.CreateParams{Name: "dying", Type: apitoken.FullAccess, Lifespan: apitoken.Days7})
 	require.NoError(t, err)

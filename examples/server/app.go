@@ -106,7 +106,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	svc, err := apitoken.New(apitoken.Config{
 		// The cache answers repeated keys from memory: changes made here
 		// take effect at once, those of other instances within cacheTTL.
-		Store:         cache.New(store, cache.Options{TTL: cfg.cacheTTL, StaleIfError: cfg.staleTTL, Logger: cfg.log}),
+		Store:         cache.New(store, cache.Options{TTL: optionTTL(cfg.cacheTTL), StaleIfError: cfg.staleTTL, Logger: cfg.log}),
 		Salt:          salt,
 		PreviousSalts: saltfile.Previous(cfg.getenv),
 		KeyFormat:     keyFormat,
@@ -264,4 +264,13 @@ func (a *app) close(ctx context.Context) error {
 		err = fmt.Errorf("writing lastUsedAt: %w", err)
 	}
 	return errors.Join(err, a.db.Close())
+}
+
+// optionTTL is cache.Options.TTL for the -cache-ttl flag, where 0 disables
+// the cache (a negative TTL does in the Options, where zero is the default).
+func optionTTL(flag time.Duration) time.Duration {
+	if flag == 0 {
+		return -1
+	}
+	return flag
 }

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/cache"
 	"github.com/go-apitoken/apitoken/internal/faultproxy"
-	"github.com/go-apitoken/apitoken/internal/testenv"
 )
 
 // TestStaleIfError takes the database away (refused, then hung) from a cache
@@ -28,9 +28,9 @@ func TestStaleIfError(t *testing.T) {
 		t.Run(e.name, func(t *testing.T) {
 			r := newRig(t, e) // r.svc is the other instance, without a cache
 			ctx := context.Background()
-			clk := testenv.NewClock()
+			clk := apitokentest.NewClock()
 			discard := slog.New(slog.DiscardHandler)
-			c := cache.New(r.store, cache.Options{TTL: ttl, StaleIfError: window, Now: clk.Now, Logger: discard})
+			c := cache.New(r.store, cache.Options{TTL: ttl, StaleIfError: window, Clock: clk, Logger: discard})
 			svc, err := apitoken.New(apitoken.Config{
 				Store: c, Salt: "fault-test-salt-0123456789", LookupTimeout: lookupTimeout, Logger: discard,
 			})

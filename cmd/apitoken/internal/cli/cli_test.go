@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/internal/dbopen"
 	"github.com/go-apitoken/apitoken/internal/saltfile"
 )
@@ -209,7 +210,7 @@ func expiredKey(t *testing.T, db string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt, Now: func() time.Time { return time.Now().Add(-8 * 24 * time.Hour) }})
+	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt, Clock: apitokentest.NewClockAt(time.Now().Add(-8 * 24 * time.Hour))})
 	if err != nil {
 		t.Fatal(err)
 	}
