@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/admin"
+	"github.com/go-apitoken/apitoken/apitokentest"
 )
 
 const salt = "admin-test-salt-0123456789"
