@@ -14,7 +14,6 @@ require (
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
-	github.com/go-apitoken/apitoken/internal/strapitest v0.0.0-00010101000000-000000000000 // indirect
 	github.com/go-apitoken/apitoken/sqlstore v0.0.0-00010101000000-000000000000 // indirect
 	github.com/go-sql-driver/mysql v1.10.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect

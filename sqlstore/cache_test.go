@@ -2,9 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"log/slog"
 	"testing"
 	"time"
@@ -13,49 +10,26 @@ import (
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/cache"
-	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/memstore"
 	"github.com/go-apitoken/apitoken/sqlstore"
 	"github.com/go-apitoken/apitoken/storetest"
 )
 
-// postgresStore returns a migrated, empty sqlstore on PostgreSQL, in tables
-// of its own that are dropped when the test ends.
-func postgresStore(tb testing.TB) *sqlstore.Store {
-	tb.Helper()
-	db, err := sql.Open("pgx", testenv.DSN(tb, testenv.PostgresEnv))
-	if err != nil {
-		tb.Fatal(err)
+// TestCache runs the conformance suite against the cache in front of each
+// engine.
+func TestCache(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			db := e.open(t)
+			storetest.Run(t, func(t *testing.T) apitoken.Store {
+				return cache.New(newStore(t, db, e.dialect), cache.Options{TTL: time.Minute})
+			})
+		})
 	}
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
-	b := make([]byte, 5)
-	rand.Read(b)
-	prefix := "cache" + hex.EncodeToString(b) + "_"
-	tb.Cleanup(func() {
-		for _, table := range []string{"permissions", "tokens", "migrations"} {
-			if _, err := db.Exec("DROP TABLE IF EXISTS " + prefix + table); err != nil {
-				tb.Errorf("dropping %s%s: %v", prefix, table, err)
-			}
-		}
-		db.Close()
-	})
-	s, err := sqlstore.New(db, sqlstore.Options{Dialect: sqlstore.Postgres, TablePrefix: prefix})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := s.Migrate(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	return s
 }
 
-// TestPostgres runs the conformance suite against the cache in front of a
-// real database.
-func TestPostgres(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) apitoken.Store {
-		return cache.New(postgresStore(t), cache.Options{TTL: time.Minute})
-	})
+func postgresStore(b *testing.B) *sqlstore.Store {
+	return newStore(b, engines[1].open(b), sqlstore.Postgres)
 }
 
 // BenchmarkVerify is Service.Verify of one key on a cache hit over

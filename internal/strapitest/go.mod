@@ -11,7 +11,5 @@ require (
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
-	github.com/jackc/pgx/v5 v5.13.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
-	modernc.org/sqlite v1.62.0 // indirect
 )

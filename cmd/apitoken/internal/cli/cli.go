@@ -56,6 +56,9 @@ Every command takes --json (output for scripts), -db and -salt-file.
 create and regenerate print the key once; with --quiet they print only the key.
 verify exits 0 when the key is valid (and allowed ACTION), 1 when it is not.
 Every command exits 3 when the database cannot be reached (try again later).
+A change (update, regenerate, delete) reaches a running server when it next
+looks the key up in the database: at once for a server without a cache, and
+within its cache TTL for one with a cache (the demo server's -cache-ttl, 5s).
 Pass the key to verify on standard input with --key - to keep it out of your
 shell history:  apitoken verify --key - < key.txt
 
