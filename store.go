@@ -102,6 +102,49 @@ type Peeker interface {
 	Peek(hash Hash) (t *Token, found, ok bool)
 }
 
+// ChangeFeed is a Store that reports every change to its tokens, whoever
+// made it: another instance, the CLI, a script, an import. The database
+// records each change (triggers, in sqlstore), so nothing that writes the
+// tables goes unreported. A cache in front of the store drops what changed,
+// so that a revoked key dies on every instance within the feed's latency
+// instead of a TTL.
+type ChangeFeed interface {
+	// WatchChanges calls changed for each change committed from the moment
+	// the feed is in place, in commit order as far as the database tells
+	// it, until ctx ends or the feed is lost, and returns why (ctx.Err()
+	// when ctx ended). Its first call has Reset set, once the feed is in
+	// place: anything cached before then may be stale. A later Reset says
+	// changes may have been missed. changed must not block for long.
+	WatchChanges(ctx context.Context, changed func(Change)) error
+
+	// Sync returns once every change committed before it was called has
+	// been passed to the changed function of a running WatchChanges, or
+	// with an error when it cannot tell (no watch running, the feed lost,
+	// ctx ended). It lets a cache that refuses keys missing from its
+	// filter first make sure that the key was not just created elsewhere.
+	// Concurrent calls share one catch-up.
+	Sync(ctx context.Context) error
+
+	// KeyHashes calls add with every stored key hash: each token's current
+	// key and, while it has one, its previous key. A filter of known keys
+	// is built from them after the feed is in place.
+	KeyHashes(ctx context.Context, add func(Hash)) error
+}
+
+// Change is one change to a token, reported by a ChangeFeed.
+type Change struct {
+	// ID is the token that was created, changed or deleted.
+	ID string
+	// Hashes are the key hashes the token has after the change, current
+	// and previous: a cache stops remembering them as unknown, and a
+	// filter of known keys adds them. Empty for a deletion.
+	Hashes []Hash
+	// Reset says that any token may have changed (the feed just started,
+	// or may have missed changes): drop everything. ID and Hashes are
+	// empty.
+	Reset bool
+}
+
 // Use is a token's use for TouchMany: record At as its last use if that is
 // unset or not after NotAfter.
 type Use struct {
