@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,7 +85,7 @@ func newStorePrefix(t testing.TB, db *sql.DB, d sqlstore.Dialect) (*sqlstore.Sto
 	if err != nil {
 		t.Fatal(err)
 	}
-	dropTables(t, db, prefix)
+	dropTables(t, db, d, prefix)
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -93,11 +94,18 @@ func newStorePrefix(t testing.TB, db *sql.DB, d sqlstore.Dialect) (*sqlstore.Sto
 
 // dropTables drops the store's tables when the test ends, so that the shared
 // PostgreSQL and MySQL databases do not fill up.
-func dropTables(t testing.TB, db *sql.DB, prefix string) {
+func dropTables(t testing.TB, db *sql.DB, d sqlstore.Dialect, prefix string) {
 	t.Cleanup(func() {
-		for _, table := range []string{"permissions", "tokens", "migrations"} {
-			if _, err := db.Exec("DROP TABLE IF EXISTS " + prefix + table); err != nil {
-				t.Errorf("dropping %s%s: %v", prefix, table, err)
+		// The tables take their triggers with them; PostgreSQL's
+		// trigger functions are dropped after them.
+		drops := []string{"TABLE permissions", "TABLE tokens", "TABLE changes", "TABLE migrations"}
+		if d == sqlstore.Postgres {
+			drops = append(drops, "FUNCTION tokens_changed()", "FUNCTION permissions_changed()")
+		}
+		for _, drop := range drops {
+			kind, name, _ := strings.Cut(drop, " ")
+			if _, err := db.Exec("DROP " + kind + " IF EXISTS " + prefix + name); err != nil {
+				t.Errorf("dropping %s%s: %v", prefix, name, err)
 			}
 		}
 	})

@@ -49,21 +49,66 @@ func loadMigrations(d Dialect, prefix string) ([]migration, error) {
 			return nil, err
 		}
 		m := migration{version: v, name: e.Name()}
-		var lines []string
-		for line := range strings.Lines(string(b)) {
-			if !strings.HasPrefix(strings.TrimSpace(line), "--") {
-				lines = append(lines, line)
-			}
+		stmts, err := splitStatements(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: migration file %s: %w", e.Name(), err)
 		}
-		for stmt := range strings.SplitSeq(strings.Join(lines, ""), ";") {
-			if stmt = strings.TrimSpace(stmt); stmt != "" {
-				m.statements = append(m.statements, strings.ReplaceAll(stmt, "{{prefix}}", prefix))
-			}
+		for _, stmt := range stmts {
+			m.statements = append(m.statements, strings.ReplaceAll(stmt, "{{prefix}}", prefix))
 		}
 		ms = append(ms, m)
 	}
 	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
 	return ms, nil
+}
+
+// Lines that hold only these markers enclose one statement that itself
+// holds semicolons, such as a trigger's body or a PL/pgSQL function, as in
+// goose's migrations.
+const (
+	statementBegin = "-- +StatementBegin"
+	statementEnd   = "-- +StatementEnd"
+)
+
+// splitStatements splits a migration file into statements: at each
+// semicolon, except between statementBegin and statementEnd, which enclose
+// one statement whole. Comment lines are dropped.
+func splitStatements(file string) ([]string, error) {
+	var stmts, lines []string
+	inBlock := false
+	flush := func(whole bool) {
+		text := strings.Join(lines, "")
+		lines = lines[:0]
+		if whole {
+			text = strings.TrimSuffix(strings.TrimSpace(text), ";")
+			stmts = append(stmts, strings.TrimSpace(text))
+			return
+		}
+		for stmt := range strings.SplitSeq(text, ";") {
+			if stmt = strings.TrimSpace(stmt); stmt != "" {
+				stmts = append(stmts, stmt)
+			}
+		}
+	}
+	for line := range strings.Lines(file) {
+		switch trimmed := strings.TrimSpace(line); {
+		case trimmed == statementBegin && !inBlock:
+			flush(false)
+			inBlock = true
+		case trimmed == statementEnd && inBlock:
+			flush(true)
+			inBlock = false
+		case trimmed == statementBegin || trimmed == statementEnd:
+			return nil, fmt.Errorf("unbalanced %q", trimmed)
+		case !strings.HasPrefix(trimmed, "--"):
+			lines = append(lines, line)
+		}
+	}
+	if inBlock {
+		return nil, fmt.Errorf("%s without %s", statementBegin, statementEnd)
+	}
+	flush(false)
+	return stmts, nil
 }
 
 // Migrate creates the store's tables, or brings them to the newest version,

@@ -27,7 +27,7 @@ func TestMigrate(t *testing.T) {
 				}
 				t.Cleanup(func() { db.Close() })
 				if i == 0 {
-					dropTables(t, db, prefix)
+					dropTables(t, db, e.dialect, prefix)
 				}
 				stores[i], err = sqlstore.New(db, sqlstore.Options{Dialect: e.dialect, TablePrefix: prefix})
 				if err != nil {
@@ -84,7 +84,7 @@ func TestMigrateCancelled(t *testing.T) {
 		t.Run(e.name, func(t *testing.T) {
 			db := e.open(t)
 			prefix := freshPrefix(t)
-			dropTables(t, db, prefix)
+			dropTables(t, db, e.dialect, prefix)
 			s, err := sqlstore.New(db, sqlstore.Options{Dialect: e.dialect, TablePrefix: prefix})
 			if err != nil {
 				t.Fatal(err)

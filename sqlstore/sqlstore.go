@@ -1,12 +1,14 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/internal/sqlq"
@@ -61,11 +63,31 @@ type Options struct {
 	// at most 32 characters: it is spliced into SQL, and must mean the same
 	// table on every engine without quoting.
 	TablePrefix string
+
+	// PollInterval is how often WatchChanges reads the change log when
+	// nothing wakes it sooner. Default DefaultPollInterval, 250 ms, which
+	// bounds how long a change made elsewhere goes unreported; held
+	// between 10 ms and one minute. With Wake set, a longer interval is a
+	// fair choice: the poll is then the fallback.
+	PollInterval time.Duration
+
+	// Wake, when set on PostgreSQL, lets WatchChanges poll as soon as a
+	// change commits instead of at the next PollInterval: the triggers
+	// notify the channel named channel (<prefix>changes) and Wake listens
+	// to it. WatchChanges calls Wake once, with a context that ends when
+	// WatchChanges returns, and returns Wake's error. Wake returns once it
+	// listens; its channel receives a value after notifications (one value
+	// may stand for many) and after reconnecting, since notifications may
+	// have been lost meanwhile, and is closed once ctx has ended, which
+	// WatchChanges waits for. See package pgnotify. Other engines do not
+	// notify, and do not call Wake.
+	Wake func(ctx context.Context, channel string) (<-chan struct{}, error)
 }
 
 // Store is an apitoken.Store over database/sql, for SQLite, PostgreSQL and
 // MySQL/MariaDB. It is safe for concurrent use: all state is in the database,
-// and each write is one transaction or one statement.
+// and each write is one transaction or one statement. It is also an
+// apitoken.ChangeFeed, fed by triggers on its tables.
 //
 // Create the schema with Migrate before first use.
 type Store struct {
@@ -79,11 +101,14 @@ type Store struct {
 	// executes and closes a statement each time, three round trips.
 	stmtMu sync.Mutex
 	stmt   atomic.Pointer[sql.Stmt]
+
+	feed feedState
 }
 
 var (
 	_ apitoken.Store        = (*Store)(nil)
 	_ apitoken.BatchToucher = (*Store)(nil)
+	_ apitoken.ChangeFeed   = (*Store)(nil)
 )
 
 // New returns a Store that keeps tokens in db. It does not touch the
@@ -109,6 +134,7 @@ func New(db *sql.DB, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, dialect: opts.Dialect, prefix: prefix}
 	s.q = buildQueries(opts.Dialect, prefix)
+	s.feed = newFeedState(opts.Dialect, prefix, opts.PollInterval, opts.Wake)
 	return s, nil
 }
 
