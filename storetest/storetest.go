@@ -88,6 +88,9 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limi
 		{"PaddedID", testPaddedID},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"RenameSwap", testRenameSwap},
+		{"ChangeFeed", testChangeFeed},
+		{"ChangeFeedGrace", testChangeFeedGrace},
+		{"ChangeFeedConcurrent", testChangeFeedSyncRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t), ls) })
