@@ -10,6 +10,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/cache"
@@ -24,9 +26,7 @@ import (
 func postgresStore(tb testing.TB) *sqlstore.Store {
 	tb.Helper()
 	db, err := sql.Open("pgx", testenv.DSN(tb, testenv.PostgresEnv))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	b := make([]byte, 5)
@@ -34,19 +34,14 @@ func postgresStore(tb testing.TB) *sqlstore.Store {
 	prefix := "cache" + hex.EncodeToString(b) + "_"
 	tb.Cleanup(func() {
 		for _, table := range []string{"permissions", "tokens", "migrations"} {
-			if _, err := db.Exec("DROP TABLE IF EXISTS " + prefix + table); err != nil {
-				tb.Errorf("dropping %s%s: %v", prefix, table, err)
-			}
+			_, err := db.Exec("DROP TABLE IF EXISTS " + prefix + table)
+			assert.NoError(tb, err, "dropping %s%s", prefix, table)
 		}
 		db.Close()
 	})
 	s, err := sqlstore.New(db, sqlstore.Options{Dialect: sqlstore.Postgres, TablePrefix: prefix})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := s.Migrate(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
+	require.NoError(tb, s.Migrate(context.Background()))
 	return s
 }
 
@@ -81,19 +76,14 @@ func BenchmarkVerify(b *testing.B) {
 				Salt:   "bench-salt-0123456789abcdef",
 				Logger: slog.New(slog.DiscardHandler),
 			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			defer svc.Close(ctx)
 			_, key, err := svc.Create(ctx, apitoken.CreateParams{Name: "reader"})
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := svc.Verify(ctx, key); err != nil {
-					b.Fatal(err)
-				}
+				_, err = svc.Verify(ctx, key)
+				require.NoError(b, err)
 			}
 		})
 	}
