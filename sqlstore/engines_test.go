@@ -11,6 +11,8 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
 	"github.com/go-apitoken/apitoken/internal/testenv"
@@ -42,9 +44,7 @@ func sqliteDSN(t testing.TB) string {
 func (e engine) open(t testing.TB) *sql.DB {
 	t.Helper()
 	db, err := sql.Open(e.driver, e.dsn(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	configure(db, e.dialect)
 	return db
@@ -81,13 +81,9 @@ func newStorePrefix(t testing.TB, db *sql.DB, d sqlstore.Dialect) (*sqlstore.Sto
 	t.Helper()
 	prefix := freshPrefix(t)
 	s, err := sqlstore.New(db, sqlstore.Options{Dialect: d, TablePrefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dropTables(t, db, prefix)
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.Migrate(context.Background()))
 	return s, prefix
 }
 
@@ -96,9 +92,8 @@ func newStorePrefix(t testing.TB, db *sql.DB, d sqlstore.Dialect) (*sqlstore.Sto
 func dropTables(t testing.TB, db *sql.DB, prefix string) {
 	t.Cleanup(func() {
 		for _, table := range []string{"permissions", "tokens", "migrations"} {
-			if _, err := db.Exec("DROP TABLE IF EXISTS " + prefix + table); err != nil {
-				t.Errorf("dropping %s%s: %v", prefix, table, err)
-			}
+			_, err := db.Exec("DROP TABLE IF EXISTS " + prefix + table)
+			assert.NoError(t, err, "dropping %s%s", prefix, table)
 		}
 	})
 }
