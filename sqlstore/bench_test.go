@@ -48,3 +48,29 @@ func BenchmarkGetByHash(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTouchMany writes the last use of 100 tokens in one batch.
+func BenchmarkTouchMany(b *testing.B) {
+	for _, e := range engines {
+		b.Run(e.name, func(b *testing.B) {
+			s := newStore(b, e.open(b), e.dialect)
+			ctx := context.Background()
+			at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			uses := make([]apitoken.Use, 100)
+			for i := range uses {
+				tok := &apitoken.Token{ID: uuid.NewString(), Name: fmt.Sprint("b", i), Type: apitoken.ReadOnly, CreatedAt: at, UpdatedAt: at}
+				require.NoError(b, s.Create(ctx, tok, apitoken.Hash{byte(i), 7}))
+				uses[i].ID = tok.ID
+			}
+			for b.Loop() {
+				at = at.Add(time.Hour)
+				for i := range uses {
+					uses[i].At, uses[i].NotAfter = at, at.Add(-time.Minute)
+				}
+				if err := s.TouchMany(ctx, uses); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -22,6 +22,8 @@ func TestCache(t *testing.T) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
 			db := e.open(t)
+			inner := newStore(t, db, e.dialect)
+			storetest.Forwards(t, inner, cache.New(inner, cache.Options{FeedTTL: -1}))
 			storetest.Run(t, func(t *testing.T) apitoken.Store {
 				return cache.New(newStore(t, db, e.dialect), cache.Options{TTL: time.Minute})
 			})

@@ -155,6 +155,44 @@ func TestUnchangedWrites(t *testing.T) {
 
 // TestTouchMany checks the batch form of Touch that the Service's background
 // writer uses: each use obeys its own condition, unknown ids are ignored.
+// TestTouchManyChunks: a batch longer than one statement takes is written
+// whole, each use with its own time and condition.
+func TestTouchManyChunks(t *testing.T) {
+	t.Parallel()
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t, e.open(t), e.dialect)
+			ctx := context.Background()
+			at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			const n = 450 // three statements
+			var uses []apitoken.Use
+			for i := range n {
+				tok := &apitoken.Token{ID: uuid.NewString(), Name: fmt.Sprint("c", i), Type: apitoken.ReadOnly, CreatedAt: at, UpdatedAt: at}
+				require.NoError(t, s.Create(ctx, tok, apitoken.Hash{byte(i), byte(i >> 8), 1}))
+				use := at.Add(time.Duration(i) * time.Second)
+				uses = append(uses, apitoken.Use{ID: tok.ID, At: use, NotAfter: use.Add(-time.Hour)})
+			}
+			require.NoError(t, s.TouchMany(ctx, uses))
+			for _, u := range uses {
+				got, err := s.Get(ctx, u.ID)
+				require.NoError(t, err)
+				require.NotNil(t, got.LastUsedAt)
+				assert.True(t, got.LastUsedAt.Equal(u.At), "%s: %v, want %v", u.ID, got.LastUsedAt, u.At)
+			}
+			// Within the interval: nothing changes.
+			later := make([]apitoken.Use, len(uses))
+			for i, u := range uses {
+				later[i] = apitoken.Use{ID: u.ID, At: u.At.Add(time.Minute), NotAfter: u.At.Add(-time.Second)}
+			}
+			require.NoError(t, s.TouchMany(ctx, later))
+			got, err := s.Get(ctx, uses[n-1].ID)
+			require.NoError(t, err)
+			assert.True(t, got.LastUsedAt.Equal(uses[n-1].At), "a use within the interval rewrote LastUsedAt")
+		})
+	}
+}
+
 func TestTouchMany(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines {

@@ -646,3 +646,15 @@ func testPeek(t *testing.T, s apitoken.Store, l limits) {
 		assert.False(t, found, "Peek answers with a deleted token")
 	}
 }
+
+// Forwards fails t for each optional capability that the Service uses and
+// inner has but wrapper, a Store wrapping inner (such as a cache), hides:
+// today apitoken.BatchToucher, without which lastUsedAt is written one token
+// at a time.
+func Forwards(t *testing.T, inner, wrapper apitoken.Store) {
+	t.Helper()
+	if _, ok := inner.(apitoken.BatchToucher); ok {
+		_, ok := wrapper.(apitoken.BatchToucher)
+		assert.True(t, ok, "%T hides the BatchToucher of %T", wrapper, inner)
+	}
+}
