@@ -3,6 +3,7 @@ package apitoken_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/apitokentest"
+	"github.com/go-apitoken/apitoken/cache"
 	"github.com/go-apitoken/apitoken/memstore"
+	"github.com/go-apitoken/apitoken/storetest"
 )
 
 // batchStore is a memstore with TouchMany, which can be made to fail.
@@ -137,4 +140,24 @@ func TestTouchOff(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, got.LastUsedAt)
 	assert.Zero(t, store.batchCount())
+}
+
+// TestTouchBatchedThroughCache: a cache in front of a batch-capable store
+// passes the batch on: 5 tokens used make 1 batch, not 5 single writes.
+func TestTouchBatchedThroughCache(t *testing.T) {
+	store := &batchStore{Store: memstore.New()}
+	c := cache.New(store, cache.Options{})
+	t.Cleanup(func() { c.Close() })
+	storetest.Forwards(t, store, c)
+	svc := apitokentest.New(t, apitoken.Config{Store: c})
+	ctx := context.Background()
+	for i := range 5 {
+		_, key, err := svc.Create(ctx, apitoken.CreateParams{Name: fmt.Sprint("t", i)})
+		require.NoError(t, err)
+		_, err = svc.Verify(ctx, key)
+		require.NoError(t, err)
+	}
+	require.NoError(t, svc.Flush(ctx))
+	assert.Equal(t, 1, store.batchCount())
+	assert.Len(t, store.batches[0], 5)
 }

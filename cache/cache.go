@@ -11,9 +11,11 @@
 //
 // Changes made through a cache (Create, Update, SetKey, Delete) invalidate its
 // entries at once. Changes made elsewhere, such as by another server instance
-// on the same database, are seen once the entries expire: Options.TTL is the
-// staleness bound across instances. A token revoked or regenerated on one
-// instance may still be accepted by another for up to TTL.
+// on the same database, arrive through the store's change feed when it has
+// one (apitoken.ChangeFeed; memstore has one), within the feed's latency, and
+// a filter of known keys refuses made-up keys without a query. Without a
+// feed, or while it is lost, they are seen once the entries expire:
+// Options.TTL is then the staleness bound across instances.
 package cache
 
 import (
@@ -79,6 +81,23 @@ type Options struct {
 	// TTL + StaleIfError while the store is down.
 	StaleIfError time.Duration
 
+	// FeedTTL replaces TTL while the store's change feed runs: when the
+	// store is an apitoken.ChangeFeed (memstore is), the cache watches it
+	// and drops each token as it changes, whoever changed it, so that TTL
+	// is only a safety net. If the feed is lost, entries live for TTL at
+	// most until it is back (FeedStats counts it, and a warning says so).
+	// Default DefaultFeedTTL (1 minute); negative ignores the feed. A cache
+	// that watches a feed must be closed (Close).
+	FeedTTL time.Duration
+
+	// NoFilter turns off the filter of known keys. While the feed runs,
+	// the cache keeps a Bloom filter of every stored key hash (2 bytes a
+	// key), built at start and kept current by the feed, and refuses a
+	// key that is not in it without a store query, once the feed has
+	// caught up with changes made before the lookup (apitoken.ChangeFeed's
+	// Sync): a flood of made-up keys costs the database next to nothing.
+	NoFilter bool
+
 	// Logger receives a warning, at most once a second, while stale
 	// tokens are served. Default slog.Default().
 	Logger *slog.Logger
@@ -109,6 +128,14 @@ type Store struct {
 
 	staleServed atomic.Uint64
 	staleLogged atomic.Int64 // elapsed time of the last warning
+
+	// The store's change feed, if it has one and Options.FeedTTL allows.
+	feed     *feedState
+	feedCtx  context.Context // ends at Close
+	feedUp   atomic.Bool
+	feedLost atomic.Uint64
+	known    atomic.Pointer[filter] // nil: refuse nothing unasked
+	filtered atomic.Uint64
 }
 
 var (
@@ -172,6 +199,15 @@ func New(store apitoken.Store, opts Options) *Store {
 	for i := range s.shards {
 		s.shards[i].init(maxPos/n, maxNeg/n)
 	}
+	if feed, ok := store.(apitoken.ChangeFeed); ok && opts.FeedTTL >= 0 && s.enabled() {
+		s.feed = &feedState{feed: feed, ttl: orDefault(opts.FeedTTL, DefaultFeedTTL), filter: !opts.NoFilter,
+			after: time.After, done: make(chan struct{})}
+		if opts.Clock != nil {
+			s.feed.after = opts.Clock.After
+		}
+		s.feedCtx, s.feed.cancel = context.WithCancel(context.Background())
+		go s.watch(s.feedCtx)
+	}
 	return s
 }
 
@@ -192,6 +228,9 @@ func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.To
 	sh := s.shard(hash)
 	if t, found, ok := sh.lookup(hash, s.elapsed()); ok {
 		return answer(t, found)
+	}
+	if s.feed != nil && s.refused(ctx, &hash) {
+		return nil, apitoken.ErrNotFound
 	}
 	return s.load(ctx, sh, hash)
 }

@@ -146,7 +146,8 @@ func (s *Store) query(ctx context.Context, sh *shard, hash apitoken.Hash, c *cal
 			// its answer, which may have been slow. A random share of
 			// it off each entry's life spreads the expiry of entries
 			// filled together.
-			sh.putFound(hash, c.token, asked+s.ttl-rand.N(s.ttl/5+1))
+			ttl := s.entryTTL()
+			sh.putFound(hash, c.token, asked+ttl-rand.N(ttl/5+1))
 		}
 	}()
 	c.err = errQueryPanicked // replaced unless the store panics
@@ -243,6 +244,27 @@ func (sh *shard) dropHash(h apitoken.Hash) {
 	sh.mu.Lock()
 	sh.dropFound(h)
 	sh.neg.delete(h)
+	sh.mu.Unlock()
+}
+
+// clear drops every entry.
+func (sh *shard) clear() {
+	sh.mu.Lock()
+	clear(sh.pos)
+	clear(sh.ids)
+	sh.neg.clear()
+	sh.mu.Unlock()
+}
+
+// shorten makes every found entry expire by limit at the latest.
+func (sh *shard) shorten(limit time.Duration) {
+	sh.mu.Lock()
+	for h, e := range sh.pos {
+		if e.expires > limit {
+			e.expires = limit
+			sh.pos[h] = e
+		}
+	}
 	sh.mu.Unlock()
 }
 

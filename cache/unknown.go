@@ -64,3 +64,9 @@ func (u *unknownSet) delete(h apitoken.Hash) {
 }
 
 func (u *unknownSet) len() int { return len(u.cur) + len(u.old) }
+
+// clear forgets every hash.
+func (u *unknownSet) clear() {
+	clear(u.cur)
+	clear(u.old)
+}

@@ -22,6 +22,7 @@ type Store struct {
 	byID   map[string]*entry
 	byHash map[apitoken.Hash]*entry
 	byName map[string]*entry
+	feed   feed // changes, for WatchChanges
 }
 
 type entry struct {
@@ -38,11 +39,13 @@ var _ apitoken.Store = (*Store)(nil)
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{
+	s := &Store{
 		byID:   make(map[string]*entry),
 		byHash: make(map[apitoken.Hash]*entry),
 		byName: make(map[string]*entry),
 	}
+	s.feed.init()
+	return s
 }
 
 // Create implements apitoken.Store.
@@ -65,6 +68,7 @@ func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Has
 	s.byID[t.ID] = e
 	s.byHash[hash] = e
 	s.byName[t.Name] = e
+	s.record(t.ID, hash)
 	return nil
 }
 
@@ -143,6 +147,7 @@ func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Tok
 	delete(s.byName, old.Name)
 	s.byName[u.Name] = e
 	e.token = u
+	s.record(id, e.hashes()...)
 	return u.Clone(), nil
 }
 
@@ -172,6 +177,7 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error 
 	u.UpdatedAt = k.UpdatedAt.UTC()
 	u.EncryptedKey, u.SaltID = k.EncryptedKey, k.SaltID
 	e.token = u
+	s.record(id, e.hashes()...)
 	return nil
 }
 
@@ -195,6 +201,7 @@ func (s *Store) MoveKey(ctx context.Context, id string, from, to apitoken.Hash, 
 	u := e.token.Clone()
 	u.SaltID = saltID
 	e.token = u
+	s.record(id, e.hashes()...)
 	return nil
 }
 
@@ -213,6 +220,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	delete(s.byHash, e.hash)
 	s.dropPrevious(e)
 	delete(s.byName, e.token.Name)
+	s.record(id)
 	return nil
 }
 

@@ -4,13 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
 )
@@ -21,8 +22,10 @@ import (
 // token is absent, with no stray permission rows, and an updated one is as
 // it was.
 func TestCancelMidWrite(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			db := openHooked(t, e)
 			s, prefix := newStorePrefix(t, db, e.dialect)
 			bg := context.Background()
@@ -36,47 +39,30 @@ func TestCancelMidWrite(t *testing.T) {
 			tok := &apitoken.Token{ID: uuid.NewString(), Name: "big", Type: apitoken.Custom, Permissions: perms,
 				CreatedAt: time.Now(), UpdatedAt: time.Now()}
 			ctx := cancelAtStatement(bg, 3) // the second permission INSERT
-			err := s.Create(ctx, tok, apitoken.Hash{7})
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("Create: %v, want context.Canceled", err)
-			}
-			if _, err := s.Get(bg, tok.ID); !errors.Is(err, apitoken.ErrNotFound) {
-				t.Errorf("Get after a cancelled Create: %v, want ErrNotFound", err)
-			}
-			if n := countPermissions(t, db, prefix, tok.ID); n != 0 {
-				t.Errorf("%d permission rows left by a cancelled Create", n)
-			}
+			require.ErrorIs(t, s.Create(ctx, tok, apitoken.Hash{7}), context.Canceled, "Create")
+			_, err := s.Get(bg, tok.ID)
+			assert.ErrorIs(t, err, apitoken.ErrNotFound, "Get after a cancelled Create")
+			assert.Zero(t, countPermissions(t, db, prefix, tok.ID), "permission rows left by a cancelled Create")
 
 			// An update cancelled after the old permissions were
 			// deleted and some new ones written leaves the old ones.
 			old := &apitoken.Token{ID: uuid.NewString(), Name: "kept", Type: apitoken.Custom,
 				Permissions: []string{"api::x.x.find"}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
-			if err := s.Create(bg, old, apitoken.Hash{8}); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, s.Create(bg, old, apitoken.Hash{8}))
 			// The lock, SELECT, UPDATE, DELETE, INSERT, [INSERT].
 			_, err = s.Update(cancelAtStatement(bg, 6), old.ID, func(u *apitoken.Token) error {
 				u.Name, u.Permissions = "renamed", perms
 				return nil
 			})
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("Update: %v, want context.Canceled", err)
-			}
+			require.ErrorIs(t, err, context.Canceled, "Update")
 			got, err := s.GetByHash(bg, apitoken.Hash{8})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Name != "kept" || len(got.Permissions) != 1 || got.Permissions[0] != "api::x.x.find" {
-				t.Errorf("after a cancelled Update: %v %v, want it unchanged", got, got.Permissions)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, "kept", got.Name, "after a cancelled Update, the token is unchanged")
+			assert.Equal(t, []string{"api::x.x.find"}, got.Permissions, "after a cancelled Update, the token is unchanged")
 
 			// The same writes go through with a live context.
-			if err := s.Create(bg, tok, apitoken.Hash{7}); err != nil {
-				t.Fatal(err)
-			}
-			if n := countPermissions(t, db, prefix, tok.ID); n != len(perms) {
-				t.Errorf("%d permission rows, want %d", n, len(perms))
-			}
+			require.NoError(t, s.Create(bg, tok, apitoken.Hash{7}))
+			assert.Equal(t, len(perms), countPermissions(t, db, prefix, tok.ID), "permission rows")
 		})
 	}
 }
@@ -97,9 +83,7 @@ func countPermissions(t *testing.T, db *sql.DB, prefix, id string) int {
 	t.Helper()
 	var n int
 	q := "SELECT COUNT(*) FROM " + prefix + "permissions WHERE token_id = '" + id + "'"
-	if err := db.QueryRow(q).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, db.QueryRow(q).Scan(&n))
 	return n
 }
 
@@ -112,9 +96,7 @@ func openHooked(t *testing.T, e engine) *sql.DB {
 	t.Helper()
 	dsn := e.dsn(t)
 	plain, err := sql.Open(e.driver, dsn) // for its driver only
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { plain.Close() })
 	db := sql.OpenDB(hookConnector{drv: plain.Driver(), dsn: dsn})
 	t.Cleanup(func() { db.Close() })

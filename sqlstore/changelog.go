@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -177,7 +179,7 @@ func (l *changeLog) pollQuery(d Dialect, base string) (string, []any) {
 	args := []any{l.low}
 	if len(l.late) > 0 {
 		b.WriteString(" OR seq IN (")
-		for i, seq := range slices.Sorted(mapKeys(l.late)) {
+		for i, seq := range slices.Sorted(maps.Keys(l.late)) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -187,7 +189,7 @@ func (l *changeLog) pollQuery(d Dialect, base string) (string, []any) {
 		b.WriteString(")")
 	}
 	b.WriteString(" ORDER BY seq LIMIT ")
-	b.WriteString(itoa(pollBatch))
+	b.WriteString(strconv.Itoa(pollBatch))
 	return rebind(d, b.String()), args
 }
 

@@ -12,6 +12,8 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
 	"github.com/go-apitoken/apitoken/internal/testenv"
@@ -43,9 +45,7 @@ func sqliteDSN(t testing.TB) string {
 func (e engine) open(t testing.TB) *sql.DB {
 	t.Helper()
 	db, err := sql.Open(e.driver, e.dsn(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	configure(db, e.dialect)
 	return db
@@ -82,13 +82,9 @@ func newStorePrefix(t testing.TB, db *sql.DB, d sqlstore.Dialect) (*sqlstore.Sto
 	t.Helper()
 	prefix := freshPrefix(t)
 	s, err := sqlstore.New(db, sqlstore.Options{Dialect: d, TablePrefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dropTables(t, db, d, prefix)
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.Migrate(context.Background()))
 	return s, prefix
 }
 
@@ -104,9 +100,8 @@ func dropTables(t testing.TB, db *sql.DB, d sqlstore.Dialect, prefix string) {
 		}
 		for _, drop := range drops {
 			kind, name, _ := strings.Cut(drop, " ")
-			if _, err := db.Exec("DROP " + kind + " IF EXISTS " + prefix + name); err != nil {
-				t.Errorf("dropping %s%s: %v", prefix, name, err)
-			}
+			_, err := db.Exec("DROP " + kind + " IF EXISTS " + prefix + name)
+			assert.NoError(t, err, "dropping %s%s", prefix, name)
 		}
 	})
 }

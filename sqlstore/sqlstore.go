@@ -134,7 +134,7 @@ func New(db *sql.DB, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, dialect: opts.Dialect, prefix: prefix}
 	s.q = buildQueries(opts.Dialect, prefix)
-	s.feed = newFeedState(opts.Dialect, prefix, opts.PollInterval, opts.Wake)
+	s.feed.init(opts.Dialect, prefix, opts.PollInterval, opts.Wake)
 	return s, nil
 }
 

@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/internal/testenv"
@@ -33,9 +34,7 @@ func TestStore(t *testing.T) {
 // pragmas.
 func TestSQLiteOneConnection(t *testing.T) {
 	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "bare.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
 	storetest.Run(t, func(t *testing.T) apitoken.Store { return newStore(t, db, sqlstore.SQLite) })
@@ -44,17 +43,17 @@ func TestSQLiteOneConnection(t *testing.T) {
 // TestMySQLTimeSettings checks that times survive whatever parseTime and loc
 // the DSN sets: the store writes and reads UTC wall-clock time itself.
 func TestMySQLTimeSettings(t *testing.T) {
+	t.Parallel()
 	base := testenv.DSN(t, testenv.MySQLEnv)
 	for _, params := range []string{"parseTime=true", "parseTime=true&loc=Asia%2FTokyo", "parseTime=false&loc=America%2FNew_York"} {
 		t.Run(params, func(t *testing.T) {
+			t.Parallel()
 			sep := "?"
 			if strings.Contains(base, "?") {
 				sep = "&"
 			}
 			db, err := sql.Open("mysql", base+sep+params)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			t.Cleanup(func() { db.Close() })
 			s := newStore(t, db, sqlstore.MySQL)
 			ctx := context.Background()
@@ -62,36 +61,31 @@ func TestMySQLTimeSettings(t *testing.T) {
 			exp := at.Add(time.Hour)
 			tok := &apitoken.Token{ID: uuid.NewString(), Name: "t", Type: apitoken.ReadOnly,
 				CreatedAt: at, UpdatedAt: at, ExpiresAt: &exp}
-			if err := s.Create(ctx, tok, apitoken.Hash{1}); err != nil {
-				t.Fatal(err)
-			}
-			if wrote, err := s.Touch(ctx, tok.ID, at, at); err != nil || !wrote {
-				t.Fatalf("Touch = %v, %v", wrote, err)
-			}
+			require.NoError(t, s.Create(ctx, tok, apitoken.Hash{1}))
+			wrote, err := s.Touch(ctx, tok.ID, at, at)
+			require.NoError(t, err, "Touch")
+			require.True(t, wrote, "Touch wrote nothing")
 			got, err := s.GetByHash(ctx, apitoken.Hash{1})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			want := at.UTC().Truncate(time.Millisecond)
-			if !got.CreatedAt.Equal(want) || got.CreatedAt.Location() != time.UTC {
-				t.Errorf("CreatedAt = %v, want %v", got.CreatedAt, want)
-			}
-			if !got.LastUsedAt.Equal(want) || !got.ExpiresAt.Equal(want.Add(time.Hour)) {
-				t.Errorf("LastUsedAt = %v, ExpiresAt = %v, want %v and an hour later", got.LastUsedAt, got.ExpiresAt, want)
-			}
-			if wrote, err := s.Touch(ctx, tok.ID, at.Add(time.Minute), at.Add(-time.Millisecond)); err != nil || wrote {
-				t.Errorf("Touch within the interval = %v, %v; want no write", wrote, err)
-			}
+			assert.True(t, got.CreatedAt.Equal(want), "CreatedAt = %v, want %v", got.CreatedAt, want)
+			assert.Same(t, time.UTC, got.CreatedAt.Location(), "CreatedAt = %v, want it in UTC", got.CreatedAt)
+			require.NotNil(t, got.LastUsedAt)
+			require.NotNil(t, got.ExpiresAt)
+			assert.True(t, got.LastUsedAt.Equal(want), "LastUsedAt = %v, want %v", got.LastUsedAt, want)
+			assert.True(t, got.ExpiresAt.Equal(want.Add(time.Hour)), "ExpiresAt = %v, want %v", got.ExpiresAt, want.Add(time.Hour))
+			wrote, err = s.Touch(ctx, tok.ID, at.Add(time.Minute), at.Add(-time.Millisecond))
+			assert.NoError(t, err, "Touch within the interval")
+			assert.False(t, wrote, "Touch within the interval wrote; want no write")
 		})
 	}
 }
 
 func TestNew(t *testing.T) {
+	t.Parallel()
 	// New must not touch the database: this one does not exist.
 	db, err := sql.Open("pgx", "postgres://nobody@127.0.0.1:1/none?connect_timeout=1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer db.Close()
 	for _, tt := range []struct {
 		opts sqlstore.Options
@@ -108,31 +102,30 @@ func TestNew(t *testing.T) {
 		{sqlstore.Options{Dialect: sqlstore.SQLite, TablePrefix: "1st_"}, false},
 	} {
 		_, err := sqlstore.New(db, tt.opts)
-		if (err == nil) != tt.ok {
-			t.Errorf("New(%+v) error = %v, want ok = %v", tt.opts, err, tt.ok)
+		if tt.ok {
+			assert.NoError(t, err, "New(%+v)", tt.opts)
+		} else {
+			assert.Error(t, err, "New(%+v)", tt.opts)
 		}
 	}
-	if _, err := sqlstore.New(nil, sqlstore.Options{Dialect: sqlstore.SQLite}); err == nil {
-		t.Error("New(nil) succeeded")
-	}
+	_, err = sqlstore.New(nil, sqlstore.Options{Dialect: sqlstore.SQLite})
+	assert.Error(t, err, "New(nil) succeeded")
 }
 
 // TestDeadline checks that an expired deadline comes back as
 // context.DeadlineExceeded on every engine, whatever the driver says.
 func TestDeadline(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			s := newStore(t, e.open(t), e.dialect)
 			ctx, cancel := context.WithTimeout(context.Background(), -time.Second)
 			defer cancel()
 			_, err := s.GetByHash(ctx, apitoken.Hash{})
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("GetByHash: %v, want DeadlineExceeded", err)
-			}
+			assert.ErrorIs(t, err, context.DeadlineExceeded, "GetByHash")
 			_, err = s.Touch(ctx, "x", time.Now(), time.Now())
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("Touch: %v, want DeadlineExceeded", err)
-			}
+			assert.ErrorIs(t, err, context.DeadlineExceeded, "Touch")
 		})
 	}
 }
@@ -141,22 +134,20 @@ func TestDeadline(t *testing.T) {
 // values is not taken for an unknown id: MySQL reports no affected rows for
 // it unless the DSN sets clientFoundRows.
 func TestUnchangedWrites(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			s := newStore(t, e.open(t), e.dialect)
 			ctx := context.Background()
 			at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 			tok := &apitoken.Token{ID: uuid.NewString(), Name: "same", Type: apitoken.ReadOnly, CreatedAt: at, UpdatedAt: at}
-			if err := s.Create(ctx, tok, apitoken.Hash{5}); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, s.Create(ctx, tok, apitoken.Hash{5}))
 			for range 2 {
-				if _, err := s.Update(ctx, tok.ID, func(*apitoken.Token) error { return nil }); err != nil {
-					t.Errorf("Update with the same values: %v", err)
-				}
-				if err := s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: apitoken.Hash{5}, UpdatedAt: at}); err != nil {
-					t.Errorf("SetKey with the same values: %v", err)
-				}
+				_, err := s.Update(ctx, tok.ID, func(*apitoken.Token) error { return nil })
+				assert.NoError(t, err, "Update with the same values")
+				err = s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: apitoken.Hash{5}, UpdatedAt: at})
+				assert.NoError(t, err, "SetKey with the same values")
 			}
 		})
 	}
@@ -164,9 +155,49 @@ func TestUnchangedWrites(t *testing.T) {
 
 // TestTouchMany checks the batch form of Touch that the Service's background
 // writer uses: each use obeys its own condition, unknown ids are ignored.
-func TestTouchMany(t *testing.T) {
+// TestTouchManyChunks: a batch longer than one statement takes is written
+// whole, each use with its own time and condition.
+func TestTouchManyChunks(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t, e.open(t), e.dialect)
+			ctx := context.Background()
+			at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			const n = 450 // three statements
+			var uses []apitoken.Use
+			for i := range n {
+				tok := &apitoken.Token{ID: uuid.NewString(), Name: fmt.Sprint("c", i), Type: apitoken.ReadOnly, CreatedAt: at, UpdatedAt: at}
+				require.NoError(t, s.Create(ctx, tok, apitoken.Hash{byte(i), byte(i >> 8), 1}))
+				use := at.Add(time.Duration(i) * time.Second)
+				uses = append(uses, apitoken.Use{ID: tok.ID, At: use, NotAfter: use.Add(-time.Hour)})
+			}
+			require.NoError(t, s.TouchMany(ctx, uses))
+			for _, u := range uses {
+				got, err := s.Get(ctx, u.ID)
+				require.NoError(t, err)
+				require.NotNil(t, got.LastUsedAt)
+				assert.True(t, got.LastUsedAt.Equal(u.At), "%s: %v, want %v", u.ID, got.LastUsedAt, u.At)
+			}
+			// Within the interval: nothing changes.
+			later := make([]apitoken.Use, len(uses))
+			for i, u := range uses {
+				later[i] = apitoken.Use{ID: u.ID, At: u.At.Add(time.Minute), NotAfter: u.At.Add(-time.Second)}
+			}
+			require.NoError(t, s.TouchMany(ctx, later))
+			got, err := s.Get(ctx, uses[n-1].ID)
+			require.NoError(t, err)
+			assert.True(t, got.LastUsedAt.Equal(uses[n-1].At), "a use within the interval rewrote LastUsedAt")
+		})
+	}
+}
+
+func TestTouchMany(t *testing.T) {
+	t.Parallel()
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
 			s := newStore(t, e.open(t), e.dialect)
 			ctx := context.Background()
 			at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -175,25 +206,19 @@ func TestTouchMany(t *testing.T) {
 			for i, last := range []*time.Time{nil, &fresh, &stale} {
 				tok := &apitoken.Token{ID: uuid.NewString(), Name: fmt.Sprint("t", i), Type: apitoken.ReadOnly,
 					CreatedAt: at, UpdatedAt: at, LastUsedAt: last}
-				if err := s.Create(ctx, tok, apitoken.Hash{byte(i + 1)}); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, s.Create(ctx, tok, apitoken.Hash{byte(i + 1)}))
 				ids = append(ids, tok.ID)
 			}
 			var uses []apitoken.Use
 			for _, id := range append(ids, "unknown") {
 				uses = append(uses, apitoken.Use{ID: id, At: at, NotAfter: at.Add(-time.Hour)})
 			}
-			if err := s.TouchMany(ctx, uses); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, s.TouchMany(ctx, uses))
 			for i, want := range []time.Time{at, fresh, at} {
 				got, err := s.Get(ctx, ids[i])
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got.LastUsedAt == nil || !got.LastUsedAt.Equal(want) {
-					t.Errorf("token %d: LastUsedAt = %v, want %v", i, got.LastUsedAt, want)
+				require.NoError(t, err)
+				if assert.NotNil(t, got.LastUsedAt, "token %d: LastUsedAt", i) {
+					assert.True(t, got.LastUsedAt.Equal(want), "token %d: LastUsedAt = %v, want %v", i, got.LastUsedAt, want)
 				}
 			}
 		})

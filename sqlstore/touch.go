@@ -34,10 +34,13 @@ func (s *Store) Touch(ctx context.Context, id string, at, notAfter time.Time) (b
 	return n > 0, nil
 }
 
-// TouchMany implements apitoken.BatchToucher: every use in one transaction,
-// through one prepared statement. That is a round trip per use but a single
-// commit, which is what costs on SQLite (one fsync) and keeps the batch to
-// one connection elsewhere. Unknown ids are not an error.
+// touchBatch bounds the uses of one TouchMany statement: five parameters a
+// use stay far below every engine's limit.
+const touchBatch = 200
+
+// TouchMany implements apitoken.BatchToucher: one UPDATE for up to 200 uses,
+// each use's time and condition picked by a CASE on the id, in one
+// transaction. Unknown ids are not an error.
 func (s *Store) TouchMany(ctx context.Context, uses []apitoken.Use) error {
 	if len(uses) == 0 {
 		return nil
@@ -47,16 +50,43 @@ func (s *Store) TouchMany(ctx context.Context, uses []apitoken.Use) error {
 	// the transaction that inTx may run again on SQLite.
 	sorted := slices.SortedFunc(slices.Values(uses), func(a, b apitoken.Use) int { return strings.Compare(a.ID, b.ID) })
 	return s.inTx(ctx, "touch many", func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, s.q.touch)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, u := range sorted {
-			if _, err := stmt.ExecContext(ctx, arg(s.dialect, u.At), u.ID, arg(s.dialect, u.NotAfter)); err != nil {
+		for chunk := range slices.Chunk(sorted, touchBatch) {
+			query, args := s.touchMany(chunk)
+			if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// touchMany returns the UPDATE of uses:
+//
+//	UPDATE tokens SET last_used_at = CASE id WHEN ? THEN ? … END
+//	WHERE id IN (?, …) AND (last_used_at IS NULL OR last_used_at <= CASE id WHEN ? THEN ? … END)
+func (s *Store) touchMany(uses []apitoken.Use) (string, []any) {
+	param := "?"
+	if s.dialect == Postgres {
+		param = "CAST(? AS timestamptz)" // a CASE of bare parameters would be text
+	}
+	var at, notAfter, in strings.Builder
+	args := make([]any, 0, 5*len(uses))
+	for i, u := range uses {
+		at.WriteString(" WHEN ? THEN " + param)
+		notAfter.WriteString(" WHEN ? THEN " + param)
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		in.WriteString("?")
+		args = append(args, u.ID, arg(s.dialect, u.At))
+	}
+	for _, u := range uses {
+		args = append(args, u.ID)
+	}
+	for _, u := range uses {
+		args = append(args, u.ID, arg(s.dialect, u.NotAfter))
+	}
+	query := "UPDATE " + s.table("tokens") + " SET last_used_at = CASE id" + at.String() + " END WHERE id IN (" + in.String() +
+		") AND (last_used_at IS NULL OR last_used_at <= CASE id" + notAfter.String() + " END)"
+	return rebind(s.dialect, query), args
 }

@@ -88,6 +88,9 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limi
 		{"PaddedID", testPaddedID},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"RenameSwap", testRenameSwap},
+		{"ChangeFeed", testChangeFeed},
+		{"ChangeFeedGrace", testChangeFeedGrace},
+		{"ChangeFeedConcurrent", testChangeFeedSyncRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t), ls) })
@@ -641,5 +644,17 @@ func testPeek(t *testing.T, s apitoken.Store, l limits) {
 	require.NoError(t, s.Delete(ctx, tok.ID))
 	if _, found, ok := p.Peek(h); ok {
 		assert.False(t, found, "Peek answers with a deleted token")
+	}
+}
+
+// Forwards fails t for each optional capability that the Service uses and
+// inner has but wrapper, a Store wrapping inner (such as a cache), hides:
+// today apitoken.BatchToucher, without which lastUsedAt is written one token
+// at a time.
+func Forwards(t *testing.T, inner, wrapper apitoken.Store) {
+	t.Helper()
+	if _, ok := inner.(apitoken.BatchToucher); ok {
+		_, ok := wrapper.(apitoken.BatchToucher)
+		assert.True(t, ok, "%T hides the BatchToucher of %T", wrapper, inner)
 	}
 }

@@ -64,6 +64,7 @@ const (
 // app is the running demo: token service, content and HTTP handler.
 type app struct {
 	svc     *apitoken.Service
+	tokens  *cache.Store
 	db      *sql.DB
 	handler http.Handler
 	target  dbopen.Target
@@ -103,10 +104,13 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if cfg.hexKeys {
 		keyFormat = apitoken.HexKeys
 	}
+	// The cache answers repeated keys from memory. Changes made here take
+	// effect at once; those made anywhere else (other instances, the CLI)
+	// as the database's change feed reports them, or within cacheTTL while
+	// the feed is lost.
+	tokens := cache.New(store, cache.Options{TTL: optionTTL(cfg.cacheTTL), StaleIfError: cfg.staleTTL, Logger: cfg.log})
 	svc, err := apitoken.New(apitoken.Config{
-		// The cache answers repeated keys from memory: changes made here
-		// take effect at once, those of other instances within cacheTTL.
-		Store:         cache.New(store, cache.Options{TTL: optionTTL(cfg.cacheTTL), StaleIfError: cfg.staleTTL, Logger: cfg.log}),
+		Store:         tokens,
 		Salt:          salt,
 		PreviousSalts: saltfile.Previous(cfg.getenv),
 		KeyFormat:     keyFormat,
@@ -116,10 +120,11 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		Logger:        cfg.log,
 	})
 	if err != nil {
+		tokens.Close()
 		db.Close()
 		return nil, err
 	}
-	a := &app{svc: svc, db: db, target: target, log: cfg.log, grace: cfg.shutdownGrace}
+	a := &app{svc: svc, tokens: tokens, db: db, target: target, log: cfg.log, grace: cfg.shutdownGrace}
 	if a.handler, err = a.routes(newAdminAuth(creds, cfg.log)); err != nil {
 		a.close(ctx)
 		return nil, err
@@ -263,7 +268,7 @@ func (a *app) close(ctx context.Context) error {
 	if err != nil {
 		err = fmt.Errorf("writing lastUsedAt: %w", err)
 	}
-	return errors.Join(err, a.db.Close())
+	return errors.Join(err, a.tokens.Close(), a.db.Close())
 }
 
 // optionTTL is cache.Options.TTL for the -cache-ttl flag, where 0 disables

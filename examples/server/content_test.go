@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // serveContent runs one request against the REST handlers of a fresh
@@ -32,6 +34,7 @@ func articles() *collection {
 }
 
 func TestPagination(t *testing.T) {
+	t.Parallel()
 	c := articles()
 	for range 30 {
 		c.create(map[string]string{"title": "t", "body": ""})
@@ -51,11 +54,7 @@ func TestPagination(t *testing.T) {
 	}
 	for _, tt := range tests {
 		w := serveContent(t, c, "GET", "/api/articles"+strings.ReplaceAll(strings.ReplaceAll(tt.query, "[", "%5B"), "]", "%5D"), "")
-		if w.Code != tt.status {
-			t.Errorf("%s: %d, want %d: %s", tt.query, w.Code, tt.status, w.Body)
-			continue
-		}
-		if tt.status != 200 {
+		if !assert.Equal(t, tt.status, w.Code, "%s: %s", tt.query, w.Body) || tt.status != 200 {
 			continue
 		}
 		var v struct {
@@ -65,13 +64,15 @@ func TestPagination(t *testing.T) {
 			}
 		}
 		json.Unmarshal(w.Body.Bytes(), &v)
-		if len(v.Data) != tt.n || v.Meta.Pagination.Page != tt.page || v.Meta.Pagination.PageCount != tt.count || v.Meta.Pagination.Total != 30 {
-			t.Errorf("%s: %d documents, meta %+v", tt.query, len(v.Data), v.Meta.Pagination)
-		}
+		assert.Len(t, v.Data, tt.n, "%s: documents", tt.query)
+		assert.Equal(t, tt.page, v.Meta.Pagination.Page, "%s: meta %+v", tt.query, v.Meta.Pagination)
+		assert.Equal(t, tt.count, v.Meta.Pagination.PageCount, "%s: meta %+v", tt.query, v.Meta.Pagination)
+		assert.Equal(t, 30, v.Meta.Pagination.Total, "%s: meta %+v", tt.query, v.Meta.Pagination)
 	}
 }
 
 func TestContentValidation(t *testing.T) {
+	t.Parallel()
 	c := articles()
 	d, _ := c.create(map[string]string{"title": "t", "body": "b"})
 	tests := []struct {
@@ -98,30 +99,20 @@ func TestContentValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		w := serveContent(t, c, tt.method, tt.path, tt.body)
-		if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.message) {
-			t.Errorf("%s %s %.40s: %d %s; want %d %q", tt.method, tt.path, tt.body, w.Code, w.Body, tt.status, tt.message)
-		}
-		if ct := w.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
-			t.Errorf("Content-Type %q", ct)
-		}
+		assert.Equal(t, tt.status, w.Code, "%s %s %.40s: %s", tt.method, tt.path, tt.body, w.Body)
+		assert.Contains(t, w.Body.String(), tt.message, "%s %s %.40s", tt.method, tt.path, tt.body)
+		assert.Equal(t, "application/json; charset=utf-8", w.Header().Get("Content-Type"), "%s %s %.40s", tt.method, tt.path, tt.body)
 	}
 	// JSON escaping keeps markup inert.
 	w := serveContent(t, c, "GET", "/api/articles", "")
-	if bytes.Contains(w.Body.Bytes(), []byte("<script>")) {
-		t.Errorf("markup is not escaped: %s", w.Body)
-	}
+	assert.NotContains(t, w.Body.String(), "<script>", "markup is not escaped")
 }
 
 func TestRunRefusesBadFlags(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
 	env := func(string) string { return "" }
-	if err := run(context.Background(), []string{"-nope"}, env, &out, &errb); err == nil {
-		t.Error("unknown flag accepted")
-	}
-	if err := run(context.Background(), []string{"-db", "redis://x/0"}, env, &out, &errb); err == nil || !strings.Contains(err.Error(), "unknown database scheme") {
-		t.Errorf("redis URL: %v", err)
-	}
-	if err := run(context.Background(), []string{"extra"}, env, &out, &errb); err == nil {
-		t.Error("stray argument accepted")
-	}
+	assert.Error(t, run(context.Background(), []string{"-nope"}, env, &out, &errb), "unknown flag accepted")
+	assert.ErrorContains(t, run(context.Background(), []string{"-db", "redis://x/0"}, env, &out, &errb), "unknown database scheme", "redis URL")
+	assert.Error(t, run(context.Background(), []string{"extra"}, env, &out, &errb), "stray argument accepted")
 }

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/go-apitoken/apitoken"
@@ -58,13 +60,9 @@ func startServer(t *testing.T, db string, env map[string]string, options ...func
 		o(&cfg)
 	}
 	a, err := newApp(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s.url = "http://" + ln.Addr().String()
 	done := make(chan error, 1)
 	go func() { done <- a.serve(ctx, ln) }()
@@ -74,11 +72,9 @@ func startServer(t *testing.T, db string, env map[string]string, options ...func
 			cancel()
 			select {
 			case err := <-done:
-				if err != nil {
-					t.Errorf("serve: %v", err)
-				}
+				assert.NoError(t, err, "serve")
 			case <-time.After(20 * time.Second):
-				t.Error("the server did not stop")
+				assert.Fail(t, "the server did not stop")
 			}
 		})
 	}
@@ -96,9 +92,7 @@ type response struct {
 func (r response) json(t *testing.T) map[string]any {
 	t.Helper()
 	var v map[string]any
-	if err := json.Unmarshal([]byte(r.body), &v); err != nil {
-		t.Fatalf("body is not JSON (%v): %q", err, r.body)
-	}
+	require.NoError(t, json.Unmarshal([]byte(r.body), &v), "body is not JSON: %q", r.body)
 	return v
 }
 
@@ -106,9 +100,7 @@ func (r response) json(t *testing.T) map[string]any {
 func (s *testServer) do(t *testing.T, method, path, body string, headers ...string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, s.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -118,9 +110,7 @@ func (s *testServer) do(t *testing.T, method, path, body string, headers ...stri
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return response{res.StatusCode, res.Header, string(b)}
@@ -133,18 +123,15 @@ func bearer(key string) string { return "Authorization: Bearer " + key }
 func (s *testServer) createToken(t *testing.T, body string) (id, key string) {
 	t.Helper()
 	r := s.admin(t, "POST", "/admin/api-tokens", body)
-	if r.status != http.StatusCreated {
-		t.Fatalf("POST /admin/api-tokens %s: %d %s", body, r.status, r.body)
-	}
+	require.Equal(t, http.StatusCreated, r.status, "POST /admin/api-tokens %s: %s", body, r.body)
 	var v struct {
 		Data struct {
 			ID        any    `json:"id"`
 			AccessKey string `json:"accessKey"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal([]byte(r.body), &v); err != nil || v.Data.AccessKey == "" {
-		t.Fatalf("create response %s: %v", r.body, err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(r.body), &v), "create response %s", r.body)
+	require.NotEmpty(t, v.Data.AccessKey, "create response %s", r.body)
 	return fmt.Sprint(v.Data.ID), v.Data.AccessKey
 }
 
@@ -159,9 +146,7 @@ func TestEndToEnd(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "e2e.db")
 	env := map[string]string{"ADMIN_EMAIL": adminEmail, "ADMIN_PASSWORD": adminPassword}
 	s := startServer(t, db, env)
-	if !strings.Contains(s.logs.String(), "GENERATED A NEW API TOKEN SALT") {
-		t.Errorf("no salt warning at first start:\n%s", s.logs)
-	}
+	assert.Contains(t, s.logs.String(), "GENERATED A NEW API TOKEN SALT", "no salt warning at first start")
 
 	var k tokens
 	var roID string
@@ -181,21 +166,17 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("GraphQL", func(t *testing.T) { testGraphQL(t, s, k) })
 	t.Run("admin", func(t *testing.T) { testAdmin(t, s, k) })
 	t.Run("CLI token", func(t *testing.T) {
-		if r := s.do(t, "GET", "/api/articles", "", bearer(k.cli)); r.status != 200 {
-			t.Errorf("CLI token: %d %s", r.status, r.body)
-		}
-		if r := s.do(t, "DELETE", "/api/articles/x", "", bearer(k.cli)); r.status != 403 {
-			t.Errorf("CLI read-only token DELETE: %d", r.status)
-		}
+		r := s.do(t, "GET", "/api/articles", "", bearer(k.cli))
+		assert.Equal(t, 200, r.status, "CLI token: %s", r.body)
+		r = s.do(t, "DELETE", "/api/articles/x", "", bearer(k.cli))
+		assert.Equal(t, 403, r.status, "CLI read-only token DELETE")
 	})
 
 	// Restart on the same database and salt file: every token still works,
 	// and the lastUsedAt recorded before the stop was written.
 	s.stop()
 	s = startServer(t, db, env)
-	if strings.Contains(s.logs.String(), "GENERATED") {
-		t.Errorf("a new salt was generated at restart:\n%s", s.logs)
-	}
+	assert.NotContains(t, s.logs.String(), "GENERATED", "a new salt was generated at restart")
 	for _, tc := range []struct {
 		name, key string
 		want      int
@@ -203,18 +184,15 @@ func TestEndToEnd(t *testing.T) {
 		{"read-only", k.readOnly, 200}, {"full-access", k.fullAccess, 200}, {"custom", k.custom, 200},
 		{"cli", k.cli, 200}, {"expired", k.expired, 401},
 	} {
-		if r := s.do(t, "GET", "/api/articles", "", bearer(tc.key)); r.status != tc.want {
-			t.Errorf("after restart, %s token: %d, want %d: %s", tc.name, r.status, tc.want, r.body)
-		}
+		r := s.do(t, "GET", "/api/articles", "", bearer(tc.key))
+		assert.Equal(t, tc.want, r.status, "after restart, %s token: %s", tc.name, r.body)
 	}
 	r := s.admin(t, "GET", "/admin/api-tokens/"+roID, "")
 	var got struct {
 		Data apitoken.Token `json:"data"`
 	}
 	json.Unmarshal([]byte(r.body), &got)
-	if got.Data.LastUsedAt == nil {
-		t.Errorf("lastUsedAt of the read-only token was not written by the shutdown: %s", r.body)
-	}
+	assert.NotNil(t, got.Data.LastUsedAt, "lastUsedAt of the read-only token was not written by the shutdown: %s", r.body)
 	t.Run("REST after restart", func(t *testing.T) { testREST(t, s, k) })
 }
 
@@ -260,41 +238,36 @@ func testREST(t *testing.T, s *testServer, k tokens) {
 				s.do(t, "DELETE", "/api/articles/"+doc, "", row.headers...),
 			}
 			for i, r := range got {
-				if r.status != row.want[i] {
-					t.Errorf("route %d: %d, want %d: %s", i, r.status, row.want[i], r.body)
-				}
+				assert.Equal(t, row.want[i], r.status, "route %d: %s", i, r.body)
 				if r.status >= 400 {
 					e, _ := r.json(t)["error"].(map[string]any)
-					if e["message"] != row.message || e["status"] != float64(r.status) {
-						t.Errorf("route %d: error %v, want message %q", i, e, row.message)
-					}
+					assert.Equal(t, row.message, e["message"], "route %d: error %v", i, e)
+					assert.Equal(t, float64(r.status), e["status"], "route %d: error %v", i, e)
 				}
 			}
 			if got[find].status == 200 {
 				v := got[find].json(t)
-				if _, ok := v["meta"].(map[string]any)["pagination"]; !ok {
-					t.Errorf("find: no meta.pagination: %s", got[find].body)
-				}
+				_, ok := v["meta"].(map[string]any)["pagination"]
+				assert.True(t, ok, "find: no meta.pagination: %s", got[find].body)
 			}
 			if got[create].status == 201 {
 				data := got[create].json(t)["data"].(map[string]any)
-				if data["title"] != "new" || data["documentId"] == "" {
-					t.Errorf("create returned %s", got[create].body)
-				}
+				assert.Equal(t, "new", data["title"], "create returned %s", got[create].body)
+				assert.NotEqual(t, "", data["documentId"], "create returned %s", got[create].body)
 			}
-			if got[del].status == 204 && got[del].body != "" {
-				t.Errorf("delete: 204 with a body %q", got[del].body)
+			if got[del].status == 204 {
+				assert.Empty(t, got[del].body, "delete: 204 with a body")
 			}
 			// A refused write leaves the data as it was.
 			after := s.do(t, "GET", "/api/articles/"+doc, "", bearer(k.fullAccess))
 			switch {
-			case row.want[update] != 200 && row.want[del] != 204 && after.body != before:
-				t.Errorf("refused writes changed the document:\n%s\n%s", before, after.body)
-			case row.want[del] == 204 && after.status != 404:
-				t.Errorf("after delete: %d", after.status)
+			case row.want[update] != 200 && row.want[del] != 204:
+				assert.Equal(t, before, after.body, "refused writes changed the document")
+			case row.want[del] == 204:
+				assert.Equal(t, 404, after.status, "after delete")
 			}
-			if row.want[create] != 201 && s.count(t, k) != count {
-				t.Error("a refused create added a document")
+			if row.want[create] != 201 {
+				assert.Equal(t, count, s.count(t, k), "a refused create added a document")
 			}
 		})
 	}
@@ -303,9 +276,7 @@ func testREST(t *testing.T, s *testServer, k tokens) {
 func (s *testServer) newArticle(t *testing.T, k tokens) string {
 	t.Helper()
 	r := s.do(t, "POST", "/api/articles", `{"data":{"title":"target","body":"untouched"}}`, bearer(k.fullAccess))
-	if r.status != 201 {
-		t.Fatalf("creating an article: %d %s", r.status, r.body)
-	}
+	require.Equal(t, 201, r.status, "creating an article: %s", r.body)
 	return r.json(t)["data"].(map[string]any)["documentId"].(string)
 }
 
@@ -334,19 +305,16 @@ func testAuthorizationFirst(t *testing.T, s *testServer, k tokens) {
 	}
 	for _, tt := range tests {
 		r := s.do(t, tt.method, tt.path, tt.body, bearer(tt.key))
-		if r.status != tt.want {
-			t.Errorf("%s: %d, want %d: %.200s", tt.name, r.status, tt.want, r.body)
-		}
+		assert.Equal(t, tt.want, r.status, "%s: %.200s", tt.name, r.body)
 		if tt.want == 400 || tt.want == 404 {
-			if e, _ := r.json(t)["error"].(map[string]any); e == nil || r.json(t)["data"] != nil {
-				t.Errorf("%s: body %s is not Strapi's error", tt.name, r.body)
-			}
+			v := r.json(t)
+			assert.IsType(t, map[string]any{}, v["error"], "%s: body %s is not Strapi's error", tt.name, r.body)
+			assert.Nil(t, v["data"], "%s: body %s is not Strapi's error", tt.name, r.body)
 		}
 	}
 	r := s.do(t, "POST", "/api/articles", `{"title":"x"}`, bearer(k.fullAccess))
-	if !strings.Contains(r.body, `"name":"ValidationError"`) || !strings.Contains(r.body, `Missing \"data\" payload`) {
-		t.Errorf("missing data wrapper: %s", r.body)
-	}
+	assert.Contains(t, r.body, `"name":"ValidationError"`, "missing data wrapper")
+	assert.Contains(t, r.body, `Missing \"data\" payload`, "missing data wrapper")
 }
 
 func testHeaders(t *testing.T, s *testServer, k tokens) {
@@ -362,17 +330,14 @@ func testHeaders(t *testing.T, s *testServer, k tokens) {
 	}
 	for _, h := range refused {
 		r := s.do(t, "GET", "/api/articles", "", h...)
-		if r.status != 401 || !strings.Contains(r.body, "Missing or invalid credentials") {
-			t.Errorf("%.60s: %d %s", h[0], r.status, r.body)
-		}
+		assert.Equal(t, 401, r.status, "%.60s: %s", h[0], r.body)
+		assert.Contains(t, r.body, "Missing or invalid credentials", "%.60s", h[0])
 	}
-	if r := s.do(t, "GET", "/api/articles?access_token="+k.readOnly, ""); r.status != 401 {
-		t.Errorf("key in the query string: %d", r.status)
-	}
+	r := s.do(t, "GET", "/api/articles?access_token="+k.readOnly, "")
+	assert.Equal(t, 401, r.status, "key in the query string")
 	for _, h := range []string{"Authorization: bEaReR   " + k.readOnly, "Authorization: Bearer\t" + k.readOnly, "Authorization:   bearer " + k.readOnly + "  "} {
-		if r := s.do(t, "GET", "/api/articles", "", h); r.status != 200 {
-			t.Errorf("%q: %d", h[:30], r.status)
-		}
+		r := s.do(t, "GET", "/api/articles", "", h)
+		assert.Equal(t, 200, r.status, "%q", h[:30])
 	}
 }
 
@@ -402,37 +367,32 @@ func testGraphQL(t *testing.T, s *testServer, k tokens) {
 	for typ, fields := range allowed {
 		for field, q := range queries {
 			status, v := s.gql(t, keys[typ], q)
-			if status != 200 {
-				t.Errorf("%s %s: HTTP %d", typ, field, status)
+			if !assert.Equal(t, 200, status, "%s %s: HTTP status", typ, field) {
 				continue
 			}
 			data, _ := v["data"].(map[string]any)
 			errs, _ := v["errors"].([]any)
 			if fields[field] {
-				if len(errs) > 0 || data[field] == nil {
-					t.Errorf("%s %s: refused: %v", typ, field, v)
-				}
+				assert.Empty(t, errs, "%s %s: refused: %v", typ, field, v)
+				assert.NotNil(t, data[field], "%s %s: refused: %v", typ, field, v)
 				continue
 			}
-			if len(errs) != 1 || data == nil || data[field] != nil {
-				t.Errorf("%s %s: want one error and data.%s null: %v", typ, field, field, v)
+			assert.NotNil(t, data, "%s %s: want data.%s null: %v", typ, field, field, v)
+			assert.Nil(t, data[field], "%s %s: want data.%s null: %v", typ, field, field, v)
+			if !assert.Len(t, errs, 1, "%s %s: want one error: %v", typ, field, v) {
 				continue
 			}
 			e := errs[0].(map[string]any)
 			ext, _ := e["extensions"].(map[string]any)
-			if e["message"] != "Forbidden access" || ext["code"] != "FORBIDDEN" {
-				t.Errorf("%s %s: error %v", typ, field, e)
-			}
+			assert.Equal(t, "Forbidden access", e["message"], "%s %s: error %v", typ, field, e)
+			assert.Equal(t, "FORBIDDEN", ext["code"], "%s %s: error %v", typ, field, e)
 		}
 	}
 	// A refused mutation next to an allowed query: the query answers.
 	_, v := s.gql(t, k.readOnly, `mutation { deleteArticle(documentId: "`+doc+`") { documentId } }`)
-	if v["data"].(map[string]any)["deleteArticle"] != nil {
-		t.Errorf("read-only deleteArticle: %v", v)
-	}
-	if s.do(t, "GET", "/api/articles/"+doc, "", bearer(k.readOnly)).status != 200 {
-		t.Error("a refused deleteArticle deleted the document")
-	}
+	assert.Nil(t, v["data"].(map[string]any)["deleteArticle"], "read-only deleteArticle: %v", v)
+	assert.Equal(t, 200, s.do(t, "GET", "/api/articles/"+doc, "", bearer(k.readOnly)).status,
+		"a refused deleteArticle deleted the document")
 
 	for name, tc := range map[string]struct{ key, msg string }{
 		"expired": {k.expired, "Token expired"},
@@ -444,95 +404,80 @@ func testGraphQL(t *testing.T, s *testServer, k tokens) {
 			headers = append(headers, bearer(tc.key))
 		}
 		r := s.do(t, "POST", "/graphql", `{"query":"{ articles { title } }"}`, headers...)
-		if r.status != 401 || !strings.Contains(r.body, tc.msg) || !strings.Contains(r.body, `"name":"UnauthorizedError"`) {
-			t.Errorf("GraphQL with %s token: %d %s", name, r.status, r.body)
-		}
+		assert.Equal(t, 401, r.status, "GraphQL with %s token: %s", name, r.body)
+		assert.Contains(t, r.body, tc.msg, "GraphQL with %s token", name)
+		assert.Contains(t, r.body, `"name":"UnauthorizedError"`, "GraphQL with %s token", name)
 	}
-	if r := s.do(t, "POST", "/graphql", `{"query":"{ articles { title } }`, bearer(k.readOnly)); r.status != 400 {
-		t.Errorf("malformed GraphQL body: %d", r.status)
-	}
+	r := s.do(t, "POST", "/graphql", `{"query":"{ articles { title } }`, bearer(k.readOnly))
+	assert.Equal(t, 400, r.status, "malformed GraphQL body")
 	deep := "{ articles { title } }" + strings.Repeat(" ", 20<<10)
-	if status, v := s.gql(t, k.readOnly, deep); status != 200 || v["errors"] == nil {
-		t.Errorf("oversized query: %d %v", status, v)
-	}
-	if r := s.do(t, "POST", "/graphql", strings.Repeat("x", 2<<20), bearer(k.readOnly)); r.status != 413 && r.status != 400 {
-		t.Errorf("oversized GraphQL body: %d", r.status)
-	}
+	status, v := s.gql(t, k.readOnly, deep)
+	assert.Equal(t, 200, status, "oversized query: %v", v)
+	assert.NotNil(t, v["errors"], "oversized query: %v", v)
+	r = s.do(t, "POST", "/graphql", strings.Repeat("x", 2<<20), bearer(k.readOnly))
+	assert.Contains(t, []int{413, 400}, r.status, "oversized GraphQL body")
 }
 
 func testAdmin(t *testing.T, s *testServer, k tokens) {
 	// API tokens never open the admin API.
 	for _, key := range []string{k.fullAccess, k.readOnly} {
-		if r := s.do(t, "GET", "/admin/api-tokens", "", bearer(key)); r.status != 401 {
-			t.Errorf("API token on the admin API: %d %s", r.status, r.body)
-		}
+		r := s.do(t, "GET", "/admin/api-tokens", "", bearer(key))
+		assert.Equal(t, 401, r.status, "API token on the admin API: %s", r.body)
 	}
-	if r := s.do(t, "GET", "/admin/api-tokens", "", "Authorization: Basic "+basic(adminEmail, "wrong")); r.status != 401 {
-		t.Errorf("wrong Basic password: %d", r.status)
-	}
-	if r := s.do(t, "GET", "/admin/api-tokens", ""); r.status != 401 || !strings.Contains(r.body, "UnauthorizedError") {
-		t.Errorf("no credentials: %d %s", r.status, r.body)
-	}
-	if r := s.do(t, "GET", "/admin/", "", "Accept: text/html"); r.status != 303 || r.header.Get("Location") != "/admin/login" {
-		t.Errorf("browser without a session: %d %v", r.status, r.header.Get("Location"))
-	}
-	r := s.admin(t, "GET", "/admin/api-tokens", "")
-	if r.status != 200 || strings.Contains(r.body, "accessKey") {
-		t.Errorf("list with Basic auth: %d %s", r.status, r.body)
-	}
-	if r := s.admin(t, "GET", "/admin/content-api/permissions", ""); r.status != 200 || !strings.Contains(r.body, "api::article") {
-		t.Errorf("permissions: %d %s", r.status, r.body)
-	}
+	r := s.do(t, "GET", "/admin/api-tokens", "", "Authorization: Basic "+basic(adminEmail, "wrong"))
+	assert.Equal(t, 401, r.status, "wrong Basic password")
+	r = s.do(t, "GET", "/admin/api-tokens", "")
+	assert.Equal(t, 401, r.status, "no credentials: %s", r.body)
+	assert.Contains(t, r.body, "UnauthorizedError", "no credentials")
+	r = s.do(t, "GET", "/admin/", "", "Accept: text/html")
+	assert.Equal(t, 303, r.status, "browser without a session")
+	assert.Equal(t, "/admin/login", r.header.Get("Location"), "browser without a session")
+	r = s.admin(t, "GET", "/admin/api-tokens", "")
+	assert.Equal(t, 200, r.status, "list with Basic auth: %s", r.body)
+	assert.NotContains(t, r.body, "accessKey", "list with Basic auth")
+	r = s.admin(t, "GET", "/admin/content-api/permissions", "")
+	assert.Equal(t, 200, r.status, "permissions: %s", r.body)
+	assert.Contains(t, r.body, "api::article", "permissions")
 
 	// The login form gives a session cookie that opens the admin API.
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	form := url.Values{"email": {adminEmail}, "password": {"wrong"}}
 	res, err := client.PostForm(s.url+"/admin/login", form)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	res.Body.Close()
-	if res.StatusCode != 401 || len(jar.Cookies(mustURL(s.url+"/admin/"))) != 0 {
-		t.Errorf("wrong password: %d, cookies %v", res.StatusCode, jar.Cookies(mustURL(s.url+"/admin/")))
-	}
+	assert.Equal(t, 401, res.StatusCode, "wrong password")
+	assert.Empty(t, jar.Cookies(mustURL(s.url+"/admin/")), "wrong password: cookies")
 	form.Set("password", adminPassword)
 	res, err = client.PostForm(s.url+"/admin/login", form)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	res.Body.Close()
 	cookie := res.Header.Get("Set-Cookie")
-	if res.StatusCode != 303 || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
-		t.Errorf("login: %d, Set-Cookie %q", res.StatusCode, cookie)
-	}
+	assert.Equal(t, 303, res.StatusCode, "login")
+	assert.Contains(t, cookie, "HttpOnly", "login: Set-Cookie")
+	assert.Contains(t, cookie, "SameSite=Strict", "login: Set-Cookie")
 	get := func() int {
 		res, err := client.Get(s.url + "/admin/api-tokens")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		res.Body.Close()
 		return res.StatusCode
 	}
-	if code := get(); code != 200 {
-		t.Errorf("with a session cookie: %d", code)
-	}
+	assert.Equal(t, 200, get(), "with a session cookie")
 	// Another site's form cannot use the session.
 	req, _ := http.NewRequest("POST", s.url+"/admin/api-tokens", strings.NewReader(`{"name":"csrf"}`))
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	if res, err := client.Do(req); err != nil || res.StatusCode != 403 {
-		t.Errorf("cross-site POST: %v %v", res.StatusCode, err)
+	res, err = client.Do(req)
+	if assert.NoError(t, err, "cross-site POST") {
+		res.Body.Close()
+		assert.Equal(t, 403, res.StatusCode, "cross-site POST")
 	}
 	res, err = client.PostForm(s.url+"/admin/logout", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	res.Body.Close()
 	// The server forgets the session: the old cookie no longer works.
 	session, _, _ := strings.Cut(cookie, ";")
-	if r := s.do(t, "GET", "/admin/api-tokens", "", "Cookie: "+session); r.status != 401 {
-		t.Errorf("old session cookie after logout: %d", r.status)
-	}
+	r = s.do(t, "GET", "/admin/api-tokens", "", "Cookie: "+session)
+	assert.Equal(t, 401, r.status, "old session cookie after logout")
 }
 
 func basic(user, pass string) string {

@@ -24,6 +24,7 @@ import (
 // TestRefusesLostSalt copies a database without its salt file: the server
 // must not start with a new salt, under which every key would fail.
 func TestRefusesLostSalt(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "apitoken.db")

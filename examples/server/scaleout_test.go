@@ -19,6 +19,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken/internal/testenv"
 )
@@ -36,9 +38,7 @@ func TestTwoInstances(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "server")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	require.NoError(t, build.Run(), "go build")
 	env := append(os.Environ(), "API_TOKEN_SALT=two-instances-salt-0123456789", "ADMIN_EMAIL="+adminEmail, "ADMIN_PASSWORD="+adminPassword)
 	a := startProcess(t, bin, env, dbURL)
 	b := startProcess(t, bin, env, dbURL)
@@ -48,9 +48,7 @@ func TestTwoInstances(t *testing.T) {
 			id, key := a.createToken(t, `{"name":"shared-`+change+`","type":"read-only"}`)
 			// Both instances accept the key (B has it cached after this).
 			for _, s := range []*testServer{a, b} {
-				if st := getStatus(t, s.url+"/api/articles", key); st != 200 {
-					t.Fatalf("before the change: %d", st)
-				}
+				require.Equal(t, 200, getStatus(t, s.url+"/api/articles", key), "before the change")
 			}
 			var last atomic.Int64 // unix nanos of the last 200 seen on B
 			var unexpected atomic.Int64
@@ -88,27 +86,17 @@ func TestTwoInstances(t *testing.T) {
 			} else {
 				r = a.admin(t, "POST", "/admin/api-tokens/"+id+"/regenerate", "")
 			}
-			if r.status != 200 && r.status != 201 {
-				t.Fatalf("%s through A: %d %s", change, r.status, r.body)
-			}
-			if st := getStatus(t, a.url+"/api/articles", key); st != 401 {
-				t.Errorf("A itself still accepts the old key: %d", st)
-			}
+			require.Contains(t, []int{200, 201}, r.status, "%s through A: %s", change, r.body)
+			assert.Equal(t, 401, getStatus(t, a.url+"/api/articles", key), "A itself still accepts the old key")
 			time.Sleep(cacheTTL + 700*time.Millisecond)
 			stopLoad()
 
-			if unexpected.Load() > 0 {
-				t.Errorf("%d requests got a status other than 200 or 401", unexpected.Load())
-			}
-			if firstRefusal.Load() == 0 {
-				t.Fatal("B never refused the old key")
-			}
+			assert.Zero(t, unexpected.Load(), "requests that got a status other than 200 or 401")
+			require.NotZero(t, firstRefusal.Load(), "B never refused the old key")
 			lastOK := time.Unix(0, last.Load())
 			stale := lastOK.Sub(changed)
 			t.Logf("%s: B accepted the old key for %v after the change through A (bound %v)", change, stale.Round(time.Millisecond), cacheTTL)
-			if stale > cacheTTL+250*time.Millisecond {
-				t.Errorf("B accepted the old key %v after the change, beyond the %v bound", stale, cacheTTL)
-			}
+			assert.LessOrEqual(t, stale, cacheTTL+250*time.Millisecond, "B accepted the old key %v after the change, beyond the %v bound", stale, cacheTTL)
 		})
 	}
 }
@@ -118,23 +106,18 @@ func TestTwoInstances(t *testing.T) {
 func freshDatabase(t *testing.T, dsn string) string {
 	t.Helper()
 	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b := make([]byte, 4)
 	rand.Read(b)
 	name := "apitoken_scaleout_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
+	_, err = admin.Exec("CREATE DATABASE " + name)
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 		admin.Close()
 	})
 	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	u.Path = "/" + name
 	return u.String()
 }
@@ -150,12 +133,8 @@ func startProcess(t *testing.T, bin string, env []string, db string) *testServer
 	cmd.Env = env
 	cmd.Dir = t.TempDir() // the admin login file lands here
 	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -179,23 +158,24 @@ func startProcess(t *testing.T, bin string, env []string, db string) *testServer
 	case u := <-found:
 		return &testServer{url: u}
 	case <-time.After(30 * time.Second):
-		t.Fatal("the server did not start")
+		require.FailNow(t, "the server did not start")
 		return nil
 	}
 }
 
 var loadClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 
+// getStatus sends an authenticated GET and returns its status, or 0 when it
+// could not be sent. It reports with assert, not require: the load
+// goroutines call it, and only the test's goroutine may stop the test.
 func getStatus(t *testing.T, url, key string) int {
 	req, err := http.NewRequestWithContext(context.Background(), "GET", url, nil)
-	if err != nil {
-		t.Error(err)
+	if !assert.NoError(t, err) {
 		return 0
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
 	res, err := loadClient.Do(req)
-	if err != nil {
-		t.Error(err)
+	if !assert.NoError(t, err) {
 		return 0
 	}
 	io.Copy(io.Discard, res.Body)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestShutdownAnswersRequestsSentBefore has 32 clients send POST, GET and
@@ -78,7 +79,7 @@ func TestShutdownAnswersRequestsSentBefore(t *testing.T) {
 			select {
 			case <-warm:
 			case <-time.After(30 * time.Second):
-				t.Fatal("the clients did not get going")
+				require.FailNow(t, "the clients did not get going")
 			}
 			stopping.Store(true) // requests that have not checked it yet count as sent before the stop
 			s.stop()

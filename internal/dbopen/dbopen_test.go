@@ -8,12 +8,15 @@ import (
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken/internal/testenv"
 	"github.com/go-apitoken/apitoken/sqlstore"
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		value   string
 		dialect sqlstore.Dialect
@@ -33,61 +36,49 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.value)
-		if err != nil {
-			t.Errorf("Parse(%q): %v", tt.value, err)
+		if !assert.NoError(t, err, "Parse(%q)", tt.value) {
 			continue
 		}
-		if got.Dialect != tt.dialect || got.Driver != tt.driver || got.String() != tt.display {
-			t.Errorf("Parse(%q) = %v %s %q, want %v %s %q", tt.value, got.Dialect, got.Driver, got.String(), tt.dialect, tt.driver, tt.display)
-		}
+		assert.Equal(t, tt.dialect, got.Dialect, "Parse(%q)", tt.value)
+		assert.Equal(t, tt.driver, got.Driver, "Parse(%q)", tt.value)
+		assert.Equal(t, tt.display, got.String(), "Parse(%q)", tt.value)
 	}
 }
 
 func TestParseSQLiteDSN(t *testing.T) {
+	t.Parallel()
 	got, err := Parse("tokens.db")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, want := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)"} {
-		if !strings.Contains(got.DSN, want) {
-			t.Errorf("DSN %q lacks %s", got.DSN, want)
-		}
+		assert.Contains(t, got.DSN, want, "DSN")
 	}
-	if got.SidecarPath("salt") != "tokens.db.salt" {
-		t.Errorf("SidecarPath = %q", got.SidecarPath("salt"))
-	}
+	assert.Equal(t, "tokens.db.salt", got.SidecarPath("salt"), "SidecarPath")
 	pg, _ := Parse("postgres://db/app")
-	if pg.SidecarPath("salt") != "apitoken.salt" {
-		t.Errorf("postgres SidecarPath = %q", pg.SidecarPath("salt"))
-	}
+	assert.Equal(t, "apitoken.salt", pg.SidecarPath("salt"), "postgres SidecarPath")
 }
 
 func TestParseMySQLDSN(t *testing.T) {
+	t.Parallel()
 	// A password holding the characters that delimit the driver's DSN.
 	got, err := Parse("mysql://app:p%40ss%2Fw%3Frd%29@db.example:3307/tokens?timeout=3s")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cfg, err := mysql.ParseDSN(got.DSN)
-	if err != nil {
-		t.Fatalf("driver cannot read %q: %v", got.DSN, err)
-	}
-	if cfg.User != "app" || cfg.Passwd != "p@ss/w?rd)" || cfg.Addr != "db.example:3307" || cfg.DBName != "tokens" || cfg.Net != "tcp" {
-		t.Errorf("config = %+v", cfg)
-	}
-	if !cfg.ParseTime || cfg.Timeout.String() != "3s" {
-		t.Errorf("ParseTime %v, Timeout %v; want true, 3s", cfg.ParseTime, cfg.Timeout)
-	}
-	if strings.Contains(got.String(), "p@ss") {
-		t.Errorf("String() shows the password: %s", got)
-	}
+	require.NoError(t, err, "driver cannot read %q", got.DSN)
+	assert.Equal(t, "app", cfg.User, "config = %+v", cfg)
+	assert.Equal(t, "p@ss/w?rd)", cfg.Passwd, "config = %+v", cfg)
+	assert.Equal(t, "db.example:3307", cfg.Addr, "config = %+v", cfg)
+	assert.Equal(t, "tokens", cfg.DBName, "config = %+v", cfg)
+	assert.Equal(t, "tcp", cfg.Net, "config = %+v", cfg)
+	assert.True(t, cfg.ParseTime, "ParseTime")
+	assert.Equal(t, "3s", cfg.Timeout.String(), "Timeout")
+	assert.NotContains(t, got.String(), "p@ss", "String() shows the password")
 	def, _ := Parse("mysql://app@db/tokens")
-	if cfg, _ := mysql.ParseDSN(def.DSN); cfg.Addr != "db:3306" {
-		t.Errorf("default port: Addr = %q", cfg.Addr)
-	}
+	defCfg, _ := mysql.ParseDSN(def.DSN)
+	assert.Equal(t, "db:3306", defCfg.Addr, "default port")
 }
 
 func TestParseRefuses(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		value, want string
 	}{
@@ -114,19 +105,12 @@ func TestParseRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.value)
-		if err == nil {
-			t.Errorf("Parse(%q) succeeded, want error containing %q", truncate(tt.value, 40), tt.want)
+		if !assert.Error(t, err, "Parse(%q) succeeded, want error containing %q", truncate(tt.value, 40), tt.want) {
 			continue
 		}
-		if !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("Parse(%q) = %v, want error containing %q", truncate(tt.value, 40), err, tt.want)
-		}
-		if strings.Contains(err.Error(), "hunter2") {
-			t.Errorf("Parse(%q) error shows the password: %v", tt.value, err)
-		}
-		if len(err.Error()) > 300 {
-			t.Errorf("Parse(%q) error is %d bytes long", truncate(tt.value, 40), len(err.Error()))
-		}
+		assert.ErrorContains(t, err, tt.want, "Parse(%q)", truncate(tt.value, 40))
+		assert.NotContains(t, err.Error(), "hunter2", "Parse(%q) error shows the password", tt.value)
+		assert.LessOrEqual(t, len(err.Error()), 300, "Parse(%q) error length", truncate(tt.value, 40))
 	}
 }
 
@@ -141,37 +125,32 @@ func parseAndOpen(ctx context.Context, value string) (*sqlstore.Store, *sql.DB, 
 }
 
 func TestOpenStoreSQLite(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tokens.db")
 	store, db, target, err := parseAndOpen(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer db.Close()
-	if target.Path != path || store == nil {
-		t.Fatalf("target %+v", target)
-	}
+	require.Equal(t, path, target.Path, "target %+v", target)
+	require.NotNil(t, store, "target %+v", target)
 	var mode string
-	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
-		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
-	}
+	err = db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+	assert.NoError(t, err, "journal_mode")
+	assert.Equal(t, "wal", mode, "journal_mode")
 	var fk int
-	if err := db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
-		t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
-	}
+	err = db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk)
+	assert.NoError(t, err, "foreign_keys")
+	assert.Equal(t, 1, fk, "foreign_keys")
 	// Opening again migrates nothing and works.
 	_, db2, _, err := parseAndOpen(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	db2.Close()
 }
 
 func TestOpenMissingDirectory(t *testing.T) {
+	t.Parallel()
 	_, _, _, err := parseAndOpen(context.Background(), filepath.Join(t.TempDir(), "no", "such", "dir", "x.db"))
-	if err == nil || !strings.Contains(err.Error(), "cannot open") {
-		t.Fatalf("err = %v, want a cannot open error", err)
-	}
+	assert.ErrorContains(t, err, "cannot open")
 }
 
 func TestOpenServers(t *testing.T) {
@@ -181,15 +160,11 @@ func TestOpenServers(t *testing.T) {
 			if env == testenv.MySQLEnv {
 				// The tests give the driver's form; turn it into our URL.
 				cfg, err := mysql.ParseDSN(dsn)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				dsn = "mysql://" + cfg.User + ":" + cfg.Passwd + "@" + cfg.Addr + "/" + cfg.DBName
 			}
 			_, db, _, err := parseAndOpen(context.Background(), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			db.Close()
 		})
 	}

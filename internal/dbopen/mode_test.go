@@ -44,6 +44,7 @@ func TestSQLiteFileModes(t *testing.T) {
 
 // TestExistingModeKept: a database that exists keeps the mode its owner gave it.
 func TestExistingModeKept(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("no Unix modes")
 	}
@@ -63,6 +64,7 @@ func TestExistingModeKept(t *testing.T) {
 // TestDanglingSymlink: a -db symlink to a file that does not exist is
 // refused, since SQLite would create the target with the umask's mode.
 func TestDanglingSymlink(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	link := filepath.Join(dir, "tokens.db")
 	require.NoError(t, os.Symlink(filepath.Join(dir, "elsewhere.db"), link))

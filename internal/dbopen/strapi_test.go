@@ -14,8 +14,10 @@ import (
 // TestStrapiDatabase: OpenStore adds no tables to Strapi's database, and
 // OpenReadOnly writes nothing to it.
 func TestStrapiDatabase(t *testing.T) {
+	t.Parallel()
 	for _, d := range []sqlstore.Dialect{sqlstore.SQLite, sqlstore.Postgres, sqlstore.MySQL} {
 		t.Run(d.String(), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			sdb := strapitest.NewDB(t, d)
 			sdb.CreateTables(t, true)

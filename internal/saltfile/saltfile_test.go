@@ -25,6 +25,7 @@ func logger(buf *bytes.Buffer) *slog.Logger {
 }
 
 func TestEnvWins(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "x.salt")
 	os.WriteFile(path, []byte("file-salt-file-salt-file-salt"), 0o600)
 	env := func(k string) string {
@@ -34,60 +35,51 @@ func TestEnvWins(t *testing.T) {
 		return ""
 	}
 	salt, src, err := Load(context.Background(), nil, path, env, slog.Default())
-	if err != nil || salt != "env-salt-env-salt-env-salt" || src != FromEnv {
-		t.Fatalf("Load = %q, %v, %v", salt, src, err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "env-salt-env-salt-env-salt", salt)
+	assert.Equal(t, FromEnv, src)
 }
 
 func TestGenerateOnceThenReuse(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "apitoken.db.salt")
 	var log bytes.Buffer
 	salt, src, err := Load(context.Background(), nil, path, noEnv, logger(&log))
-	if err != nil || src != FromGenerated {
-		t.Fatalf("Load = %q, %v, %v", salt, src, err)
-	}
-	if b, err := base64.StdEncoding.DecodeString(salt); err != nil || len(b) != 16 {
-		t.Errorf("salt %q is not 16 bytes of base64", salt)
-	}
+	require.NoError(t, err)
+	require.Equal(t, FromGenerated, src, "Load = %q", salt)
+	b, err := base64.StdEncoding.DecodeString(salt)
+	assert.NoError(t, err, "salt %q is not base64", salt)
+	assert.Len(t, b, 16, "salt %q is not 16 bytes of base64", salt)
 	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
-	}
-	if !strings.Contains(log.String(), "level=WARN") || !strings.Contains(log.String(), path) ||
-		!strings.Contains(log.String(), "every API token stops working") {
-		t.Errorf("warning = %q", log.String())
-	}
-	if strings.Contains(log.String(), salt) {
-		t.Error("the warning shows the salt")
-	}
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "mode")
+	assert.Contains(t, log.String(), "level=WARN", "warning")
+	assert.Contains(t, log.String(), path, "warning")
+	assert.Contains(t, log.String(), "every API token stops working", "warning")
+	assert.NotContains(t, log.String(), salt, "the warning shows the salt")
 
 	log.Reset()
 	again, src, err := Load(context.Background(), nil, path, noEnv, logger(&log))
-	if err != nil || again != salt || src != FromFile {
-		t.Fatalf("second Load = %q, %v, %v; want %q from file", again, src, err, salt)
-	}
-	if log.Len() != 0 {
-		t.Errorf("second Load logged %q", log.String())
-	}
+	require.NoError(t, err, "second Load")
+	require.Equal(t, salt, again, "second Load")
+	require.Equal(t, FromFile, src, "second Load")
+	assert.Empty(t, log.String(), "second Load logged")
 	entries, _ := os.ReadDir(filepath.Dir(path))
-	if len(entries) != 1 {
-		t.Errorf("directory holds %d entries, want only the salt file", len(entries))
-	}
+	assert.Len(t, entries, 1, "the directory holds only the salt file")
 }
 
 func TestKeepsFileSalt(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "s")
 	os.WriteFile(path, []byte("  my-own-salt-of-some-length\r\n"), 0o600)
 	salt, src, err := Load(context.Background(), nil, path, noEnv, slog.Default())
-	if err != nil || salt != "my-own-salt-of-some-length" || src != FromFile {
-		t.Fatalf("Load = %q, %v, %v", salt, src, err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "my-own-salt-of-some-length", salt)
+	assert.Equal(t, FromFile, src)
 }
 
 func TestRefusesDamagedFile(t *testing.T) {
+	t.Parallel()
 	for name, content := range map[string]string{
 		"empty":     "",
 		"short":     "abc\n",
@@ -95,52 +87,46 @@ func TestRefusesDamagedFile(t *testing.T) {
 		"too large": strings.Repeat("a", 2000),
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			path := filepath.Join(t.TempDir(), "s")
 			os.WriteFile(path, []byte(content), 0o600)
 			_, _, err := Load(context.Background(), nil, path, noEnv, slog.Default())
-			if err == nil {
-				t.Fatal("Load succeeded")
-			}
-			if b, _ := os.ReadFile(path); string(b) != content {
-				t.Error("the file was changed")
-			}
+			require.Error(t, err, "Load succeeded")
+			b, _ := os.ReadFile(path)
+			assert.Equal(t, content, string(b), "the file was changed")
 		})
 	}
 }
 
 func TestRefusesNonFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	if _, _, err := Load(context.Background(), nil, dir, noEnv, slog.Default()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
-		t.Errorf("directory: err = %v", err)
-	}
-	if _, _, err := Load(context.Background(), nil, filepath.Join(dir, "missing", "s"), noEnv, slog.Default()); err == nil {
-		t.Error("missing directory: Load succeeded")
-	}
+	_, _, err := Load(context.Background(), nil, dir, noEnv, slog.Default())
+	assert.ErrorContains(t, err, "not a regular file", "directory")
+	_, _, err = Load(context.Background(), nil, filepath.Join(dir, "missing", "s"), noEnv, slog.Default())
+	assert.Error(t, err, "missing directory: Load succeeded")
 	link := filepath.Join(dir, "dangling")
 	if err := os.Symlink(filepath.Join(dir, "nowhere"), link); err == nil {
-		if _, _, err := Load(context.Background(), nil, link, noEnv, slog.Default()); err == nil {
-			t.Error("dangling symlink: Load succeeded")
-		}
-		if _, err := os.Stat(filepath.Join(dir, "nowhere")); err == nil {
-			t.Error("a salt was written through the dangling symlink")
-		}
+		_, _, err = Load(context.Background(), nil, link, noEnv, slog.Default())
+		assert.Error(t, err, "dangling symlink: Load succeeded")
+		_, err = os.Stat(filepath.Join(dir, "nowhere"))
+		assert.Error(t, err, "a salt was written through the dangling symlink")
 	}
 }
 
 func TestWarnsOnLooseMode(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "s")
 	os.WriteFile(path, []byte("a-salt-of-enough-length"), 0o644)
 	os.Chmod(path, 0o644)
 	var log bytes.Buffer
-	if _, _, err := Load(context.Background(), nil, path, noEnv, logger(&log)); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(log.String(), "chmod 600") {
-		t.Errorf("log = %q", log.String())
-	}
+	_, _, err := Load(context.Background(), nil, path, noEnv, logger(&log))
+	require.NoError(t, err)
+	assert.Contains(t, log.String(), "chmod 600", "log")
 }
 
 func TestConcurrentFirstStarts(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "s")
 	const n = 8
 	salts := make([]string, n)
@@ -150,28 +136,23 @@ func TestConcurrentFirstStarts(t *testing.T) {
 		wg.Go(func() {
 			var err error
 			salts[i], sources[i], err = Load(context.Background(), nil, path, noEnv, slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, err) // not require: this is not the test's goroutine
 		})
 	}
 	wg.Wait()
 	generated := 0
 	for i := range n {
-		if salts[i] != salts[0] {
-			t.Fatalf("salts differ: %q and %q", salts[0], salts[i])
-		}
+		require.Equal(t, salts[0], salts[i], "salts differ")
 		if sources[i] == FromGenerated {
 			generated++
 		}
 	}
-	if generated != 1 {
-		t.Errorf("%d starts generated a salt, want 1", generated)
-	}
+	assert.Equal(t, 1, generated, "starts that generated a salt")
 }
 
 // TestNoSaltForTokens: a store that holds tokens never gets a new salt.
 func TestNoSaltForTokens(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store := memstore.New()
 	require.NoError(t, store.Create(ctx, &apitoken.Token{ID: "1", Name: "a", Type: apitoken.ReadOnly, SaltID: "0123456789ab"}, apitoken.Hash{1}))
@@ -202,6 +183,7 @@ func (s racingStore) List(ctx context.Context) ([]*apitoken.Token, error) {
 // TestSaltMadeMeanwhile: when another process makes the salt and a token
 // between the look for the file and the generation, its salt is used.
 func TestSaltMadeMeanwhile(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "apitoken.db.salt")
 	store := racingStore{memstore.New(), path}

@@ -7,6 +7,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,18 +29,26 @@ func main() {
 	c := flag.Int("c", 32, "concurrent clients")
 	keyFile := flag.String("key-file", "", "file holding an API token key, sent as Authorization: Bearer; - reads stdin")
 	expect := flag.Int("expect", http.StatusOK, "status every response should have")
+	forged := flag.Bool("forged", false, "send a new random 256-hex key with every request (a scanner's flood; implies -expect 401)")
 	flag.Parse()
+	if *forged {
+		if *keyFile != "" {
+			fmt.Fprintln(os.Stderr, "load: -forged and -key-file exclude each other")
+			os.Exit(2)
+		}
+		*expect = http.StatusUnauthorized
+	}
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: load [-n N] [-c C] [-key-file F] URL")
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), *n, *c, *keyFile, *expect); err != nil {
+	if err := run(flag.Arg(0), *n, *c, *keyFile, *expect, *forged); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
 }
 
-func run(target string, n, c int, keyFile string, expect int) error {
+func run(target string, n, c int, keyFile string, expect int, forged bool) error {
 	u, err := url.Parse(target)
 	if err != nil {
 		return err
@@ -99,6 +109,10 @@ func run(target string, n, c int, keyFile string, expect int) error {
 				if i >= int64(n) {
 					break
 				}
+				auth := auth
+				if forged {
+					auth = "Bearer " + randomKey()
+				}
 				t0 := time.Now()
 				status, err := get(client, target, auth)
 				latencies[i] = time.Since(t0)
@@ -156,4 +170,11 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// randomKey returns a well-formed key no token has: 256 random hex digits.
+func randomKey() string {
+	b := make([]byte, 128)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

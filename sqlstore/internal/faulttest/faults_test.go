@@ -301,12 +301,16 @@ func testWriteFaults(t *testing.T, e engine) {
 	assert.Positive(t, tokens, "some creates got through")
 }
 
+// waitFor polls ok until it holds, failing t after 15s. It is not
+// require.Eventually, which calls ok on another goroutine: ok sends requests
+// whose helpers stop the test with require, which only the test's goroutine
+// may do.
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 15s", what)
+			require.FailNow(t, "timed out", "no %s within 15s", what)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -320,7 +324,7 @@ func assertNoLeak(t *testing.T, before int) {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)
 			n := runtime.Stack(buf, true)
-			t.Fatalf("goroutines leaked: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
+			require.FailNow(t, "goroutines leaked", "%d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

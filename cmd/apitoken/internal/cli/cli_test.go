@@ -22,7 +22,8 @@ import (
 )
 
 // env is the environment the commands see: empty unless a test sets it, so
-// that the developer's APITOKEN_DB and API_TOKEN_SALT do not leak in.
+// that the developer's APITOKEN_DB and API_TOKEN_SALT do not leak in. A test
+// that sets it must not call t.Parallel: the parallel tests read it.
 var env = map[string]string{}
 
 func init() { getenv = func(k string) string { return env[k] } }
@@ -44,9 +45,7 @@ func run(t *testing.T, stdin string, args ...string) result {
 func runOK(t *testing.T, args ...string) string {
 	t.Helper()
 	r := run(t, "", args...)
-	if r.code != 0 {
-		t.Fatalf("apitoken %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-	}
+	require.Equal(t, 0, r.code, "apitoken %s: exit code\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.stdout, r.stderr)
 	return r.stdout
 }
 
@@ -64,57 +63,52 @@ type tokenWithKey struct {
 }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	out := runOK(t, "-db", db, "create", "--name", "ci", "--description", "CI pipeline", "--type", "custom",
 		"--permission", "api::article.article.find", "--permission", "api::article.article.create", "--duration", "30d", "--json")
 	var created tokenWithKey
-	if err := json.Unmarshal([]byte(out), &created); err != nil {
-		t.Fatalf("create --json: %v\n%s", err, out)
-	}
-	if created.Name != "ci" || created.Type != apitoken.Custom || created.Lifespan != apitoken.Days30 ||
-		len(created.Permissions) != 2 || created.ExpiresAt == nil || !keyPattern.MatchString(created.AccessKey+"\n") {
-		t.Fatalf("created %+v", created)
-	}
-	if _, err := os.Stat(db + ".salt"); err != nil {
-		t.Fatalf("no salt file next to the database: %v", err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(out), &created), "create --json: %s", out)
+	require.Equal(t, "ci", created.Name, "created %+v", created)
+	require.Equal(t, apitoken.Custom, created.Type, "created %+v", created)
+	require.Equal(t, apitoken.Days30, created.Lifespan, "created %+v", created)
+	require.Len(t, created.Permissions, 2, "created %+v", created)
+	require.NotNil(t, created.ExpiresAt, "created %+v", created)
+	require.Regexp(t, keyPattern, created.AccessKey+"\n", "created %+v", created)
+	_, err := os.Stat(db + ".salt")
+	require.NoError(t, err, "no salt file next to the database")
 
 	// Human output shows the key once, at the end.
 	out = runOK(t, "-db", db, "create", "--name", "reader")
-	if !strings.Contains(out, "shown only this once") || !regexp.MustCompile(`\napitoken_[0-9A-Za-z]{49}\n$`).MatchString(out) {
-		t.Errorf("create output:\n%s", out)
-	}
+	assert.Contains(t, out, "shown only this once", "create output")
+	assert.Regexp(t, `\napitoken_[0-9A-Za-z]{49}\n$`, out, "create output")
 	quiet := runOK(t, "create", "-db", db, "--name", "quiet", "--type", "full-access", "--quiet")
-	if !keyPattern.MatchString(quiet) {
-		t.Errorf("create --quiet printed %q, want the key alone", quiet)
-	}
+	assert.Regexp(t, keyPattern, quiet, "create --quiet printed %q, want the key alone", quiet)
 
 	out = runOK(t, "list", "-db", db)
 	for _, name := range []string{"ci", "quiet", "reader"} {
-		if !strings.Contains(out, name) {
-			t.Errorf("list lacks %s:\n%s", name, out)
-		}
+		assert.Contains(t, out, name, "list lacks %s", name)
 	}
 	var list []apitoken.Token
-	if err := json.Unmarshal([]byte(runOK(t, "list", "-db", db, "--json")), &list); err != nil || len(list) != 3 || list[0].Name != "ci" {
-		t.Fatalf("list --json = %+v, %v", list, err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(runOK(t, "list", "-db", db, "--json")), &list), "list --json")
+	require.Len(t, list, 3, "list --json = %+v", list)
+	require.Equal(t, "ci", list[0].Name, "list --json = %+v", list)
 
 	// show by id and by name; flags may follow the argument.
 	var shown apitoken.Token
 	json.Unmarshal([]byte(runOK(t, "show", "-db", db, created.ID, "--json")), &shown)
-	if shown.ID != created.ID || shown.Description != "CI pipeline" {
-		t.Errorf("show by id = %+v", shown)
-	}
-	if out := runOK(t, "-db", db, "show", "ci"); !strings.Contains(out, created.ID) || !strings.Contains(out, "api::article.article.create") {
-		t.Errorf("show by name:\n%s", out)
-	}
+	assert.Equal(t, created.ID, shown.ID, "show by id = %+v", shown)
+	assert.Equal(t, "CI pipeline", shown.Description, "show by id = %+v", shown)
+	out = runOK(t, "-db", db, "show", "ci")
+	assert.Contains(t, out, created.ID, "show by name")
+	assert.Contains(t, out, "api::article.article.create", "show by name")
 
 	var updated apitoken.Token
 	json.Unmarshal([]byte(runOK(t, "-db", db, "update", "ci", "--name", "ci-2", "--type", "read-only", "--duration", "unlimited", "--json")), &updated)
-	if updated.Name != "ci-2" || updated.Type != apitoken.ReadOnly || updated.Permissions != nil || updated.ExpiresAt != nil {
-		t.Errorf("updated = %+v", updated)
-	}
+	assert.Equal(t, "ci-2", updated.Name, "updated = %+v", updated)
+	assert.Equal(t, apitoken.ReadOnly, updated.Type, "updated = %+v", updated)
+	assert.Nil(t, updated.Permissions, "updated = %+v", updated)
+	assert.Nil(t, updated.ExpiresAt, "updated = %+v", updated)
 
 	verify := func(key, action string) int {
 		t.Helper()
@@ -124,32 +118,22 @@ func TestLifecycle(t *testing.T) {
 		}
 		return run(t, key+"\n", args...).code
 	}
-	if code := verify(created.AccessKey, "api::article.article.find"); code != 0 {
-		t.Errorf("verify of ci's key: exit %d", code)
-	}
+	assert.Equal(t, 0, verify(created.AccessKey, "api::article.article.find"), "verify of ci's key: exit code")
 	newKey := runOK(t, "-db", db, "regenerate", "ci-2", "--quiet")
-	if !keyPattern.MatchString(newKey) {
-		t.Fatalf("regenerate --quiet printed %q", newKey)
-	}
-	if code := verify(created.AccessKey, ""); code != 1 {
-		t.Errorf("old key after regenerate: exit %d, want 1", code)
-	}
-	if code := verify(strings.TrimSpace(newKey), ""); code != 0 {
-		t.Errorf("new key: exit %d, want 0", code)
-	}
+	require.Regexp(t, keyPattern, newKey, "regenerate --quiet printed %q", newKey)
+	assert.Equal(t, 1, verify(created.AccessKey, ""), "old key after regenerate: exit code")
+	assert.Equal(t, 0, verify(strings.TrimSpace(newKey), ""), "new key: exit code")
 
-	if out := runOK(t, "-db", db, "delete", created.ID); !strings.Contains(out, `Deleted token "ci-2"`) {
-		t.Errorf("delete printed %q", out)
-	}
-	if r := run(t, "", "-db", db, "show", created.ID); r.code != 1 || !strings.Contains(r.stderr, "apitoken list") {
-		t.Errorf("show after delete = %+v", r)
-	}
-	if code := verify(strings.TrimSpace(newKey), ""); code != 1 {
-		t.Errorf("deleted token's key: exit %d, want 1", code)
-	}
+	out = runOK(t, "-db", db, "delete", created.ID)
+	assert.Contains(t, out, `Deleted token "ci-2"`, "delete printed")
+	r := run(t, "", "-db", db, "show", created.ID)
+	assert.Equal(t, 1, r.code, "show after delete = %+v", r)
+	assert.Contains(t, r.stderr, "apitoken list", "show after delete")
+	assert.Equal(t, 1, verify(strings.TrimSpace(newKey), ""), "deleted token's key: exit code")
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	key := strings.TrimSpace(runOK(t, "-db", db, "create", "--name", "r", "--quiet"))
 	expired := expiredKey(t, db)
@@ -176,19 +160,19 @@ func TestVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(t, tt.stdin, append([]string{"-db", db, "verify"}, tt.args...)...)
-			if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) {
-				t.Errorf("exit %d, stderr %q; want %d, %q", r.code, r.stderr, tt.code, tt.stderr)
-			}
-			if strings.Contains(r.stderr, key) || strings.Contains(r.stdout, key) {
-				t.Error("the key was printed")
-			}
+			assert.Equal(t, tt.code, r.code, "exit code; stderr %q", r.stderr)
+			assert.Contains(t, r.stderr, tt.stderr)
+			assert.NotContains(t, r.stderr, key, "the key was printed")
+			assert.NotContains(t, r.stdout, key, "the key was printed")
 		})
 	}
 
 	var v verdict
 	r := run(t, expired, "-db", db, "verify", "--key", "-", "--json")
-	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Valid || v.Token == nil || v.Token.Name != "expired" {
-		t.Errorf("verify --json of an expired key = %+v, %v (%s)", v, err, r.stdout)
+	assert.NoError(t, json.Unmarshal([]byte(r.stdout), &v), "verify --json of an expired key: %s", r.stdout)
+	assert.False(t, v.Valid, "verify --json of an expired key = %+v", v)
+	if assert.NotNil(t, v.Token, "verify --json of an expired key = %+v", v) {
+		assert.Equal(t, "expired", v.Token.Name, "verify --json of an expired key = %+v", v)
 	}
 }
 
@@ -198,43 +182,31 @@ func expiredKey(t *testing.T, db string) string {
 	t.Helper()
 	ctx := context.Background()
 	target, err := dbopen.Parse(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	store, sqldb, err := dbopen.OpenStore(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer sqldb.Close()
 	salt, _, err := saltfile.Load(ctx, store, target.SidecarPath("salt"), getenv, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	svc, err := apitoken.New(apitoken.Config{Store: store, Salt: salt, Clock: apitokentest.NewClockAt(time.Now().Add(-8 * 24 * time.Hour))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer svc.Close(ctx)
 	_, key, err := svc.Create(ctx, apitoken.CreateParams{Name: "expired", Lifespan: apitoken.Days7})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return key
 }
 
 func TestHexKeys(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	key := strings.TrimSpace(runOK(t, "-db", db, "create", "--name", "strapi style", "--hex-keys", "--quiet"))
-	if !regexp.MustCompile(`^[0-9a-f]{256}$`).MatchString(key) {
-		t.Fatalf("--hex-keys made %q", key)
-	}
+	require.Regexp(t, `^[0-9a-f]{256}$`, key, "--hex-keys made %q", key)
 	r := run(t, key, "-db", db, "verify", "--key", "-")
-	if r.code != 0 {
-		t.Fatalf("a hex key made by the CLI does not verify: %d %s", r.code, r.stderr)
-	}
+	assert.Equal(t, 0, r.code, "a hex key made by the CLI does not verify: %s", r.stderr)
 }
 
 func TestSaltStatus(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	runOK(t, "-db", db, "create", "--name", "a")
 	runOK(t, "-db", db, "create", "--name", "b")
@@ -244,6 +216,7 @@ func TestSaltStatus(t *testing.T) {
 }
 
 func TestImportStrapiRefuses(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	for _, tt := range []struct {
 		args   []string
@@ -256,13 +229,13 @@ func TestImportStrapiRefuses(t *testing.T) {
 		{[]string{"import-strapi", "--from", newDB(t) + "x"}, "no Strapi database at"},
 	} {
 		r := run(t, "", append([]string{"-db", db}, tt.args...)...)
-		if r.code == 0 || !strings.Contains(r.stderr, tt.stderr) {
-			t.Errorf("%v: exit %d, stderr %q; want %q", tt.args, r.code, r.stderr, tt.stderr)
-		}
+		assert.NotZero(t, r.code, "%v: exit code; stderr %q", tt.args, r.stderr)
+		assert.Contains(t, r.stderr, tt.stderr, "%v", tt.args)
 	}
 }
 
 func TestRefusedInput(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	runOK(t, "-db", db, "create", "--name", "taken")
 	tests := []struct {
@@ -302,91 +275,75 @@ func TestRefusedInput(t *testing.T) {
 			if tt.name == "no command" {
 				r = run(t, "")
 			}
-			if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) {
-				t.Errorf("exit %d, stderr %q; want %d, %q", r.code, truncate(r.stderr, 300), tt.code, tt.stderr)
-			}
-			if strings.ContainsAny(r.stderr, "\x1b\x07") {
-				t.Errorf("stderr holds terminal control characters: %q", r.stderr)
-			}
-			if len(r.stderr) > 2000 {
-				t.Errorf("stderr is %d bytes", len(r.stderr))
-			}
+			assert.Equal(t, tt.code, r.code, "exit code; stderr %q", truncate(r.stderr, 300))
+			assert.Contains(t, r.stderr, tt.stderr)
+			assert.False(t, strings.ContainsAny(r.stderr, "\x1b\x07"), "stderr holds terminal control characters: %q", r.stderr)
+			assert.LessOrEqual(t, len(r.stderr), 4096, "stderr bytes: the usage at most, no echo of oversized input")
 		})
 	}
 	var list []apitoken.Token
 	json.Unmarshal([]byte(runOK(t, "-db", db, "list", "--json")), &list)
-	if len(list) != 1 {
-		t.Errorf("refused commands left %d tokens, want 1", len(list))
-	}
+	assert.Len(t, list, 1, "refused commands left tokens")
 }
 
 func TestDescriptionIsSanitizedOnOutput(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	runOK(t, "-db", db, "create", "--name", "d", "--description", "line\x1b[31mred\u202eevil")
 	out := runOK(t, "-db", db, "show", "d")
-	if strings.ContainsAny(out, "\x1b\u202e") || !strings.Contains(out, "line\uFFFD[31mred\uFFFDevil") {
-		t.Errorf("show printed %q", out)
-	}
+	assert.False(t, strings.ContainsAny(out, "\x1b\u202e"), "show printed %q", out)
+	assert.Contains(t, out, "line\uFFFD[31mred\uFFFDevil", "show printed")
 }
 
 func TestHelp(t *testing.T) {
-	if out := runOK(t, "-h"); !strings.Contains(out, "verify --key - < key.txt") {
-		t.Errorf("-h:\n%s", out)
-	}
-	if out := runOK(t, "create", "-h"); !strings.Contains(out, "-permission") {
-		t.Errorf("create -h:\n%s", out)
-	}
+	t.Parallel()
+	assert.Contains(t, runOK(t, "-h"), "verify --key - < key.txt", "-h")
+	assert.Contains(t, runOK(t, "create", "-h"), "-permission", "create -h")
 }
 
 func TestDatabaseAndSalt(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "a.db")
 	// Commands other than create refuse a missing SQLite file.
-	if r := run(t, "", "-db", db, "list"); r.code != 1 || !strings.Contains(r.stderr, "no database at") {
-		t.Errorf("list of a missing database = %+v", r)
-	}
-	if _, err := os.Stat(db); err == nil {
-		t.Error("list created the database")
-	}
-	if r := run(t, "", "-db", "redis://localhost/0", "list"); r.code != 1 || !strings.Contains(r.stderr, "unknown database scheme") {
-		t.Errorf("redis URL = %+v", r)
-	}
+	r := run(t, "", "-db", db, "list")
+	assert.Equal(t, 1, r.code, "list of a missing database = %+v", r)
+	assert.Contains(t, r.stderr, "no database at", "list of a missing database")
+	_, err := os.Stat(db)
+	assert.Error(t, err, "list created the database")
+	r = run(t, "", "-db", "redis://localhost/0", "list")
+	assert.Equal(t, 1, r.code, "redis URL = %+v", r)
+	assert.Contains(t, r.stderr, "unknown database scheme", "redis URL")
 
 	// APITOKEN_DB gives the database; -salt-file where the salt goes.
 	env["APITOKEN_DB"] = db
 	t.Cleanup(func() { delete(env, "APITOKEN_DB") })
 	salt := filepath.Join(dir, "elsewhere.salt")
 	key := strings.TrimSpace(runOK(t, "-salt-file", salt, "create", "--name", "s", "--quiet"))
-	if _, err := os.Stat(salt); err != nil {
-		t.Fatalf("no salt at -salt-file: %v", err)
-	}
-	if r := run(t, key, "verify", "-salt-file", salt, "--key", "-"); r.code != 0 {
-		t.Errorf("verify with the same salt file = %+v", r)
-	}
+	_, err = os.Stat(salt)
+	require.NoError(t, err, "no salt at -salt-file")
+	r = run(t, key, "verify", "-salt-file", salt, "--key", "-")
+	assert.Equal(t, 0, r.code, "verify with the same salt file = %+v", r)
 	// Another salt does not verify the key: a salt file is never silently
 	// made up for a database that has tokens under another one.
-	if r := run(t, key, "verify", "--key", "-"); r.code != 1 {
-		t.Errorf("verify with a different salt = %+v", r)
-	}
+	r = run(t, key, "verify", "--key", "-")
+	assert.Equal(t, 1, r.code, "verify with a different salt = %+v", r)
 	// API_TOKEN_SALT wins over any file.
 	env["APITOKEN_DB"] = filepath.Join(dir, "b.db")
 	env["API_TOKEN_SALT"] = "an-environment-salt-value"
 	t.Cleanup(func() { delete(env, "API_TOKEN_SALT") })
 	k2 := strings.TrimSpace(runOK(t, "-salt-file", salt, "create", "--name", "e", "--quiet"))
-	if r := run(t, k2, "verify", "-salt-file", filepath.Join(dir, "unused.salt"), "--key", "-"); r.code != 0 {
-		t.Errorf("verify with the environment salt = %+v", r)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "unused.salt")); err == nil {
-		t.Error("a salt file was made although API_TOKEN_SALT is set")
-	}
+	r = run(t, k2, "verify", "-salt-file", filepath.Join(dir, "unused.salt"), "--key", "-")
+	assert.Equal(t, 0, r.code, "verify with the environment salt = %+v", r)
+	_, err = os.Stat(filepath.Join(dir, "unused.salt"))
+	assert.Error(t, err, "a salt file was made although API_TOKEN_SALT is set")
 }
 
 func TestHelpersWriteNothingToStdoutOnError(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	code := Run(context.Background(), []string{"-db", newDB(t), "create", "--name", ""}, strings.NewReader(""), &out, io.Discard)
-	if code == 0 || out.Len() != 0 {
-		t.Errorf("exit %d, stdout %q", code, out.String())
-	}
+	assert.NotZero(t, code, "exit code")
+	assert.Empty(t, out.String(), "stdout")
 }
 
 // TestVerifyJSONHidesAction: verify --json writes its reason to standard
@@ -406,6 +363,7 @@ func TestVerifyJSONHidesAction(t *testing.T) {
 // TestMistypedTypeAndDuration: a --type or --duration that is not one of
 // the choices is a usage mistake (exit 2) naming them in the CLI's units.
 func TestMistypedTypeAndDuration(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	runOK(t, "-db", db, "create", "--name", "kept")
 	for _, args := range [][]string{

@@ -32,6 +32,7 @@ func copyFile(t *testing.T, src, dst string) {
 }
 
 func TestSaltLostRefused(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	key := strings.TrimSpace(runOK(t, "-db", db, "create", "--name", "ci", "--quiet"))
 	id := saltID(t, db+".salt")

@@ -25,6 +25,7 @@ func leak(s, key string) string {
 // TestNoKeyEchoed puts a key wherever a command line can take an argument by
 // mistake: no message may show it, nor any 16 bytes of it.
 func TestNoKeyEchoed(t *testing.T) {
+	t.Parallel()
 	db := newDB(t)
 	prefixed := strings.TrimSpace(runOK(t, "-db", db, "create", "--name", "ci", "--quiet"))
 	hex := strings.TrimSpace(runOK(t, "-db", db, "create", "--name", "hex", "--hex-keys", "--quiet"))
@@ -79,6 +80,7 @@ func TestFileModes(t *testing.T) {
 
 // TestHelpListsEveryCommand: -h names each command the CLI runs.
 func TestHelpListsEveryCommand(t *testing.T) {
+	t.Parallel()
 	out := runOK(t, "-h")
 	for name := range commands {
 		assert.Regexp(t, `\n  `+name+`( |\n)`, out, "-h lacks %s", name)

@@ -57,8 +57,10 @@ func destination(t *testing.T, d strapistore.Dialect) string {
 }
 
 func TestImportStrapiAgain(t *testing.T) {
+	t.Parallel()
 	for _, d := range dialects {
 		t.Run(d.String(), func(t *testing.T) {
+			t.Parallel()
 			s := newStrapi(t, d)
 			keyA := addStrapiToken(t, s, "alpha")
 			addStrapiToken(t, s, "beta")

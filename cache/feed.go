@@ -1,0 +1,213 @@
+package cache
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+// DefaultFeedTTL is Options.FeedTTL's default: with a change feed, the TTL is
+// only a safety net.
+const DefaultFeedTTL = time.Minute
+
+// feedRetry bounds the wait before a lost change feed is watched again.
+const feedRetry = 5 * time.Second
+
+// FeedStats says how the store's change feed fares, for a host's metrics.
+type FeedStats struct {
+	// Running is true while the feed reports changes: found tokens are
+	// then kept for FeedTTL, and unknown keys may be refused by the filter.
+	Running bool
+	// Lost counts the times the feed was lost. While it is, entries live
+	// for TTL at most, and the cache watches it again by itself.
+	Lost uint64
+	// Filtered counts lookups refused by the filter of known keys,
+	// without a store query.
+	Filtered uint64
+	// FilterKeys and FilterBytes are the keys the filter was built for
+	// and its memory; zero while there is none.
+	FilterKeys, FilterBytes int
+}
+
+// feedState is the cache's side of a store's apitoken.ChangeFeed.
+type feedState struct {
+	feed   apitoken.ChangeFeed
+	ttl    time.Duration // Options.FeedTTL
+	filter bool          // keep a filter of known keys
+	after  func(time.Duration) <-chan time.Time
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex // guards building and pending
+	building bool
+	pending  []filterKey // added while a filter is built
+}
+
+// FeedStats returns the state of the change feed; zero when the store has
+// none.
+func (s *Store) FeedStats() FeedStats {
+	st := FeedStats{Running: s.feedUp.Load(), Lost: s.feedLost.Load(), Filtered: s.filtered.Load()}
+	if f := s.known.Load(); f != nil {
+		st.FilterKeys, st.FilterBytes = f.keys, f.bytes()
+	}
+	return st
+}
+
+// Close stops watching the store's change feed. It does not close the
+// store. A cache without a feed needs no Close.
+func (s *Store) Close() error {
+	if s.feed != nil {
+		s.feed.cancel()
+		<-s.feed.done
+	}
+	return nil
+}
+
+// watch runs the feed until Close, watching it again whenever it is lost.
+func (s *Store) watch(ctx context.Context) {
+	defer close(s.feed.done)
+	wait := 100 * time.Millisecond
+	for {
+		err := s.feed.feed.WatchChanges(ctx, s.changed)
+		if ctx.Err() != nil {
+			return
+		}
+		if s.feedUp.Swap(false) {
+			wait = 100 * time.Millisecond
+		}
+		s.known.Store(nil) // it would not learn of new keys
+		s.shorten()
+		n := s.feedLost.Add(1)
+		s.log.Warn("cache: change feed lost; tokens are kept for TTL until it is back", "err", err, "ttl", s.ttl, "lost", n, "retry_in", wait)
+		select {
+		case <-s.feed.after(wait):
+		case <-ctx.Done():
+			return
+		}
+		wait = min(2*wait, feedRetry)
+	}
+}
+
+// changed applies one change the feed reported.
+func (s *Store) changed(c apitoken.Change) {
+	if c.Reset {
+		// Entries made while the feed was not running live for TTL at
+		// most, as without a feed; a Reset while it runs says changes
+		// were missed, so they all go.
+		if s.feedUp.Swap(true) {
+			s.reset()
+		} else if s.feedLost.Load() > 0 {
+			s.log.Info("cache: change feed is back; changes made anywhere apply at once", "feed_ttl", s.feed.ttl)
+		}
+		s.buildFilter()
+		return
+	}
+	s.invalidate(c.ID, c.Hashes...)
+	s.feed.mu.Lock()
+	defer s.feed.mu.Unlock()
+	f := s.known.Load()
+	for i := range c.Hashes {
+		k := keyOf(&c.Hashes[i])
+		if s.feed.building {
+			s.feed.pending = append(s.feed.pending, k)
+		}
+		if f != nil {
+			f.add(k)
+		}
+	}
+	if f != nil {
+		if f.full() {
+			s.buildFilterLocked()
+		}
+	}
+}
+
+// entryTTL is how long a token found now is kept.
+func (s *Store) entryTTL() time.Duration {
+	if s.feedUp.Load() {
+		return s.feed.ttl
+	}
+	return s.ttl
+}
+
+// reset drops every entry: anything may have changed.
+func (s *Store) reset() {
+	s.epoch.Add(1)
+	for i := range s.shards {
+		s.shards[i].clear()
+	}
+}
+
+// shorten makes every entry expire within TTL, as if the feed had never run.
+func (s *Store) shorten() {
+	limit := s.elapsed() + s.ttl
+	for i := range s.shards {
+		s.shards[i].shorten(limit)
+	}
+}
+
+// buildFilter builds a new filter of known keys in the background, unless
+// one is being built; the current one (if any) serves meanwhile.
+func (s *Store) buildFilter() {
+	s.feed.mu.Lock()
+	defer s.feed.mu.Unlock()
+	s.buildFilterLocked()
+}
+
+func (s *Store) buildFilterLocked() {
+	if !s.feed.filter || s.feed.building {
+		return
+	}
+	s.feed.building = true
+	s.feed.pending = nil
+	go s.fillFilter()
+}
+
+// fillFilter reads every key hash into a new filter, adds those the feed
+// reported meanwhile, and puts it in service. If the feed was lost
+// meanwhile, the filter is dropped: it may lack keys made since.
+func (s *Store) fillFilter() {
+	var keys []filterKey // 16 bytes a key while the filter is sized
+	err := s.feed.feed.KeyHashes(s.feedCtx, func(h apitoken.Hash) { keys = append(keys, keyOf(&h)) })
+	f := newFilter(len(keys))
+	for _, k := range keys {
+		f.add(k)
+	}
+	s.feed.mu.Lock()
+	defer s.feed.mu.Unlock()
+	s.feed.building = false
+	for _, k := range s.feed.pending {
+		f.add(k)
+	}
+	s.feed.pending = nil
+	switch {
+	case err != nil:
+		if s.feedCtx.Err() == nil {
+			s.log.Warn("cache: reading the known keys failed; unknown keys reach the store", "err", err)
+		}
+	case s.feedUp.Load():
+		s.known.Store(f)
+	}
+}
+
+// refused reports whether the filter tells that hash is no stored key's: it
+// is not in the filter, even after the feed caught up with changes made
+// before now (so that a key created on another instance a moment ago is
+// not refused). When the filter cannot tell, the store is asked.
+func (s *Store) refused(ctx context.Context, hash *apitoken.Hash) bool {
+	k := keyOf(hash)
+	f := s.known.Load()
+	if f == nil || f.mayContain(k) {
+		return false
+	}
+	if s.feed.feed.Sync(ctx) != nil {
+		return false
+	}
+	if f = s.known.Load(); f == nil || f.mayContain(k) {
+		return false
+	}
+	s.filtered.Add(1)
+	return true
+}
