@@ -30,7 +30,7 @@ func TestStaleIfError(t *testing.T) {
 			ctx := context.Background()
 			clk := apitokentest.NewClock()
 			discard := slog.New(slog.DiscardHandler)
-			c := cache.New(r.store, cache.Options{TTL: ttl, StaleIfError: window, Clock: clk, Logger: discard})
+			c := cache.New(r.store, cache.Options{TTL: ttl, FeedTTL: -1, StaleIfError: window, Clock: clk, Logger: discard}) // TTL alone, without the feed
 			svc, err := apitoken.New(apitoken.Config{
 				Store: c, Salt: "fault-test-salt-0123456789", LookupTimeout: lookupTimeout, Logger: discard,
 			})
