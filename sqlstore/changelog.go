@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"maps"
@@ -145,7 +146,7 @@ func (l *changeLog) advance(now time.Time) {
 			l.low = next
 			continue
 		}
-		i, _ := slices.BinarySearchFunc(l.noticed, next, func(n notice, seq int64) int { return int(n.upTo - seq) })
+		i, _ := slices.BinarySearchFunc(l.noticed, next, func(n notice, seq int64) int { return cmp.Compare(n.upTo, seq) })
 		if now.Sub(l.noticed[i].at) < l.gapTimeout {
 			break
 		}
