@@ -35,7 +35,9 @@ type feedState struct {
 	// gapTimeout is how long a missing seq is waited for; a variable so
 	// that tests can shorten it.
 	gapTimeout time.Duration
-	lastPrune  atomic.Int64 // this Store's last prune, in Unix nanoseconds
+	// now tells the time that gaps are timed by; tests replace it.
+	now       func() time.Time
+	lastPrune atomic.Int64 // this Store's last prune, in Unix nanoseconds
 
 	mu      sync.Mutex
 	watches map[*watch]struct{} // the running WatchChanges, for Sync
@@ -50,6 +52,7 @@ func (f *feedState) init(d Dialect, prefix string, interval time.Duration,
 	f.interval = min(max(interval, minPollInterval), maxPollInterval)
 	f.wake = wake
 	f.gapTimeout = gapTimeout
+	f.now = time.Now
 	f.watches = make(map[*watch]struct{})
 }
 
@@ -189,6 +192,7 @@ func (s *Store) WatchChanges(ctx context.Context, changed func(apitoken.Change))
 			}
 		}
 		r := w.take()
+		began := time.Now()
 		err := s.readChanges(ctx, log, changed)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -202,7 +206,9 @@ func (s *Store) WatchChanges(ctx context.Context, changed func(apitoken.Change))
 			return err
 		}
 		s.maybePrune(ctx)
-		timer.Reset(s.feed.interval)
+		// From the start of this poll, so that a change waits at most
+		// the interval and one poll.
+		timer.Reset(max(s.feed.interval-time.Since(began), minPollInterval))
 	}
 }
 

@@ -7,7 +7,7 @@
 //	store, err := sqlstore.New(db, sqlstore.Options{Dialect: sqlstore.Postgres, Wake: l.Wake})
 //
 // Each running WatchChanges holds one connection, outside the *sql.DB's
-// pool. It is kept package of its own so that sqlstore imports no driver.
+// pool. It is a package of its own so that sqlstore imports no driver.
 package pgnotify
 
 import (
