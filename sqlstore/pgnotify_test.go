@@ -1,0 +1,106 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/testenv"
+	"github.com/go-apitoken/apitoken/sqlstore"
+	"github.com/go-apitoken/apitoken/sqlstore/pgnotify"
+)
+
+// postgres is the PostgreSQL engine of engines.
+var postgres = engines[1]
+
+// TestPgnotifyWakes: with a pgnotify.Listener, a change is reported well
+// within a poll interval of a minute, so by the push; after the listening
+// connection is killed the Listener reconnects and pushes again.
+func TestPgnotifyWakes(t *testing.T) {
+	ctx := context.Background()
+	l, err := pgnotify.New(testenv.DSN(t, testenv.PostgresEnv))
+	require.NoError(t, err)
+	r := newFeedRig(t, postgres, sqlstore.Options{PollInterval: time.Minute, Wake: l.Wake})
+	rec := watch(t, r.watcher)
+
+	pushed := func(i int) time.Duration {
+		t.Helper()
+		tok := feedToken(fmt.Sprint("push", i), apitoken.ReadOnly)
+		require.NoError(t, r.writer.Create(ctx, tok, hash(byte(i))))
+		start := time.Now()
+		c := rec.next(t, 10*time.Second) // a poll would take a minute
+		took := time.Since(start)
+		require.Equal(t, tok.ID, c.ID)
+		return took
+	}
+	var worst time.Duration
+	for i := range 5 {
+		worst = max(worst, pushed(i))
+	}
+	t.Logf("pushed within %v (worst of 5)", worst)
+	assert.Less(t, worst, time.Second)
+
+	// Kill the listening connection; the Listener reconnects, and says so
+	// with a wake-up, which makes a poll that finds nothing new.
+	listen := `LISTEN "` + r.prefix + `changes"`
+	var killed int
+	require.NoError(t, r.db.QueryRow("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = $1", listen).Scan(&killed))
+	require.Equal(t, 1, killed, "one listening connection")
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, r.db.QueryRow("SELECT COUNT(*) FROM pg_stat_activity WHERE query = $1", listen).Scan(&n))
+		return n == 1
+	}, 10*time.Second, 20*time.Millisecond, "the Listener listens again")
+	assert.Less(t, pushed(99), time.Second, "after reconnecting")
+}
+
+// TestPgnotifyChannelName: a channel name that is not a plain identifier
+// is quoted, not spliced.
+func TestPgnotifyChannelName(t *testing.T) {
+	dsn := testenv.DSN(t, testenv.PostgresEnv)
+	l, err := pgnotify.New(dsn)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	const name = `Odd "name"; NOTIFY x`
+	woken, err := l.Wake(ctx, name)
+	require.NoError(t, err)
+
+	conn, err := pgx.Connect(context.Background(), dsn)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(context.Background(), "SELECT pg_notify($1, '')", name)
+	require.NoError(t, err)
+	select {
+	case _, ok := <-woken:
+		require.True(t, ok)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no wake-up")
+	}
+
+	cancel()
+	select {
+	case _, ok := <-woken:
+		assert.False(t, ok, "closed once ctx ends")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the channel was not closed after ctx ended")
+	}
+}
+
+// TestPgnotifyUnreachable: a Listener that cannot connect makes
+// WatchChanges fail at once, before any Reset.
+func TestPgnotifyUnreachable(t *testing.T) {
+	l, err := pgnotify.New("postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2")
+	require.NoError(t, err)
+	r := newFeedRig(t, postgres, sqlstore.Options{Wake: l.Wake})
+	err = r.watcher.WatchChanges(context.Background(), func(apitoken.Change) { t.Error("reported") })
+	assert.ErrorContains(t, err, "pgnotify")
+
+	_, err = pgnotify.New("postgres://[bad")
+	assert.Error(t, err)
+}
