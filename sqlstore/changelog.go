@@ -227,7 +227,7 @@ func (s *Store) readChanges(ctx context.Context, l *changeLog, changed func(apit
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		l.advance(time.Now())
+		l.advance(s.feed.now())
 		if changed != nil {
 			if err := s.deliver(ctx, ids, reset, changed); err != nil {
 				return err

@@ -14,6 +14,9 @@ func (s *Store) PruneChanges(ctx context.Context, age time.Duration) error {
 	return s.pruneChanges(ctx, age)
 }
 
-// SetGapTimeout shortens how long a watch started after it waits for a
-// missing seq.
-func (s *Store) SetGapTimeout(d time.Duration) { s.feed.gapTimeout = d }
+// SetFeedClock replaces the clock that times a watch's wait for a missing
+// seq; call it before WatchChanges.
+func (s *Store) SetFeedClock(now func() time.Time) { s.feed.now = now }
+
+// GapTimeout is how long a watch waits for a missing seq.
+const GapTimeout = gapTimeout
