@@ -104,3 +104,38 @@ func TestPgnotifyUnreachable(t *testing.T) {
 	_, err = pgnotify.New("postgres://[bad")
 	assert.Error(t, err)
 }
+
+// TestFeedPostgresWriterRole: a role allowed to write only the tokens and
+// permissions tables can still change them, since the triggers write the
+// log as their owner; and a temporary table of its own named like the log
+// does not catch the change.
+func TestFeedPostgresWriterRole(t *testing.T) {
+	ctx := context.Background()
+	r := newFeedRig(t, postgres, sqlstore.Options{PollInterval: time.Minute})
+	rec := watch(t, r.watcher)
+	tok := feedToken("role", apitoken.ReadOnly)
+	require.NoError(t, r.writer.Create(ctx, tok, hash(1)))
+	require.NoError(t, r.watcher.Sync(ctx))
+	rec.take()
+
+	role := r.prefix + "writer"
+	r.exec(t, r.db, "CREATE ROLE "+role)
+	t.Cleanup(func() {
+		r.db.Exec("DROP OWNED BY " + role)
+		r.db.Exec("DROP ROLE " + role)
+	})
+	r.exec(t, r.db, "GRANT SELECT, INSERT, UPDATE, DELETE ON {{p}}tokens, {{p}}permissions TO "+role)
+
+	db := r.open(t) // its own pool: the session ends with it, before the role is dropped
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err)
+	r.exec(t, conn, "SET ROLE "+role)
+	r.exec(t, conn, "CREATE TEMPORARY TABLE {{p}}changes (seq bigint, token_id text, changed_at timestamptz)")
+	r.exec(t, conn, "UPDATE {{p}}tokens SET type = 'full-access' WHERE id = ?", tok.ID)
+	require.NoError(t, conn.Close())
+	require.NoError(t, db.Close())
+
+	require.NoError(t, r.watcher.Sync(ctx))
+	assert.Equal(t, changed(tok.ID, hash(1)), rec.take())
+}

@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS {{prefix}}changes (
 );
 CREATE INDEX IF NOT EXISTS {{prefix}}changes_changed_at_ix ON {{prefix}}changes (changed_at);
 -- +StatementBegin
-CREATE OR REPLACE FUNCTION {{prefix}}tokens_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {{prefix}}tokens_changed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
     IF TG_OP <> 'DELETE' THEN
         INSERT INTO {{prefix}}changes (token_id) VALUES (NEW.id);
@@ -26,7 +26,7 @@ END
 $$;
 -- +StatementEnd
 -- +StatementBegin
-CREATE OR REPLACE FUNCTION {{prefix}}permissions_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {{prefix}}permissions_changed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
     IF TG_OP <> 'DELETE' THEN
         INSERT INTO {{prefix}}changes (token_id) VALUES (NEW.token_id);
@@ -36,6 +36,19 @@ BEGIN
     END IF;
     PERFORM pg_notify('{{prefix}}changes', '');
     RETURN NULL;
+END
+$$;
+-- +StatementEnd
+-- The functions run as their owner (SECURITY DEFINER, as MySQL's triggers
+-- run as their definer), so that a role allowed to write the tokens needs
+-- no grant on the log. Their search_path is pinned to the schema the tables
+-- were just created in, with pg_temp last, so that no caller's table or
+-- function stands in for the log's.
+-- +StatementBegin
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION {{prefix}}tokens_changed() SET search_path = %I, pg_temp', current_schema());
+    EXECUTE format('ALTER FUNCTION {{prefix}}permissions_changed() SET search_path = %I, pg_temp', current_schema());
 END
 $$;
 -- +StatementEnd
