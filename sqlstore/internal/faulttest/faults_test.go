@@ -123,8 +123,12 @@ func newRig(t *testing.T, e engine) *rig {
 		r.svc.Close(context.Background())
 		db.Close()
 		r.proxy.Close()
-		for _, table := range []string{"permissions", "tokens", "migrations"} {
+		for _, table := range []string{"permissions", "tokens", "changes", "migrations"} {
 			direct.Exec("DROP TABLE IF EXISTS " + r.prefix + table)
+		}
+		if e.dialect == sqlstore.Postgres {
+			direct.Exec("DROP FUNCTION IF EXISTS " + r.prefix + "tokens_changed()")
+			direct.Exec("DROP FUNCTION IF EXISTS " + r.prefix + "permissions_changed()")
 		}
 		direct.Close()
 	})
