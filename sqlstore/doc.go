@@ -26,7 +26,7 @@
 //
 // # Schema
 //
-// Three tables, named with Options.TablePrefix (default "apitoken_"):
+// Four tables, named with Options.TablePrefix (default "apitoken_"):
 //
 //   - <prefix>tokens: one row per token. id is the primary key; name and
 //     key_hash (the 128 hex characters of apitoken.Hash) each have a unique
@@ -37,6 +37,9 @@
 //     Strapi.
 //   - <prefix>permissions: (token_id, action), the primary key, with a
 //     foreign key to the token that cascades on delete.
+//   - <prefix>changes: the change log behind WatchChanges, one row per
+//     changed token (seq, token_id, changed_at), written by triggers on the
+//     other two tables so that every writer is seen; pruned after an hour.
 //   - <prefix>migrations: the applied schema versions.
 //
 // Names and actions compare and sort bytewise on every engine: the "C"
@@ -56,4 +59,12 @@
 // sharing the database. Create, Update, SetKey and Delete each run in one
 // transaction, so a token is never visible without its permissions even if
 // the process dies mid-call; Touch is one conditional UPDATE.
+//
+// # Change feed
+//
+// A Store is an apitoken.ChangeFeed: WatchChanges reads the change log every
+// Options.PollInterval (250 ms by default), or at once when Options.Wake
+// says a change committed (package pgnotify does, on PostgreSQL). On MySQL
+// with binary logging on, Migrate needs SUPER or
+// log_bin_trust_function_creators=1 to create the triggers.
 package sqlstore
