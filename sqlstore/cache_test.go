@@ -25,7 +25,11 @@ func TestCache(t *testing.T) {
 			inner := newStore(t, db, e.dialect)
 			storetest.Forwards(t, inner, cache.New(inner, cache.Options{FeedTTL: -1}))
 			storetest.Run(t, func(t *testing.T) apitoken.Store {
-				return cache.New(newStore(t, db, e.dialect), cache.Options{TTL: time.Minute})
+				// The cache watches the store's change feed until it
+				// is closed, before the tables are dropped.
+				c := cache.New(newStore(t, db, e.dialect), cache.Options{TTL: time.Minute})
+				t.Cleanup(func() { require.NoError(t, c.Close()) })
+				return c
 			})
 		})
 	}
