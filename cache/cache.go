@@ -12,7 +12,7 @@
 // Changes made through a cache (Create, Update, SetKey, Delete) invalidate its
 // entries at once. Changes made elsewhere, such as by another server instance
 // on the same database, arrive through the store's change feed when it has
-// one (apitoken.ChangeFeed; memstore has one), within the feed's latency, and
+// one (apitoken.ChangeFeed; sqlstore and memstore have one), within the feed's latency, and
 // a filter of known keys refuses made-up keys without a query. Without a
 // feed, or while it is lost, they are seen once the entries expire:
 // Options.TTL is then the staleness bound across instances.
@@ -82,7 +82,7 @@ type Options struct {
 	StaleIfError time.Duration
 
 	// FeedTTL replaces TTL while the store's change feed runs: when the
-	// store is an apitoken.ChangeFeed (memstore is), the cache watches it
+	// store is an apitoken.ChangeFeed (sqlstore and memstore are), the cache watches it
 	// and drops each token as it changes, whoever changed it, so that TTL
 	// is only a safety net. If the feed is lost, entries live for TTL at
 	// most until it is back (FeedStats counts it, and a warning says so).

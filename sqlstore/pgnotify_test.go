@@ -19,14 +19,12 @@ import (
 // postgres is the PostgreSQL engine of engines.
 var postgres = engines[1]
 
-// TestPgnotifyWakes: with a pgnotify.Listener, a change is reported well
+// TestPgnotifyWakes: with pgnotify.Wake, a change is reported well
 // within a poll interval of a minute, so by the push; after the listening
-// connection is killed the Listener reconnects and pushes again.
+// connection is killed Wake reconnects and pushes again.
 func TestPgnotifyWakes(t *testing.T) {
 	ctx := context.Background()
-	l, err := pgnotify.New(testenv.DSN(t, testenv.PostgresEnv))
-	require.NoError(t, err)
-	r := newFeedRig(t, postgres, sqlstore.Options{PollInterval: time.Minute, Wake: l.Wake})
+	r := newFeedRig(t, postgres, sqlstore.Options{PollInterval: time.Minute, Wake: pgnotify.Wake(testenv.DSN(t, testenv.PostgresEnv))})
 	rec := watch(t, r.watcher)
 
 	pushed := func(i int) time.Duration {
@@ -45,7 +43,7 @@ func TestPgnotifyWakes(t *testing.T) {
 	}
 	t.Logf("pushed within %v (worst of 5)", worst)
 
-	// Kill the listening connection; the Listener reconnects, and says so
+	// Kill the listening connection; Wake reconnects, and says so
 	// with a wake-up, which makes a poll that finds nothing new.
 	listen := `LISTEN "` + r.prefix + `changes"`
 	var killed int
@@ -55,7 +53,7 @@ func TestPgnotifyWakes(t *testing.T) {
 		var n int
 		require.NoError(t, r.db.QueryRow("SELECT COUNT(*) FROM pg_stat_activity WHERE query = $1", listen).Scan(&n))
 		return n == 1
-	}, 10*time.Second, 20*time.Millisecond, "the Listener listens again")
+	}, 10*time.Second, 20*time.Millisecond, "listening again")
 	t.Logf("pushed within %v after reconnecting", pushed(99))
 }
 
@@ -63,11 +61,9 @@ func TestPgnotifyWakes(t *testing.T) {
 // is quoted, not spliced.
 func TestPgnotifyChannelName(t *testing.T) {
 	dsn := testenv.DSN(t, testenv.PostgresEnv)
-	l, err := pgnotify.New(dsn)
-	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	const name = `Odd "name"; NOTIFY x`
-	woken, err := l.Wake(ctx, name)
+	woken, err := pgnotify.Wake(dsn)(ctx, name)
 	require.NoError(t, err)
 
 	conn, err := pgx.Connect(context.Background(), dsn)
@@ -91,17 +87,14 @@ func TestPgnotifyChannelName(t *testing.T) {
 	}
 }
 
-// TestPgnotifyUnreachable: a Listener that cannot connect makes
+// TestPgnotifyUnreachable: a Wake that cannot connect makes
 // WatchChanges fail at once, before any Reset.
 func TestPgnotifyUnreachable(t *testing.T) {
-	l, err := pgnotify.New("postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2")
-	require.NoError(t, err)
-	r := newFeedRig(t, postgres, sqlstore.Options{Wake: l.Wake})
-	err = r.watcher.WatchChanges(context.Background(), func(apitoken.Change) { t.Error("reported") })
-	assert.ErrorContains(t, err, "pgnotify")
-
-	_, err = pgnotify.New("postgres://[bad")
-	assert.Error(t, err)
+	for _, dsn := range []string{"postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2", "postgres://[bad"} {
+		r := newFeedRig(t, postgres, sqlstore.Options{Wake: pgnotify.Wake(dsn)})
+		err := r.watcher.WatchChanges(context.Background(), func(apitoken.Change) { t.Error("reported") })
+		assert.ErrorContains(t, err, "pgnotify", dsn)
+	}
 }
 
 // TestFeedPostgresWriterRole: a role allowed to write only the tokens and

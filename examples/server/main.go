@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	addr := fs.String("addr", "127.0.0.1:1337", "listen address (Strapi's port by default)")
 	db := fs.String("db", "", "database: a SQLite file, postgres://… or mysql://user:pass@host:port/db (default $"+dbopen.EnvVar+", else "+dbopen.DefaultPath+")")
 	saltFile := fs.String("salt-file", "", "where the salt is kept when API_TOKEN_SALT is not set (default DATABASE.salt for SQLite, ./apitoken.salt otherwise)")
-	cacheTTL := fs.Duration("cache-ttl", cache.DefaultTTL, "how long a verified key is answered from memory: the longest a change made through another instance takes to apply here (0 disables)")
+	cacheTTL := fs.Duration("cache-ttl", cache.DefaultTTL, "while the database's change feed is lost, how long a verified key is answered from memory (0 disables the cache)")
 	staleTTL := fs.Duration("cache-stale-if-error", 0, "while the database fails, keep accepting keys whose cache entry expired less than this ago (at most 1m; 0 disables)")
 	grace := fs.Duration("shutdown-grace", defaultShutdownGrace, "after SIGINT or SIGTERM, keep answering for this long, closing each connection after its response, before refusing new connections")
 	hexKeys := fs.Bool("hex-keys", false, "issue Strapi's 256-hex keys instead of prefixed, scannable ones (both always verify)")

@@ -25,13 +25,19 @@ import (
 	"github.com/go-apitoken/apitoken/internal/testenv"
 )
 
-// cacheTTL is the staleness bound the two instances run with.
-const cacheTTL = time.Second
+// The instances keep verified keys for a minute, so that only the
+// database's change feed can make B refuse a key changed through A; feedBound
+// is the loose bound this test holds it to (it polls every 250 ms;
+// bench/cmd/propagate measures the real figures).
+const (
+	cacheTTL  = time.Minute
+	feedBound = 3 * time.Second
+)
 
 // TestTwoInstances runs two server processes on one PostgreSQL under load:
 // a token revoked or regenerated through one is refused by the other within
-// the cache TTL, and no request gets a status other than 200 before and 401
-// after.
+// feedBound, long before the cache TTL, and no request gets a status other
+// than 200 before and 401 after.
 func TestTwoInstances(t *testing.T) {
 	dsn := testenv.DSN(t, testenv.PostgresEnv)
 	dbURL := freshDatabase(t, dsn)
@@ -50,7 +56,7 @@ func TestTwoInstances(t *testing.T) {
 			for _, s := range []*testServer{a, b} {
 				require.Equal(t, 200, getStatus(t, s.url+"/api/articles", key), "before the change")
 			}
-			var last atomic.Int64 // unix nanos of the last 200 seen on B
+			var last atomic.Int64 // unix nanos when the last request B answered 200 was sent
 			var unexpected atomic.Int64
 			var firstRefusal atomic.Int64
 			stop := make(chan struct{})
@@ -65,9 +71,10 @@ func TestTwoInstances(t *testing.T) {
 							return
 						default:
 						}
+						sent := time.Now().UnixNano()
 						switch st := getStatus(t, b.url+"/api/articles", key); st {
 						case 200:
-							last.Store(time.Now().UnixNano())
+							last.Store(max(last.Load(), sent)) // when the request was sent: one in flight may end late
 						case 401:
 							firstRefusal.CompareAndSwap(0, time.Now().UnixNano())
 						default:
@@ -88,15 +95,18 @@ func TestTwoInstances(t *testing.T) {
 			}
 			require.Contains(t, []int{200, 201}, r.status, "%s through A: %s", change, r.body)
 			assert.Equal(t, 401, getStatus(t, a.url+"/api/articles", key), "A itself still accepts the old key")
-			time.Sleep(cacheTTL + 700*time.Millisecond)
+			require.Eventually(t, func() bool { return firstRefusal.Load() != 0 }, feedBound, 10*time.Millisecond,
+				"B still accepts the key %v after the change through A", feedBound)
+			time.Sleep(300 * time.Millisecond) // more load: no 200 may follow the first 401
 			stopLoad()
 
 			assert.Zero(t, unexpected.Load(), "requests that got a status other than 200 or 401")
 			require.NotZero(t, firstRefusal.Load(), "B never refused the old key")
 			lastOK := time.Unix(0, last.Load())
 			stale := lastOK.Sub(changed)
-			t.Logf("%s: B accepted the old key for %v after the change through A (bound %v)", change, stale.Round(time.Millisecond), cacheTTL)
-			assert.LessOrEqual(t, stale, cacheTTL+250*time.Millisecond, "B accepted the old key %v after the change, beyond the %v bound", stale, cacheTTL)
+			t.Logf("%s: B accepted the old key for %v after the change through A (bound %v)", change, stale.Round(time.Millisecond), feedBound)
+			assert.LessOrEqual(t, stale, feedBound, "B accepted the old key %v after the change", stale)
+			assert.Less(t, lastOK.UnixNano(), firstRefusal.Load(), "B accepted a request sent after it had refused the old key")
 		})
 	}
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/sqlstore"
+	"github.com/go-apitoken/apitoken/sqlstore/pgnotify"
 )
 
 // EnvVar is the environment variable that gives the -db value when the flag
@@ -242,7 +243,12 @@ func OpenStore(ctx context.Context, t Target) (*sqlstore.Store, *sql.DB, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := sqlstore.New(db, sqlstore.Options{Dialect: t.Dialect})
+	opts := sqlstore.Options{Dialect: t.Dialect}
+	if t.Dialect == sqlstore.Postgres {
+		// Changes wake the change feed at commit, not at the next poll.
+		opts.Wake = pgnotify.Wake(t.DSN)
+	}
+	store, err := sqlstore.New(db, opts)
 	if err == nil {
 		err = store.Migrate(ctx)
 	}

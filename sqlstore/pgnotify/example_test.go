@@ -15,19 +15,15 @@ import (
 
 // Wake a PostgreSQL store's change feed at each commit; the poll, now a
 // fallback, can be slow.
-func ExampleListener_Wake() {
-	dsn := os.Getenv("DATABASE_URL")
+func ExampleWake() {
+	dsn := os.Getenv("DATABASE_URL") // a pgx connection string
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer db.Close()
 
-	l, err := pgnotify.New(dsn) // a pgx connection string
-	if err != nil {
-		log.Fatal(err)
-	}
-	store, err := sqlstore.New(db, sqlstore.Options{Dialect: sqlstore.Postgres, Wake: l.Wake, PollInterval: 5 * time.Second})
+	store, err := sqlstore.New(db, sqlstore.Options{Dialect: sqlstore.Postgres, Wake: pgnotify.Wake(dsn), PollInterval: 5 * time.Second})
 	if err != nil {
 		log.Fatal(err)
 	}

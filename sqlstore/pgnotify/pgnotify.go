@@ -1,13 +1,12 @@
-// Package pgnotify wakes a sqlstore change feed on PostgreSQL as soon as a
-// change commits, rather than at its next poll: sqlstore's triggers notify
-// a channel, and a Listener LISTENs to it on a connection of its own,
-// through pgx.
+// Package pgnotify wakes sqlstore's change feed on PostgreSQL as soon as a
+// change commits, through LISTEN on a connection of its own, instead of at
+// the next poll:
 //
-//	l, err := pgnotify.New(dsn)
-//	store, err := sqlstore.New(db, sqlstore.Options{Dialect: sqlstore.Postgres, Wake: l.Wake})
+//	store, err := sqlstore.New(db, sqlstore.Options{Dialect: sqlstore.Postgres, Wake: pgnotify.Wake(dsn)})
 //
 // Each running WatchChanges holds one connection, outside the *sql.DB's
-// pool. It is a package of its own so that sqlstore imports no driver.
+// pool. It is a package of its own so that sqlstore imports no driver; it
+// uses pgx.
 package pgnotify
 
 import (
@@ -28,52 +27,37 @@ const (
 	// minRetry and maxRetry bound the wait before reconnecting, which
 	// doubles while connecting fails.
 	minRetry = 100 * time.Millisecond
-	maxRetry = 10 * time.Second
+	maxRetry = 5 * time.Second
 )
 
-// Listener listens for notifications on PostgreSQL connections to one
-// database. Its Wake is a sqlstore.Options.Wake. It is safe for concurrent
-// use.
-type Listener struct {
-	config *pgx.ConnConfig
-}
-
-// New returns a Listener that connects with connString, a pgx connection
-// string (a URL or key=value pairs). It does not connect yet.
-func New(connString string) (*Listener, error) {
-	config, err := pgx.ParseConfig(connString)
-	if err != nil {
-		return nil, fmt.Errorf("pgnotify: %w", err)
-	}
-	return &Listener{config: config}, nil
-}
-
-// NewConfig returns a Listener that connects with config, which it copies.
-func NewConfig(config *pgx.ConnConfig) *Listener {
-	return &Listener{config: config.Copy()}
-}
-
-// Wake connects and LISTENs to channel, and returns once it does, or with
-// the error. Then until ctx ends, its channel receives a value after
-// notifications on channel (one value for all that arrived since the last
-// was taken) and after each reconnection, since notifications may have been
-// missed while the connection was down. When the connection fails it
-// reconnects by itself, waiting longer after each failed attempt, up to
-// ten seconds. The channel is closed, and the connection too, once ctx has
+// Wake returns a sqlstore.Options.Wake that listens on PostgreSQL at dsn, a
+// pgx connection string (a URL or key=value pairs). The function connects
+// and LISTENs to channel, and returns once it does, or with the error of
+// that first connection. Then until ctx ends, its channel receives a value
+// after notifications (one value may stand for many) and after each
+// reconnection, since notifications may have been lost meanwhile. A lost
+// connection is made again, waiting longer after each failed attempt, up to
+// five seconds. The channel is closed, and the connection too, once ctx has
 // ended.
-func (l *Listener) Wake(ctx context.Context, channel string) (<-chan struct{}, error) {
-	conn, err := l.listen(ctx, channel)
-	if err != nil {
-		return nil, err
+func Wake(dsn string) func(ctx context.Context, channel string) (<-chan struct{}, error) {
+	return func(ctx context.Context, channel string) (<-chan struct{}, error) {
+		config, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("pgnotify: %w", err)
+		}
+		conn, err := listen(ctx, config, channel)
+		if err != nil {
+			return nil, err
+		}
+		woken := make(chan struct{}, 1)
+		go run(ctx, config, channel, conn, woken)
+		return woken, nil
 	}
-	woken := make(chan struct{}, 1)
-	go l.run(ctx, conn, channel, woken)
-	return woken, nil
 }
 
 // listen returns a new connection that LISTENs to channel.
-func (l *Listener) listen(ctx context.Context, channel string) (*pgx.Conn, error) {
-	conn, err := pgx.ConnectConfig(ctx, l.config.Copy())
+func listen(ctx context.Context, config *pgx.ConnConfig, channel string) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, config.Copy())
 	if err != nil {
 		return nil, fmt.Errorf("pgnotify: %w", err)
 	}
@@ -85,13 +69,13 @@ func (l *Listener) listen(ctx context.Context, channel string) (*pgx.Conn, error
 	return conn, nil
 }
 
-// run waits for notifications on conn, reconnecting when it fails, until
-// ctx ends; then it closes conn and woken.
-func (l *Listener) run(ctx context.Context, conn *pgx.Conn, channel string, woken chan<- struct{}) {
+// run waits for notifications on conn, connecting again when it is lost,
+// until ctx ends; then it closes conn and woken.
+func run(ctx context.Context, config *pgx.ConnConfig, channel string, conn *pgx.Conn, woken chan<- struct{}) {
 	defer close(woken)
 	retry := minRetry
 	for {
-		if conn != nil && l.wait(ctx, conn) {
+		if conn != nil && wait(ctx, conn) {
 			wake(woken)
 			continue
 		}
@@ -104,20 +88,20 @@ func (l *Listener) run(ctx context.Context, conn *pgx.Conn, channel string, woke
 			return
 		case <-time.After(retry):
 		}
-		c, err := l.listen(ctx, channel)
+		c, err := listen(ctx, config, channel)
 		if err != nil {
 			retry = min(2*retry, maxRetry)
 			continue
 		}
 		conn, retry = c, minRetry
-		wake(woken)
+		wake(woken) // what was notified while it was away
 	}
 }
 
 // wait waits for a notification on conn and reports whether one came. It
 // pings conn when nothing came for checkEvery, and reports false when that
-// fails or ctx ends.
-func (l *Listener) wait(ctx context.Context, conn *pgx.Conn) bool {
+// fails or ctx ends. (A wait that times out leaves a pgx connection usable.)
+func wait(ctx context.Context, conn *pgx.Conn) bool {
 	for {
 		wctx, cancel := context.WithTimeout(ctx, checkEvery)
 		_, err := conn.WaitForNotification(wctx)

@@ -58,7 +58,8 @@ verify exits 0 when the key is valid (and allowed ACTION), 1 when it is not.
 Every command exits 3 when the database cannot be reached (try again later).
 A change (update, regenerate, delete) reaches a running server when it next
 looks the key up in the database: at once for a server without a cache, and
-within its cache TTL for one with a cache (the demo server's -cache-ttl, 5s).
+within a quarter of a second for one whose cache watches the database's
+change feed, as the demo server's does (its -cache-ttl, 5s, if the feed is lost).
 Pass the key to verify on standard input with --key - to keep it out of your
 shell history:  apitoken verify --key - < key.txt
 
