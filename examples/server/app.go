@@ -172,6 +172,7 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 	// browser sends from another site; curl and scripts send no
 	// Sec-Fetch-Site or Origin header and pass.
 	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(crossOriginRefused)
 	mux.Handle("/admin/", cop.Handler(auth.protect(http.StripPrefix("/admin", admin))))
 	login := cop.Handler(auth.loginHandler()) // serves both paths
 	mux.Handle("/admin/login", login)
@@ -180,7 +181,7 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/", http.StatusFound)
 	})
-	return mux, nil
+	return recoverPanics(a.log, muxErrors(mux)), nil
 }
 
 // seed puts a few documents in the collections.
