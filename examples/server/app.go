@@ -31,6 +31,7 @@ type config struct {
 	staleTTL      time.Duration       // cache.Options.StaleIfError: serve expired entries while the database fails
 	hexKeys       bool                // issue Strapi's 256-hex keys instead of prefixed ones
 	shutdownGrace time.Duration       // how long to keep serving, without keep-alive, after SIGTERM
+	allowedHosts  hostSet             // zero for loopbackHosts only
 }
 
 // HTTP server limits. Each bounds what a slow or hostile client can hold.
@@ -70,6 +71,7 @@ type app struct {
 	target  dbopen.Target
 	log     *slog.Logger
 	grace   time.Duration // how long to drain before Shutdown
+	hosts   hostSet       // the hosts requests may name
 }
 
 // newApp opens the database, finds the salt and the admin login, and builds
@@ -124,7 +126,10 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	a := &app{svc: svc, tokens: tokens, db: db, target: target, log: cfg.log, grace: cfg.shutdownGrace}
+	a := &app{svc: svc, tokens: tokens, db: db, target: target, log: cfg.log, grace: cfg.shutdownGrace, hosts: cfg.allowedHosts}
+	if !a.hosts.any && a.hosts.names == nil {
+		a.hosts, _ = parseHosts("", "")
+	}
 	if a.handler, err = a.routes(newAdminAuth(creds, cfg.log)); err != nil {
 		a.close(ctx)
 		return nil, err
@@ -181,7 +186,7 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/", http.StatusFound)
 	})
-	return recoverPanics(a.log, muxErrors(mux)), nil
+	return a.hosts.check(a.log, recoverPanics(a.log, muxErrors(mux))), nil
 }
 
 // seed puts a few documents in the collections.

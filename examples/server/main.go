@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	staleTTL := fs.Duration("cache-stale-if-error", 0, "while the database fails, keep accepting keys whose cache entry expired less than this ago (at most 1m; 0 disables)")
 	grace := fs.Duration("shutdown-grace", defaultShutdownGrace, "after SIGINT or SIGTERM, keep answering for this long, closing each connection after its response, before refusing new connections")
 	hexKeys := fs.Bool("hex-keys", false, "issue Strapi's 256-hex keys instead of prefixed, scannable ones (both always verify)")
+	allowedHosts := fs.String("allowed-hosts", "", "host names and IP addresses that requests may name in their Host header, comma-separated, or * for any (default: the host of -addr, localhost, 127.0.0.1 and ::1)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -69,7 +70,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *staleTTL < 0 || *staleTTL > cache.MaxStaleIfError {
 		return fmt.Errorf("-cache-stale-if-error must be between 0 and %v", cache.MaxStaleIfError)
 	}
-	a, err := newApp(ctx, config{db: *db, saltFile: *saltFile, getenv: getenv, stdout: stdout, log: log, cacheTTL: *cacheTTL, staleTTL: *staleTTL, hexKeys: *hexKeys, shutdownGrace: *grace})
+	hosts, err := parseHosts(*allowedHosts, *addr)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(ctx, config{db: *db, saltFile: *saltFile, getenv: getenv, stdout: stdout, log: log, cacheTTL: *cacheTTL, staleTTL: *staleTTL, hexKeys: *hexKeys, shutdownGrace: *grace, allowedHosts: hosts})
 	if err != nil {
 		return err
 	}
