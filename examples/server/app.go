@@ -32,6 +32,9 @@ type config struct {
 	hexKeys       bool                // issue Strapi's 256-hex keys instead of prefixed ones
 	shutdownGrace time.Duration       // how long to keep serving, without keep-alive, after SIGTERM
 	allowedHosts  hostSet             // zero for loopbackHosts only
+	// allowShortPassword accepts an ADMIN_PASSWORD shorter than
+	// minPasswordLen.
+	allowShortPassword bool
 }
 
 // HTTP server limits. Each bounds what a slow or hostile client can hold.
@@ -96,7 +99,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	}
 	var creds credentials
 	if err == nil {
-		creds, err = loadCredentials(target.SidecarPath("admin"), cfg.getenv, cfg.bcryptCost, cfg.stdout, cfg.log)
+		creds, err = loadCredentials(target.SidecarPath("admin"), cfg.getenv, cfg.bcryptCost, cfg.allowShortPassword, cfg.stdout, cfg.log)
 	}
 	if err != nil {
 		db.Close()

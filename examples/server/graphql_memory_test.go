@@ -19,11 +19,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// measureEnv turns on TestGraphQLMemory, which measures the resident memory
-// of a server process. Run it without -race, which multiplies memory:
+// measureEnv turns on the tests that measure a server process: its
+// resident memory (TestGraphQLMemory) and its login latency
+// (TestLoginLatency). Run them without -race, which multiplies memory and
+// time:
 //
-//	APITOKEN_MEASURE_RSS=1 go test -count=1 -v -run TestGraphQLMemory ./examples/server
-const measureEnv = "APITOKEN_MEASURE_RSS"
+//	APITOKEN_MEASURE=1 go test -count=1 -v -run 'TestGraphQLMemory|TestLoginLatency' ./examples/server
+const measureEnv = "APITOKEN_MEASURE"
 
 // fragmentQuery is an aliased-fields attack: n aliases of the articles list,
 // each spreading a fragment of fields aliased fields.

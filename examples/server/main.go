@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	staleTTL := fs.Duration("cache-stale-if-error", 0, "while the database fails, keep accepting keys whose cache entry expired less than this ago (at most 1m; 0 disables)")
 	grace := fs.Duration("shutdown-grace", defaultShutdownGrace, "after SIGINT or SIGTERM, keep answering for this long, closing each connection after its response, before refusing new connections")
 	hexKeys := fs.Bool("hex-keys", false, "issue Strapi's 256-hex keys instead of prefixed, scannable ones (both always verify)")
+	allowShort := fs.Bool("allow-short-password", false, "accept an ADMIN_PASSWORD shorter than 12 characters")
 	allowedHosts := fs.String("allowed-hosts", "", "host names and IP addresses that requests may name in their Host header, comma-separated, or * for any (default: the host of -addr, localhost, 127.0.0.1 and ::1)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -74,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	a, err := newApp(ctx, config{db: *db, saltFile: *saltFile, getenv: getenv, stdout: stdout, log: log, cacheTTL: *cacheTTL, staleTTL: *staleTTL, hexKeys: *hexKeys, shutdownGrace: *grace, allowedHosts: hosts})
+	a, err := newApp(ctx, config{db: *db, saltFile: *saltFile, getenv: getenv, stdout: stdout, log: log, cacheTTL: *cacheTTL, staleTTL: *staleTTL, hexKeys: *hexKeys, shutdownGrace: *grace, allowedHosts: hosts, allowShortPassword: *allowShort})
 	if err != nil {
 		return err
 	}
