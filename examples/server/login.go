@@ -194,8 +194,9 @@ func (a *adminAuth) session(r *http.Request) (key [32]byte, ok bool) {
 }
 
 // protect lets the administrator through to next, with a session cookie or
-// Basic auth. Others get 401 JSON, except browsers asking for a page, which
-// are sent to the login form. An API token is never accepted here.
+// Basic auth. Others get 401 JSON, with a Basic challenge unless they are
+// a browser (see fromBrowser), except browsers asking for a page, which are
+// sent to the login form. An API token is never accepted here.
 func (a *adminAuth) protect(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ok := false
@@ -227,9 +228,22 @@ func (a *adminAuth) protect(next http.Handler) http.Handler {
 			http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 			return
 		}
-		w.Header().Set("WWW-Authenticate", `Basic realm="apitoken admin", charset="UTF-8"`)
+		if !fromBrowser(r) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="apitoken admin", charset="UTF-8"`)
+		}
 		writeError(w, http.StatusUnauthorized, "UnauthorizedError", "Missing or invalid credentials")
 	})
+}
+
+// fromBrowser reports whether r carries the fetch metadata (Sec-Fetch-*)
+// that browsers add to every request and page scripts cannot set. Such
+// requests get no Basic challenge: the screen's fetch() after its session
+// ended would make the browser ask for a password in a dialog of its own
+// (or, headless, wait for one), where the screen should say to sign in
+// again. Browsers too old to send fetch metadata still get the challenge.
+func fromBrowser(r *http.Request) bool {
+	h := r.Header
+	return h.Get("Sec-Fetch-Mode") != "" || h.Get("Sec-Fetch-Site") != "" || h.Get("Sec-Fetch-Dest") != ""
 }
 
 var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
