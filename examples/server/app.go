@@ -35,6 +35,9 @@ type config struct {
 	// allowShortPassword accepts an ADMIN_PASSWORD shorter than
 	// minPasswordLen.
 	allowShortPassword bool
+	// failureLimit limits failed authentications per client; nil for
+	// none. -failure-limit sets it, on by default.
+	failureLimit *apitoken.FailureLimit
 }
 
 // HTTP server limits. Each bounds what a slow or hostile client can hold.
@@ -80,6 +83,7 @@ type app struct {
 // newApp opens the database, finds the salt and the admin login, and builds
 // the routes.
 func newApp(ctx context.Context, cfg config) (*app, error) {
+	cfg.log = slog.New(newQuietHandler(cfg.log.Handler()))
 	value := dbopen.Value(cfg.db, cfg.getenv)
 	target, err := dbopen.Parse(value)
 	if err != nil {
@@ -123,6 +127,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		Durations:     cfg.durations,
 		LookupTimeout: 5 * time.Second,
 		Logger:        cfg.log,
+		FailureLimit:  cfg.failureLimit,
 	})
 	if err != nil {
 		tokens.Close()
