@@ -132,6 +132,12 @@ func isAdmin(ctx context.Context) bool { return ctx.Value(adminKey{}) != nil }
 // addr or email has used up its attempts (see loginLimiter), nothing is
 // checked: check returns false and how long to wait.
 func (a *adminAuth) check(ctx context.Context, addr, email, password string, remember bool) (ok bool, wait time.Duration) {
+	// A throttled client is refused before the remembered credentials
+	// are compared too: they spare bcrypt, not the throttle, which must
+	// keep guesses from being tested at all.
+	if wait := a.limiter.wait(addr, email); wait > 0 {
+		return false, wait
+	}
 	digest := sha256.Sum256([]byte(email + "\x00" + password))
 	a.mu.Lock()
 	known := a.hasValid && subtle.ConstantTimeCompare(digest[:], a.verified[:]) == 1

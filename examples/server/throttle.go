@@ -67,15 +67,19 @@ func (b *bucket) add(now time.Time, n float64) {
 	b.tokens, b.at = min(loginAttempts, b.level(now)+n), now
 }
 
-// reserve takes an attempt from addr and from email, and returns release,
-// to call with the outcome of the check; or, when either has none left, how
-// long to wait for one, and takes nothing.
-func (l *loginLimiter) reserve(addr, email string) (release func(ok bool), wait time.Duration) {
-	email = strings.ToLower(strings.TrimSpace(truncate(email, 320)))
+// wait returns how long addr or email must wait for an attempt, or 0.
+func (l *loginLimiter) wait(addr, email string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
-	buckets := []*bucket{l.bucket(l.addrs, addr, now)}
+	_, wait := l.buckets(addr, email, l.now())
+	return wait
+}
+
+// buckets returns the buckets that an attempt of addr with email takes
+// from, and how long it must wait for one. l.mu must be held.
+func (l *loginLimiter) buckets(addr, email string, now time.Time) (buckets []*bucket, wait time.Duration) {
+	email = strings.ToLower(strings.TrimSpace(truncate(email, 320)))
+	buckets = []*bucket{l.bucket(l.addrs, addr, now)}
 	if at, ok := l.trusted[addr]; !ok || now.Sub(at) > trustFor {
 		buckets = append(buckets, l.bucket(l.emails, email, now))
 	}
@@ -84,6 +88,17 @@ func (l *loginLimiter) reserve(addr, email string) (release func(ok bool), wait 
 			wait = max(wait, time.Duration(math.Ceil((1-level)*float64(refill))))
 		}
 	}
+	return buckets, wait
+}
+
+// reserve takes an attempt from addr and from email, and returns release,
+// to call with the outcome of the check; or, when either has none left, how
+// long to wait for one, and takes nothing.
+func (l *loginLimiter) reserve(addr, email string) (release func(ok bool), wait time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	buckets, wait := l.buckets(addr, email, now)
 	if wait > 0 {
 		return nil, wait
 	}

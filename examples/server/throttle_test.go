@@ -183,6 +183,12 @@ func TestBasicAuthThrottled(t *testing.T) {
 	assert.NotEmpty(t, w.Header().Get("Retry-After"))
 	w = serve(h, basicRequest(adminEmail, adminPassword), "192.0.2.1")
 	assert.Equal(t, http.StatusOK, w.Code, "the administrator is not held up by another address")
+	// The remembered credentials spare bcrypt, not the throttle: a
+	// throttled client must not go on testing guesses against them.
+	for _, r := range []*http.Request{basicRequest(adminEmail, adminPassword), loginForm(adminEmail, adminPassword)} {
+		w = serve(h, r, "203.0.113.9")
+		assert.Equal(t, http.StatusTooManyRequests, w.Code, "%s %s: the right password from a throttled address", r.Method, r.URL)
+	}
 }
 
 func TestShortPasswordRefused(t *testing.T) {
