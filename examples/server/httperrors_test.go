@@ -33,6 +33,8 @@ func TestStrapiErrorBodies(t *testing.T) {
 		{"GET", "/nope", nil, 404, body(404, "NotFoundError", "Not Found"), ""},
 		{"PATCH", "/api/articles", nil, 405, body(405, "MethodNotAllowedError", "Method Not Allowed"), "GET, HEAD, POST"},
 		{"GET", "/graphql", nil, 405, body(405, "MethodNotAllowedError", "Method Not Allowed"), "POST"},
+		{"PUT", "/admin/login", nil, 405, body(405, "MethodNotAllowedError", "Method Not Allowed"), "GET, HEAD, POST"},
+		{"DELETE", "/admin/logout", nil, 405, body(405, "MethodNotAllowedError", "Method Not Allowed"), "GET, HEAD, POST"},
 		{"POST", "/admin/login", []string{"Sec-Fetch-Site: cross-site"}, 403, body(403, "ForbiddenError", "Cross-origin request refused"), ""},
 	}
 	for _, tt := range tests {

@@ -321,7 +321,7 @@ func (a *adminAuth) loginHandler() http.Handler {
 	}
 	mux.HandleFunc("POST /admin/logout", logout)
 	mux.HandleFunc("GET /admin/logout", logout) // a link suffices: SameSite=Strict keeps other sites from using it
-	return mux
+	return muxErrors(mux)
 }
 
 // waitText says how long d is, in seconds up to a minute and a half, else
