@@ -105,7 +105,7 @@ func (s *Service) authenticate(r *http.Request) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.verify(r.Context(), key)
+	return s.verify(r.Context(), key, r)
 }
 
 // check is Check returning the shared token.

@@ -79,4 +79,19 @@ func TestAuditEvents(t *testing.T) {
 	assert.ErrorIs(t, events[3].Err, apitoken.ErrInvalidKey)
 	assert.Equal(t, "127.0.0.1", events[3].Client)
 	assert.ErrorIs(t, events[4].Err, apitoken.ErrExpired)
+	assert.Equal(t, "127.0.0.1", events[4].Client, "the expired key's event names the client that presented it")
+
+	// Verify, which has no request, names no client.
+	events = nil
+	_, err = svc.Verify(ctx, key)
+	assert.Error(t, err)
+	_, key2 := mustCreate(t, svc, apitoken.CreateParams{Name: "expires", Lifespan: apitoken.Days7})
+	clk.Add(8 * 24 * time.Hour)
+	events = nil
+	_, err = svc.Verify(ctx, key2)
+	assert.ErrorIs(t, err, apitoken.ErrExpired)
+	if assert.Len(t, events, 1) {
+		assert.Equal(t, apitoken.EventExpiredKey, events[0].Kind)
+		assert.Empty(t, events[0].Client)
+	}
 }

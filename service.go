@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -202,12 +203,14 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 // one, and ErrUnavailable when the store cannot be asked. The token is a
 // copy, the caller's to change.
 func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
-	return cloned(s.verify(ctx, key))
+	return cloned(s.verify(ctx, key, nil))
 }
 
 // verify is Verify returning the token the store (or its cache) shares with
-// every request, which the middleware reads without copying.
-func (s *Service) verify(ctx context.Context, key string) (*Token, error) {
+// every request, which the middleware reads without copying. r is the
+// request that presented the key, if any: the audit event of an expired
+// key names its client.
+func (s *Service) verify(ctx context.Context, key string, r *http.Request) (*Token, error) {
 	if !s.plausibleKey(key) {
 		return nil, ErrInvalidKey
 	}
@@ -236,7 +239,7 @@ func (s *Service) verify(ctx context.Context, key string) (*Token, error) {
 			// expired key must not pass it for ever.
 			s.memo.forget(digest)
 		}
-		s.event(ctx, EventExpiredKey, t, ErrExpired, nil)
+		s.event(ctx, EventExpiredKey, t, ErrExpired, r)
 		return t, ErrExpired
 	}
 	s.touches.note(t, now)

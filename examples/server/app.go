@@ -31,6 +31,13 @@ type config struct {
 	staleTTL      time.Duration       // cache.Options.StaleIfError: serve expired entries while the database fails
 	hexKeys       bool                // issue Strapi's 256-hex keys instead of prefixed ones
 	shutdownGrace time.Duration       // how long to keep serving, without keep-alive, after SIGTERM
+	allowedHosts  hostSet             // zero for loopbackHosts only
+	// allowShortPassword accepts an ADMIN_PASSWORD shorter than
+	// minPasswordLen.
+	allowShortPassword bool
+	// failureLimit limits failed authentications per client; nil for
+	// none. -failure-limit sets it, on by default.
+	failureLimit *apitoken.FailureLimit
 }
 
 // HTTP server limits. Each bounds what a slow or hostile client can hold.
@@ -70,11 +77,13 @@ type app struct {
 	target  dbopen.Target
 	log     *slog.Logger
 	grace   time.Duration // how long to drain before Shutdown
+	hosts   hostSet       // the hosts requests may name
 }
 
 // newApp opens the database, finds the salt and the admin login, and builds
 // the routes.
 func newApp(ctx context.Context, cfg config) (*app, error) {
+	cfg.log = slog.New(newQuietHandler(cfg.log.Handler()))
 	value := dbopen.Value(cfg.db, cfg.getenv)
 	target, err := dbopen.Parse(value)
 	if err != nil {
@@ -94,7 +103,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	}
 	var creds credentials
 	if err == nil {
-		creds, err = loadCredentials(target.SidecarPath("admin"), cfg.getenv, cfg.bcryptCost, cfg.stdout, cfg.log)
+		creds, err = loadCredentials(target.SidecarPath("admin"), cfg.getenv, cfg.bcryptCost, cfg.allowShortPassword, cfg.stdout, cfg.log)
 	}
 	if err != nil {
 		db.Close()
@@ -118,13 +127,17 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		Durations:     cfg.durations,
 		LookupTimeout: 5 * time.Second,
 		Logger:        cfg.log,
+		FailureLimit:  cfg.failureLimit,
 	})
 	if err != nil {
 		tokens.Close()
 		db.Close()
 		return nil, err
 	}
-	a := &app{svc: svc, tokens: tokens, db: db, target: target, log: cfg.log, grace: cfg.shutdownGrace}
+	a := &app{svc: svc, tokens: tokens, db: db, target: target, log: cfg.log, grace: cfg.shutdownGrace, hosts: cfg.allowedHosts}
+	if !a.hosts.any && a.hosts.names == nil {
+		a.hosts, _ = parseHosts("", "")
+	}
 	if a.handler, err = a.routes(newAdminAuth(creds, cfg.log)); err != nil {
 		a.close(ctx)
 		return nil, err
@@ -172,6 +185,7 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 	// browser sends from another site; curl and scripts send no
 	// Sec-Fetch-Site or Origin header and pass.
 	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(crossOriginRefused)
 	mux.Handle("/admin/", cop.Handler(auth.protect(http.StripPrefix("/admin", admin))))
 	login := cop.Handler(auth.loginHandler()) // serves both paths
 	mux.Handle("/admin/login", login)
@@ -180,7 +194,7 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/", http.StatusFound)
 	})
-	return mux, nil
+	return a.hosts.check(a.log, recoverPanics(a.log, muxErrors(mux))), nil
 }
 
 // seed puts a few documents in the collections.

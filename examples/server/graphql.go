@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/graph-gophers/graphql-go"
 
@@ -46,9 +52,27 @@ type Mutation {
 `
 
 // Limits on GraphQL requests, so that one request cannot take the server.
+// The length, depth and selections bound the query; the cost and the
+// response cap bound what it asks for, which aliases and lists multiply
+// (see queryCost).
 const (
 	maxQueryLength = 16 << 10
 	maxQueryDepth  = 8
+	// maxQueryCost bounds the values a query may ask for, each field
+	// counted once per element of the lists around it, lists at their
+	// longest (maxPageSize articles): the article list with its six
+	// fields costs 601. It also bounds the selections the library
+	// expands fragments to.
+	maxQueryCost = 10_000
+	// maxResponseBytes caps a response. One that would be larger is
+	// refused whole (RESPONSE_TOO_LARGE): before it runs when its keys
+	// alone would pass the cap, else as soon as the values it resolves do.
+	maxResponseBytes = 2 << 20
+	// maxConcurrentQueries bounds the queries that run at once, and so the
+	// memory their responses hold; the others wait up to queryWait, then
+	// get 503.
+	maxConcurrentQueries = 2
+	queryWait            = 5 * time.Second
 )
 
 // gqlError is a GraphQL error with Strapi's extensions.code.
@@ -71,15 +95,52 @@ type resolver struct {
 	articles *collection
 }
 
-type articleResolver struct{ d document }
+// articleResolver resolves an article's fields, each charged to the
+// request's response budget.
+type articleResolver struct {
+	d document
+	b *responseBudget
+	// paid has bit i set while the list that holds the article has paid
+	// for one value of articleFields[i] (see resolver.Articles).
+	paid atomic.Uint32
+}
 
-func (a articleResolver) DocumentID() graphql.ID { return graphql.ID(a.d.DocumentID) }
-func (a articleResolver) Title() string          { return a.d.Attrs["title"] }
-func (a articleResolver) Body() string           { return a.d.Attrs["body"] }
-func (a articleResolver) CreatedAt() string      { return a.d.CreatedAt.Format(jsTime) }
-func (a articleResolver) UpdatedAt() string      { return a.d.UpdatedAt.Format(jsTime) }
-func (a articleResolver) PublishedAt() *string {
-	s := a.d.PublishedAt.Format(jsTime)
+// articleFields are the fields of Article, in the order of their bits in
+// articleResolver.paid.
+var articleFields = [...]string{"documentId", "title", "body", "createdAt", "updatedAt", "publishedAt"}
+
+func (a *articleResolver) value(i int) string {
+	switch articleFields[i] {
+	case "documentId":
+		return a.d.DocumentID
+	case "title", "body":
+		return a.d.Attrs[articleFields[i]]
+	case "createdAt":
+		return a.d.CreatedAt.Format(jsTime)
+	case "updatedAt":
+		return a.d.UpdatedAt.Format(jsTime)
+	default:
+		return a.d.PublishedAt.Format(jsTime)
+	}
+}
+
+// field returns the value of articleFields[i], charged to the budget unless
+// already paid for.
+func (a *articleResolver) field(i int) string {
+	s, bit := a.value(i), uint32(1)<<i
+	if a.paid.And(^bit)&bit != 0 {
+		return s
+	}
+	return a.b.charge(s)
+}
+
+func (a *articleResolver) DocumentID() graphql.ID { return graphql.ID(a.field(0)) }
+func (a *articleResolver) Title() string          { return a.field(1) }
+func (a *articleResolver) Body() string           { return a.field(2) }
+func (a *articleResolver) CreatedAt() string      { return a.field(3) }
+func (a *articleResolver) UpdatedAt() string      { return a.field(4) }
+func (a *articleResolver) PublishedAt() *string {
+	s := a.field(5)
 	return &s
 }
 
@@ -103,14 +164,39 @@ func (r *resolver) attrs(in articleInput, create bool) (map[string]string, error
 	return attrs, nil
 }
 
-func (r *resolver) Articles(ctx context.Context) (*[]articleResolver, error) {
+// Articles pays for the fields it knows the query selects before returning
+// the list, so that a list too large for the response's budget is refused
+// before the library writes any of it: aliases of the list resolve in
+// parallel, and each would otherwise be written until the budget ran out.
+func (r *resolver) Articles(ctx context.Context) (*[]*articleResolver, error) {
 	if err := r.can(ctx, "find"); err != nil {
 		return nil, err
 	}
+	b := budgetFrom(ctx)
+	if b.spent() {
+		return &[]*articleResolver{}, nil // the response is refused
+	}
+	var selected uint32
+	for i, f := range articleFields {
+		if graphql.HasSelectedField(ctx, f) {
+			selected |= 1 << i
+		}
+	}
 	docs, _ := r.articles.list(1, maxPageSize)
-	out := make([]articleResolver, len(docs))
+	out := make([]*articleResolver, len(docs))
+	var due int64
 	for i, d := range docs {
-		out[i] = articleResolver{d}
+		a := &articleResolver{d: d, b: b}
+		a.paid.Store(selected)
+		for f := range articleFields {
+			if selected&(1<<f) != 0 {
+				due += jsonSize(a.value(f))
+			}
+		}
+		out[i] = a
+	}
+	if !b.take(due) {
+		return &[]*articleResolver{}, nil
 	}
 	return &out, nil
 }
@@ -123,7 +209,7 @@ func (r *resolver) Article(ctx context.Context, args struct{ DocumentID graphql.
 	if !ok {
 		return nil, nil
 	}
-	return &articleResolver{d}, nil
+	return &articleResolver{d: d, b: budgetFrom(ctx)}, nil
 }
 
 func (r *resolver) CreateArticle(ctx context.Context, args struct{ Data articleInput }) (*articleResolver, error) {
@@ -138,7 +224,7 @@ func (r *resolver) CreateArticle(ctx context.Context, args struct{ Data articleI
 	if err != nil {
 		return nil, badInput(err)
 	}
-	return &articleResolver{d}, nil
+	return &articleResolver{d: d, b: budgetFrom(ctx)}, nil
 }
 
 func (r *resolver) UpdateArticle(ctx context.Context, args struct {
@@ -156,7 +242,7 @@ func (r *resolver) UpdateArticle(ctx context.Context, args struct {
 	if !ok {
 		return nil, notFound()
 	}
-	return &articleResolver{d}, nil
+	return &articleResolver{d: d, b: budgetFrom(ctx)}, nil
 }
 
 type deleteResponse struct{ id graphql.ID }
@@ -181,14 +267,17 @@ func graphqlHandler(svc *apitoken.Service, uid string, articles *collection) (ht
 	schema, err := graphql.ParseSchema(articleSchema, &resolver{uid: uid, articles: articles},
 		graphql.MaxQueryLength(maxQueryLength),
 		graphql.MaxDepth(maxQueryDepth),
+		graphql.MaxSelections(maxQueryCost),
 		graphql.MaxParallelism(4),
 	)
 	if err != nil {
 		return nil, err
 	}
+	model := newCostModel(schema)
+	slots := make(chan struct{}, maxConcurrentQueries)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-			writeGraphQLError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+			writeGraphQLError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json", "BAD_REQUEST")
 			return
 		}
 		var req struct {
@@ -199,20 +288,109 @@ func graphqlHandler(svc *apitoken.Service, uid string, articles *collection) (ht
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes)).Decode(&req); err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				writeGraphQLError(w, http.StatusRequestEntityTooLarge, "request entity too large")
+				writeGraphQLError(w, http.StatusRequestEntityTooLarge, "request entity too large", "BAD_REQUEST")
 				return
 			}
-			writeGraphQLError(w, http.StatusBadRequest, "the body must be a JSON object with a query")
+			writeGraphQLError(w, http.StatusBadRequest, "the body must be a JSON object with a query", "BAD_REQUEST")
 			return
 		}
 		if req.Query == "" {
-			writeGraphQLError(w, http.StatusBadRequest, "the body must be a JSON object with a query")
+			writeGraphQLError(w, http.StatusBadRequest, "the body must be a JSON object with a query", "BAD_REQUEST")
 			return
 		}
-		writeJSON(w, http.StatusOK, schema.Exec(r.Context(), req.Query, req.OperationName, req.Variables))
+		// GraphQL over HTTP answers a query it refuses with 200.
+		if len(req.Query) > maxQueryLength {
+			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("query length %d exceeds the maximum allowed query length of %d bytes", len(req.Query), maxQueryLength), "GRAPHQL_VALIDATION_FAILED")
+			return
+		}
+		cost, err := model.cost(req.Query)
+		switch {
+		case err != nil:
+			writeGraphQLError(w, http.StatusOK, err.Error(), "GRAPHQL_PARSE_FAILED")
+			return
+		case cost.values > maxQueryCost:
+			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("query cost %d exceeds the limit of %d: each field counts once per article "+
+				"of each list around it (lists count at their longest, %d) and once per alias; ask for fewer", cost.values, maxQueryCost, maxPageSize), "GRAPHQL_VALIDATION_FAILED")
+			return
+		case cost.bytes > maxResponseBytes:
+			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("the keys of the response alone could exceed the limit of %d bytes: use shorter aliases or fewer fields", maxResponseBytes), "GRAPHQL_VALIDATION_FAILED")
+			return
+		}
+		wait := time.NewTimer(queryWait)
+		select {
+		case slots <- struct{}{}:
+			wait.Stop()
+			defer func() { <-slots }()
+		case <-wait.C:
+			w.Header().Set("Retry-After", "1")
+			writeGraphQLError(w, http.StatusServiceUnavailable, "too many GraphQL queries at once: try again", "SERVICE_UNAVAILABLE")
+			return
+		case <-r.Context().Done():
+			wait.Stop()
+			return
+		}
+		budget := new(responseBudget)
+		budget.left.Store(maxResponseBytes - cost.bytes)
+		resp := schema.Exec(context.WithValue(r.Context(), budgetKey{}, budget), req.Query, req.OperationName, req.Variables)
+		if budget.spent() {
+			resp = nil // let it go before the refusal is written
+			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("the response would exceed the limit of %d bytes: ask for fewer fields, "+
+				"or page through the REST API", maxResponseBytes), "RESPONSE_TOO_LARGE")
+			return
+		}
+		writeResponse(w, resp)
 	}), nil
 }
 
-func writeGraphQLError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]any{"errors": []map[string]string{{"message": msg}}})
+// writeResponse writes resp as json.Marshal would, but without a copy of
+// its data, which the library has encoded already: a response near the cap
+// would otherwise be held three times over.
+func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	if len(resp.Errors) > 0 {
+		errs, err := json.Marshal(resp.Errors)
+		if err != nil {
+			writeGraphQLError(w, http.StatusInternalServerError, "Internal Server Error", "INTERNAL_SERVER_ERROR")
+			return
+		}
+		b.WriteString(`"errors":`)
+		b.Write(errs)
+	}
+	if resp.Data != nil {
+		if len(resp.Errors) > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"data":`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()+len(resp.Data)+1))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b.Bytes())
+	w.Write(resp.Data)
+	w.Write([]byte{'}'})
+}
+
+// newCostModel returns the cost model of schema: the article list has at
+// most maxPageSize elements; introspection's lists are as long as the
+// schema makes them.
+func newCostModel(schema *graphql.Schema) *costModel {
+	s := schema.AST()
+	intro := introspectionListLen(s)
+	return &costModel{schema: s, listLen: func(typeName, _ string) int64 {
+		if strings.HasPrefix(typeName, "__") {
+			return intro
+		}
+		return maxPageSize
+	}}
+}
+
+// writeGraphQLError writes a GraphQL error response, with Apollo's
+// extensions.code, as Strapi's GraphQL plugin answers.
+func writeGraphQLError(w http.ResponseWriter, status int, msg, code string) {
+	type gqlErr struct {
+		Message    string            `json:"message"`
+		Extensions map[string]string `json:"extensions"`
+	}
+	writeJSON(w, status, map[string]any{"errors": []gqlErr{{msg, map[string]string{"code": code}}}})
 }

@@ -11,13 +11,17 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/internal/saltfile"
 )
 
@@ -31,6 +35,9 @@ const (
 	sessionLifetime = 12 * time.Hour
 	maxSessions     = 1000
 	maxBcrypts      = 2 // concurrent password checks, each ~50 ms of CPU
+	// minPasswordLen is the shortest ADMIN_PASSWORD accepted without
+	// -allow-short-password, in characters.
+	minPasswordLen = 12
 )
 
 // credentials are the administrator's email and bcrypt password hash.
@@ -44,16 +51,21 @@ type credentials struct {
 // random password that it prints on out, once, and keeps at path only as a
 // bcrypt hash, so that they are not made again at the next start.
 //
-// cost is the bcrypt cost of new hashes; 0 means bcrypt.DefaultCost.
-func loadCredentials(path string, getenv func(string) string, cost int, out io.Writer, log *slog.Logger) (credentials, error) {
+// cost is the bcrypt cost of new hashes; 0 means bcrypt.DefaultCost. An
+// ADMIN_PASSWORD shorter than minPasswordLen characters is refused unless
+// allowShort.
+func loadCredentials(path string, getenv func(string) string, cost int, allowShort bool, out io.Writer, log *slog.Logger) (credentials, error) {
 	if cost == 0 {
 		cost = bcrypt.DefaultCost
 	}
 	email, password := getenv("ADMIN_EMAIL"), getenv("ADMIN_PASSWORD")
 	switch {
 	case email != "" && password != "":
-		if len(password) < 8 {
-			log.Warn("ADMIN_PASSWORD is shorter than 8 characters")
+		if n := utf8.RuneCountInString(password); n < minPasswordLen {
+			if !allowShort {
+				return credentials{}, fmt.Errorf("ADMIN_PASSWORD has %d characters: use at least %d, or start the server with -allow-short-password", n, minPasswordLen)
+			}
+			log.Warn("ADMIN_PASSWORD is shorter than 12 characters, as -allow-short-password allows")
 		}
 		hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 		if err != nil {
@@ -91,10 +103,11 @@ func loadCredentials(path string, getenv func(string) string, cost int, out io.W
 
 // adminAuth authenticates the administrator. It is safe for concurrent use.
 type adminAuth struct {
-	creds credentials
-	log   *slog.Logger
-	now   func() time.Time
-	slots chan struct{} // bounds concurrent bcrypt checks
+	creds   credentials
+	log     *slog.Logger
+	now     func() time.Time
+	slots   chan struct{} // bounds concurrent bcrypt checks
+	limiter *loginLimiter // throttles password checks
 
 	mu       sync.Mutex
 	sessions map[[32]byte]time.Time // SHA-256 of the cookie value → expiry
@@ -103,7 +116,9 @@ type adminAuth struct {
 }
 
 func newAdminAuth(creds credentials, log *slog.Logger) *adminAuth {
-	return &adminAuth{creds: creds, log: log, now: time.Now, slots: make(chan struct{}, maxBcrypts), sessions: make(map[[32]byte]time.Time)}
+	a := &adminAuth{creds: creds, log: log, now: time.Now, slots: make(chan struct{}, maxBcrypts), sessions: make(map[[32]byte]time.Time)}
+	a.limiter = newLoginLimiter(func() time.Time { return a.now() })
+	return a
 }
 
 type adminKey struct{}
@@ -111,22 +126,35 @@ type adminKey struct{}
 // isAdmin reports whether the request was let in by adminAuth.protect.
 func isAdmin(ctx context.Context) bool { return ctx.Value(adminKey{}) != nil }
 
-// check reports whether email and password are the administrator's. A
-// successful Basic check is remembered (as a hash) so that scripts do not
-// pay for bcrypt on every call.
-func (a *adminAuth) check(ctx context.Context, email, password string, remember bool) bool {
+// check reports whether email and password are the administrator's, for a
+// client at addr (see clientAddr). A successful Basic check is remembered
+// (as a hash) so that scripts do not pay for bcrypt on every call. When
+// addr or email has used up its attempts (see loginLimiter), nothing is
+// checked: check returns false and how long to wait.
+func (a *adminAuth) check(ctx context.Context, addr, email, password string, remember bool) (ok bool, wait time.Duration) {
+	// A throttled client is refused before the remembered credentials
+	// are compared too: they spare bcrypt, not the throttle, which must
+	// keep guesses from being tested at all.
+	if wait := a.limiter.wait(addr, email); wait > 0 {
+		return false, wait
+	}
 	digest := sha256.Sum256([]byte(email + "\x00" + password))
 	a.mu.Lock()
 	known := a.hasValid && subtle.ConstantTimeCompare(digest[:], a.verified[:]) == 1
 	a.mu.Unlock()
 	if known {
-		return true
+		return true, 0
 	}
+	release, wait := a.limiter.reserve(addr, email)
+	if wait > 0 {
+		return false, wait
+	}
+	defer func() { release(ok) }()
 	select {
 	case a.slots <- struct{}{}:
 		defer func() { <-a.slots }()
 	case <-ctx.Done():
-		return false
+		return false, 0
 	}
 	emailOK := subtle.ConstantTimeCompare([]byte(strings.ToLower(email)), []byte(strings.ToLower(a.creds.email))) == 1
 	passOK := bcrypt.CompareHashAndPassword(a.creds.hash, []byte(password)) == nil
@@ -135,7 +163,7 @@ func (a *adminAuth) check(ctx context.Context, email, password string, remember 
 		a.verified, a.hasValid = digest, true
 		a.mu.Unlock()
 	}
-	return emailOK && passOK
+	return emailOK && passOK, 0
 }
 
 // newSession returns a new session's cookie value.
@@ -172,15 +200,25 @@ func (a *adminAuth) session(r *http.Request) (key [32]byte, ok bool) {
 }
 
 // protect lets the administrator through to next, with a session cookie or
-// Basic auth. Others get 401 JSON, except browsers asking for a page, which
-// are sent to the login form. An API token is never accepted here.
+// Basic auth. Others get 401 JSON, with a Basic challenge unless they are
+// a browser (see fromBrowser), except browsers asking for a page, which are
+// sent to the login form. An API token is never accepted here.
 func (a *adminAuth) protect(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ok := false
 		withAuth := r.Header.Get("Authorization") != ""
 		if withAuth {
 			email, password, basic := r.BasicAuth()
-			ok = basic && a.check(r.Context(), email, password, true)
+			var wait time.Duration
+			if basic {
+				ok, wait = a.check(r.Context(), clientAddr(r), email, password, true)
+			}
+			if wait > 0 {
+				w.Header().Set("Retry-After", retryAfter(wait))
+				e := apitoken.DescribeError(apitoken.ErrTooManyFailures)
+				writeError(w, e.Status, e.Name, e.Message)
+				return
+			}
 			if !ok {
 				a.log.Warn("admin: refused credentials", "remote", r.RemoteAddr, "basic", basic)
 			}
@@ -196,9 +234,22 @@ func (a *adminAuth) protect(next http.Handler) http.Handler {
 			http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 			return
 		}
-		w.Header().Set("WWW-Authenticate", `Basic realm="apitoken admin", charset="UTF-8"`)
+		if !fromBrowser(r) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="apitoken admin", charset="UTF-8"`)
+		}
 		writeError(w, http.StatusUnauthorized, "UnauthorizedError", "Missing or invalid credentials")
 	})
+}
+
+// fromBrowser reports whether r carries the fetch metadata (Sec-Fetch-*)
+// that browsers add to every request and page scripts cannot set. Such
+// requests get no Basic challenge: the screen's fetch() after its session
+// ended would make the browser ask for a password in a dialog of its own
+// (or, headless, wait for one), where the screen should say to sign in
+// again. Browsers too old to send fetch metadata still get the challenge.
+func fromBrowser(r *http.Request) bool {
+	h := r.Header
+	return h.Get("Sec-Fetch-Mode") != "" || h.Get("Sec-Fetch-Site") != "" || h.Get("Sec-Fetch-Dest") != ""
 }
 
 var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
@@ -238,7 +289,17 @@ func (a *adminAuth) loginHandler() http.Handler {
 	mux.HandleFunc("POST /admin/login", func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 		email, password := r.PostFormValue("email"), r.PostFormValue("password")
-		if len(email) > 320 || len(password) > 72 || !a.check(r.Context(), email, password, false) {
+		ok, wait := false, time.Duration(0)
+		if len(email) <= 320 && len(password) <= 72 {
+			ok, wait = a.check(r.Context(), clientAddr(r), email, password, false)
+		}
+		if wait > 0 {
+			w.Header().Set("Retry-After", retryAfter(wait))
+			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(loginAttempts))
+			page(w, http.StatusTooManyRequests, truncate(email, 320), fmt.Sprintf("Too many attempts. Try again in %s.", waitText(wait)))
+			return
+		}
+		if !ok {
 			a.log.Warn("admin: failed login", "remote", r.RemoteAddr)
 			page(w, http.StatusUnauthorized, truncate(email, 320), "Invalid email or password.")
 			return
@@ -260,5 +321,17 @@ func (a *adminAuth) loginHandler() http.Handler {
 	}
 	mux.HandleFunc("POST /admin/logout", logout)
 	mux.HandleFunc("GET /admin/logout", logout) // a link suffices: SameSite=Strict keeps other sites from using it
-	return mux
+	return muxErrors(mux)
+}
+
+// waitText says how long d is, in seconds up to a minute and a half, else
+// in minutes, rounded up.
+func waitText(d time.Duration) string {
+	switch s := int(math.Ceil(d.Seconds())); {
+	case s <= 1:
+		return "a second"
+	case s <= 90:
+		return fmt.Sprintf("%d seconds", s)
+	}
+	return fmt.Sprintf("%d minutes", int(math.Ceil(d.Minutes())))
 }

@@ -19,7 +19,7 @@ func TestCredentialsGeneratedOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "apitoken.db.admin")
 	noEnv := func(string) string { return "" }
 	var out bytes.Buffer
-	first, err := loadCredentials(path, noEnv, bcrypt.MinCost, &out, slog.Default())
+	first, err := loadCredentials(path, noEnv, bcrypt.MinCost, false, &out, slog.Default())
 	require.NoError(t, err)
 	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out.String())
 	require.NotNil(t, m, "printed %q", out.String())
@@ -30,10 +30,11 @@ func TestCredentialsGeneratedOnce(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	assert.NotContains(t, string(b), password, "the file holds the password itself")
 	auth := newAdminAuth(first, slog.Default())
-	assert.True(t, auth.check(context.Background(), "Admin@Example.com", password, false), "the printed password does not log in")
+	ok, _ := auth.check(context.Background(), "192.0.2.1", "Admin@Example.com", password, false)
+	assert.True(t, ok, "the printed password does not log in")
 
 	out.Reset()
-	second, err := loadCredentials(path, noEnv, bcrypt.MinCost, &out, slog.Default())
+	second, err := loadCredentials(path, noEnv, bcrypt.MinCost, false, &out, slog.Default())
 	assert.NoError(t, err, "second start")
 	assert.Empty(t, out.String(), "second start printed")
 	assert.Equal(t, first.hash, second.hash, "second start: same hash")
@@ -44,7 +45,7 @@ func TestCredentialsFromEnv(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.admin")
 	env := map[string]string{"ADMIN_EMAIL": "me@example.org", "ADMIN_PASSWORD": "hunter2hunter2"}
 	var out bytes.Buffer
-	c, err := loadCredentials(path, func(k string) string { return env[k] }, bcrypt.MinCost, &out, slog.Default())
+	c, err := loadCredentials(path, func(k string) string { return env[k] }, bcrypt.MinCost, false, &out, slog.Default())
 	require.NoError(t, err)
 	require.Empty(t, out.String(), "printed")
 	_, err = os.Stat(path)
@@ -60,12 +61,12 @@ func TestCredentialsFromEnv(t *testing.T) {
 		{"other@example.org", "hunter2hunter2", false},
 		{"", "", false},
 	} {
-		got := auth.check(context.Background(), tc.email, tc.password, true)
+		got, _ := auth.check(context.Background(), "192.0.2.1", tc.email, tc.password, true)
 		assert.Equal(t, tc.ok, got, "check(%q, %q)", tc.email, tc.password)
 	}
 
 	delete(env, "ADMIN_PASSWORD")
-	_, err = loadCredentials(path, func(k string) string { return env[k] }, bcrypt.MinCost, &out, slog.Default())
+	_, err = loadCredentials(path, func(k string) string { return env[k] }, bcrypt.MinCost, false, &out, slog.Default())
 	assert.Error(t, err, "ADMIN_EMAIL alone was accepted")
 }
 
@@ -73,7 +74,7 @@ func TestCredentialsDamagedFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "x.admin")
 	os.WriteFile(path, []byte("just-an-email\n"), 0o600)
-	_, err := loadCredentials(path, func(string) string { return "" }, bcrypt.MinCost, &bytes.Buffer{}, slog.Default())
+	_, err := loadCredentials(path, func(string) string { return "" }, bcrypt.MinCost, false, &bytes.Buffer{}, slog.Default())
 	assert.ErrorContains(t, err, "damaged")
 	b, _ := os.ReadFile(path)
 	assert.Equal(t, "just-an-email\n", string(b), "the file was replaced")
