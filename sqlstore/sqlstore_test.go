@@ -153,8 +153,6 @@ func TestUnchangedWrites(t *testing.T) {
 	}
 }
 
-// TestTouchMany checks the batch form of Touch that the Service's background
-// writer uses: each use obeys its own condition, unknown ids are ignored.
 // TestTouchManyChunks: a batch longer than one statement takes is written
 // whole, each use with its own time and condition.
 func TestTouchManyChunks(t *testing.T) {
@@ -193,6 +191,8 @@ func TestTouchManyChunks(t *testing.T) {
 	}
 }
 
+// TestTouchMany checks the batch form of Touch that the Service's background
+// writer uses: each use obeys its own condition, unknown ids are ignored.
 func TestTouchMany(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines {
