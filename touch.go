@@ -149,12 +149,20 @@ func (tc *toucher) write(ctx context.Context, uses []Use) error {
 	if len(uses) == 0 {
 		return nil
 	}
-	if b, ok := tc.store.(BatchToucher); ok {
+	return TouchAll(ctx, tc.store, uses)
+}
+
+// TouchAll records uses in store: with one TouchMany when the store is a
+// BatchToucher, else with a Touch for each use, going on past failures and
+// returning them joined. It is what the Service's background writer does, for
+// wrappers such as the cache that offer TouchMany over any store.
+func TouchAll(ctx context.Context, store Store, uses []Use) error {
+	if b, ok := store.(BatchToucher); ok {
 		return b.TouchMany(ctx, uses)
 	}
 	var errs []error
 	for _, u := range uses {
-		if _, err := tc.store.Touch(ctx, u.ID, u.At, u.NotAfter); err != nil {
+		if _, err := store.Touch(ctx, u.ID, u.At, u.NotAfter); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -12,17 +12,9 @@ import (
 // consume: a cache is the end of a feed, and does not claim one.
 var _ apitoken.BatchToucher = (*Store)(nil)
 
-// TouchMany implements apitoken.BatchToucher: it passes the batch to the
-// store when the store has TouchMany, and touches each use in turn
-// otherwise, as the Service would. It leaves the cache alone, as Touch does.
+// TouchMany implements apitoken.BatchToucher with apitoken.TouchAll: the
+// batch goes to the store's TouchMany when it has one, else a Touch a use,
+// as the Service would do. It leaves the cache alone, as Touch does.
 func (s *Store) TouchMany(ctx context.Context, uses []apitoken.Use) error {
-	if b, ok := s.store.(apitoken.BatchToucher); ok {
-		return b.TouchMany(ctx, uses)
-	}
-	for _, u := range uses {
-		if _, err := s.store.Touch(ctx, u.ID, u.At, u.NotAfter); err != nil {
-			return err
-		}
-	}
-	return nil
+	return apitoken.TouchAll(ctx, s.store, uses)
 }
