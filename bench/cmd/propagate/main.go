@@ -18,14 +18,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-apitoken/apitoken/bench/internal/loopback"
 )
 
 func main() {
@@ -39,7 +39,7 @@ func main() {
 		os.Exit(2)
 	}
 	for _, u := range flag.Args() {
-		if err := loopback(u); err != nil {
+		if _, err := loopback.Parse(u); err != nil {
 			fmt.Fprintln(os.Stderr, "propagate:", err)
 			os.Exit(2)
 		}
@@ -60,19 +60,6 @@ func main() {
 		fmt.Printf("%-9s %d observations (%d trials × %d instances): p50 %v  p99 %v  max %v\n", kind.name, len(lat), *trials,
 			len(r.others), pct(lat, 50), pct(lat, 99), lat[len(lat)-1])
 	}
-}
-
-func loopback(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	if h := u.Hostname(); h != "localhost" {
-		if ip := net.ParseIP(h); ip == nil || !ip.IsLoopback() {
-			return fmt.Errorf("%s: only loopback hosts", raw)
-		}
-	}
-	return nil
 }
 
 // pct is the p-th percentile of sorted ds (nearest rank).

@@ -25,13 +25,14 @@ import (
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-apitoken/apitoken/bench/internal/loopback"
 )
 
 func main() {
@@ -66,12 +67,8 @@ type soak struct {
 }
 
 func (s *soak) run(duration, every time.Duration, clients, tokens int) error {
-	u, err := url.Parse(s.base)
-	if err != nil {
+	if _, err := loopback.Parse(s.base); err != nil {
 		return err
-	}
-	if h := u.Hostname(); h != "127.0.0.1" && h != "::1" && h != "localhost" {
-		return fmt.Errorf("refusing %q: only 127.0.0.1, ::1 and localhost may be targeted", u.Host)
 	}
 	s.client = &http.Client{
 		Transport: &http.Transport{
