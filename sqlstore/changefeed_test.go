@@ -478,3 +478,57 @@ func viaProxy(t *testing.T, e engine, dsn string) (func(addr string) string, str
 		return cfg.FormatDSN()
 	}, target
 }
+
+// ids returns the ids of cs that are not Resets.
+func ids(cs []apitoken.Change) []string {
+	var out []string
+	for _, c := range cs {
+		if !c.Reset {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
+// TestFeedReportsEveryWriter: changes made by another Store instance on the
+// same tables, and by a script with plain SQL, are reported; the watch
+// returns an error when its database goes away.
+func TestFeedReportsEveryWriter(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			r := newFeedRig(t, e, sqlstore.Options{})
+			watchDB := r.open(t) // closed by the test, to lose the database
+			watcher, err := sqlstore.New(watchDB, sqlstore.Options{Dialect: e.dialect, TablePrefix: r.prefix, PollInterval: 20 * time.Millisecond})
+			require.NoError(t, err)
+			rec := &recorder{ch: make(chan apitoken.Change, 4096), done: make(chan error, 1)}
+			wctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go func() { rec.done <- watcher.WatchChanges(wctx, func(c apitoken.Change) { rec.ch <- c }) }()
+			require.Eventually(t, func() bool { return watcher.Sync(ctx) == nil }, 10*time.Second, 10*time.Millisecond)
+
+			tok := feedToken("w", apitoken.FullAccess)
+			require.NoError(t, r.writer.Create(ctx, tok, apitoken.Hash{9}))
+			require.NoError(t, watcher.Sync(ctx))
+			assert.Equal(t, []string{tok.ID}, ids(rec.take()), "created by another instance")
+
+			r.exec(t, r.db, "UPDATE {{p}}tokens SET type = 'read-only' WHERE id = ?", tok.ID)
+			require.NoError(t, watcher.Sync(ctx))
+			assert.Equal(t, []string{tok.ID}, ids(rec.take()), "downgraded by a script")
+
+			r.exec(t, r.db, "DELETE FROM {{p}}tokens")
+			require.NoError(t, watcher.Sync(ctx))
+			assert.Contains(t, ids(rec.take()), tok.ID, "deleted by a script")
+
+			require.NoError(t, watchDB.Close())
+			select {
+			case err := <-rec.done:
+				assert.Error(t, err, "the watch reports its lost database")
+				assert.NotErrorIs(t, err, context.Canceled)
+			case <-time.After(10 * time.Second):
+				t.Fatal("WatchChanges did not return when its database closed")
+			}
+			assert.ErrorIs(t, watcher.Sync(ctx), sqlstore.ErrNotWatching)
+		})
+	}
+}
