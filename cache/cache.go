@@ -131,7 +131,6 @@ type Store struct {
 
 	// The store's change feed, if it has one and Options.FeedTTL allows.
 	feed     *feedState
-	feedCtx  context.Context // ends at Close
 	feedUp   atomic.Bool
 	feedLost atomic.Uint64
 	known    atomic.Pointer[filter] // nil: refuse nothing unasked
@@ -205,8 +204,8 @@ func New(store apitoken.Store, opts Options) *Store {
 		if opts.Clock != nil {
 			s.feed.after = opts.Clock.After
 		}
-		s.feedCtx, s.feed.cancel = context.WithCancel(context.Background())
-		go s.watch(s.feedCtx)
+		s.feed.ctx, s.feed.cancel = context.WithCancel(context.Background())
+		go s.watch()
 	}
 	return s
 }

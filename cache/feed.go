@@ -37,6 +37,7 @@ type feedState struct {
 	ttl    time.Duration // Options.FeedTTL
 	filter bool          // keep a filter of known keys
 	after  func(time.Duration) <-chan time.Time
+	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -66,7 +67,8 @@ func (s *Store) Close() error {
 }
 
 // watch runs the feed until Close, watching it again whenever it is lost.
-func (s *Store) watch(ctx context.Context) {
+func (s *Store) watch() {
+	ctx := s.feed.ctx
 	defer close(s.feed.done)
 	wait := 100 * time.Millisecond
 	for {
@@ -170,7 +172,7 @@ func (s *Store) buildFilterLocked() {
 // meanwhile, the filter is dropped: it may lack keys made since.
 func (s *Store) fillFilter() {
 	var keys []filterKey // 16 bytes a key while the filter is sized
-	err := s.feed.feed.KeyHashes(s.feedCtx, func(h apitoken.Hash) { keys = append(keys, keyOf(&h)) })
+	err := s.feed.feed.KeyHashes(s.feed.ctx, func(h apitoken.Hash) { keys = append(keys, keyOf(&h)) })
 	f := newFilter(len(keys))
 	for _, k := range keys {
 		f.add(k)
@@ -184,7 +186,7 @@ func (s *Store) fillFilter() {
 	s.feed.pending = nil
 	switch {
 	case err != nil:
-		if s.feedCtx.Err() == nil {
+		if s.feed.ctx.Err() == nil {
 			s.log.Warn("cache: reading the known keys failed; unknown keys reach the store", "err", err)
 		}
 	case s.feedUp.Load():
