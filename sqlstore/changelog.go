@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,9 +19,10 @@ const (
 	// gapTimeout is how long a missing seq is waited for, re-reading the
 	// log from below it, before the watch moves past it.
 	gapTimeout = 5 * time.Second
-	// lateWindow is how long a seq given up on is still looked for, by
-	// number, so that a transaction that commits late is reported late
-	// rather than never; at most lateCap of them.
+	// lateWindow is how long a run of seqs given up on is still looked
+	// for, by number, so that a transaction that commits late is reported
+	// late rather than never. A watch looks for at most lateCap runs; when
+	// it would need more, it reports a Reset instead of forgetting some.
 	lateWindow = time.Minute
 	lateCap    = 1000
 	// retention is the age of the log entries that pruning removes, at
@@ -76,9 +76,17 @@ func buildFeedQueries(d Dialect, prefix string) feedQueries {
 type changeLog struct {
 	low, max   int64
 	seen       map[int64]struct{}
-	noticed    []notice            // in upTo order
-	late       map[int64]time.Time // seqs given up on, looked for until then
+	noticed    []notice  // in upTo order
+	late       []lateRun // in seq order, all at or below low
+	lateSeen   map[int64]struct{}
 	gapTimeout time.Duration
+}
+
+// lateRun is a run of seqs given up on, from and to included, looked for
+// until then; lateSeen holds those of them reported since.
+type lateRun struct {
+	from, to int64
+	until    time.Time
 }
 
 // notice says that every seq up to upTo that was missing was first missed
@@ -99,7 +107,7 @@ func (s *Store) startLog(ctx context.Context) (*changeLog, error) {
 	}
 	l := &changeLog{
 		low: low.Int64, max: low.Int64, gapTimeout: s.feed.gapTimeout,
-		seen: make(map[int64]struct{}), late: make(map[int64]time.Time),
+		seen: make(map[int64]struct{}), lateSeen: make(map[int64]struct{}),
 	}
 	return l, s.readChanges(ctx, l, nil)
 }
@@ -109,11 +117,11 @@ func (s *Store) startLog(ctx context.Context) (*changeLog, error) {
 // the watch, so that changes may have been missed.
 func (l *changeLog) take(seq int64, id sql.NullString) (fresh, reset bool) {
 	if seq <= l.low {
-		if _, ok := l.late[seq]; ok {
-			delete(l.late, seq)
-			return id.Valid, false
+		if _, ok := l.lateSeen[seq]; ok || !l.isLate(seq) {
+			return false, false
 		}
-		return false, false
+		l.lateSeen[seq] = struct{}{}
+		return id.Valid, false
 	}
 	if _, ok := l.seen[seq]; ok {
 		return false, false
@@ -133,9 +141,17 @@ func (l *changeLog) take(seq int64, id sql.NullString) (fresh, reset bool) {
 	return true, false
 }
 
+// isLate reports whether seq is in a run given up on and still looked for.
+func (l *changeLog) isLate(seq int64) bool {
+	i, _ := slices.BinarySearchFunc(l.late, seq, func(r lateRun, seq int64) int { return cmp.Compare(r.to, seq) })
+	return i < len(l.late) && l.late[i].from <= seq
+}
+
 // advance moves low past what was seen and past gaps older than
-// gapTimeout, which it then looks for as late.
-func (l *changeLog) advance(now time.Time) {
+// gapTimeout, which it then looks for as late. It reports overflow when
+// there were more such runs than lateCap: the oldest were forgotten, so
+// their changes, if they commit, may be missed.
+func (l *changeLog) advance(now time.Time) (overflow bool) {
 	if n := len(l.noticed); l.max > l.low && (n == 0 || l.noticed[n-1].upTo < l.max) {
 		l.noticed = append(l.noticed, notice{l.max, now})
 	}
@@ -156,9 +172,7 @@ func (l *changeLog) advance(now time.Time) {
 		for k := range l.seen {
 			end = min(end, k-1)
 		}
-		for seq := next; seq <= end && len(l.late) < lateCap; seq++ {
-			l.late[seq] = now.Add(lateWindow)
-		}
+		l.late = append(l.late, lateRun{from: next, to: end, until: now.Add(lateWindow)})
 		l.low = end
 	}
 	i := 0
@@ -166,9 +180,29 @@ func (l *changeLog) advance(now time.Time) {
 		i++
 	}
 	l.noticed = slices.Delete(l.noticed, 0, i)
-	for seq, until := range l.late {
-		if now.After(until) {
-			delete(l.late, seq)
+	if n := len(l.late) - lateCap; n > 0 {
+		overflow = true
+		l.forget(l.late[:n])
+		l.late = slices.Delete(l.late, 0, n)
+	}
+	// Runs are given up on in seq order, so they expire in that order.
+	i = 0
+	for i < len(l.late) && now.After(l.late[i].until) {
+		i++
+	}
+	l.forget(l.late[:i])
+	l.late = slices.Delete(l.late, 0, i)
+	return overflow
+}
+
+// forget drops what lateSeen holds of runs.
+func (l *changeLog) forget(runs []lateRun) {
+	for seq := range l.lateSeen {
+		for _, r := range runs {
+			if r.from <= seq && seq <= r.to {
+				delete(l.lateSeen, seq)
+				break
+			}
 		}
 	}
 }
@@ -178,16 +212,9 @@ func (l *changeLog) pollQuery(d Dialect, base string) (string, []any) {
 	var b strings.Builder
 	b.WriteString(base)
 	args := []any{l.low}
-	if len(l.late) > 0 {
-		b.WriteString(" OR seq IN (")
-		for i, seq := range slices.Sorted(maps.Keys(l.late)) {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("?")
-			args = append(args, seq)
-		}
-		b.WriteString(")")
+	for _, r := range l.late {
+		b.WriteString(" OR seq BETWEEN ? AND ?")
+		args = append(args, r.from, r.to)
 	}
 	b.WriteString(" ORDER BY seq LIMIT ")
 	b.WriteString(strconv.Itoa(pollBatch))
@@ -227,7 +254,9 @@ func (s *Store) readChanges(ctx context.Context, l *changeLog, changed func(apit
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		l.advance(s.feed.now())
+		if l.advance(s.feed.now()) {
+			reset = true
+		}
 		if changed != nil {
 			if err := s.deliver(ctx, ids, reset, changed); err != nil {
 				return err

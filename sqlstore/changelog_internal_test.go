@@ -12,7 +12,7 @@ import (
 // TestChangeLogGaps drives a watch's position through gaps by hand.
 func TestChangeLogGaps(t *testing.T) {
 	t0 := time.Unix(1e9, 0)
-	l := &changeLog{low: 10, max: 10, gapTimeout: time.Second, seen: map[int64]struct{}{}, late: map[int64]time.Time{}}
+	l := &changeLog{low: 10, max: 10, gapTimeout: time.Second, seen: map[int64]struct{}{}, lateSeen: map[int64]struct{}{}}
 	tok := sql.NullString{String: "t", Valid: true}
 	take := func(seq int64) bool {
 		fresh, reset := l.take(seq, tok)
@@ -40,7 +40,7 @@ func TestChangeLogGaps(t *testing.T) {
 	assert.Equal(t, int64(13), l.low)
 	l.advance(t0.Add(3 * time.Second))
 	assert.Equal(t, int64(16), l.low, "14 and 15 are given up on; 17 was missed later")
-	assert.Len(t, l.late, 2)
+	assert.Len(t, l.late, 1, "one run: 14 and 15")
 	assert.True(t, take(15), "15 commits late, and is reported")
 	assert.False(t, take(15))
 	l.advance(t0.Add(3*time.Second + time.Second/2))
@@ -52,15 +52,39 @@ func TestChangeLogGaps(t *testing.T) {
 
 	assert.True(t, take(2_000_018), "a jump of the sequence")
 	l.advance(t0.Add(time.Hour))
-	l.advance(t0.Add(time.Hour + time.Second))
+	assert.False(t, l.advance(t0.Add(time.Hour+time.Second)), "one run given up on")
 	assert.Equal(t, int64(2_000_018), l.low)
-	assert.Len(t, l.late, lateCap, "only so many are looked for")
 	assert.Empty(t, l.noticed)
+	assert.True(t, take(1_500_000), "a late commit anywhere in the jump is reported")
+	assert.False(t, take(1_500_000))
+	assert.True(t, take(19))
 
 	fresh, reset := l.take(2_000_030, sql.NullString{})
 	assert.False(t, fresh)
 	assert.True(t, reset, "the mark where pruning cut the log")
 	assert.Equal(t, int64(2_000_030), l.low)
+}
+
+// TestChangeLogLateOverflow: a watch that would have to look for more runs
+// of missing seqs than it can says so, and its caller reports a Reset, rather
+// than forget some of them and miss their changes.
+func TestChangeLogLateOverflow(t *testing.T) {
+	t0 := time.Unix(1e9, 0)
+	l := &changeLog{gapTimeout: time.Second, seen: map[int64]struct{}{}, lateSeen: map[int64]struct{}{}}
+	tok := sql.NullString{String: "t", Valid: true}
+	for seq := int64(2); seq <= 2*(lateCap+1); seq += 2 {
+		fresh, _ := l.take(seq, tok)
+		require.True(t, fresh)
+	}
+	l.advance(t0)
+	assert.True(t, l.advance(t0.Add(time.Second)), "lateCap+1 runs: too many to look for")
+	assert.Equal(t, int64(2*(lateCap+1)), l.low)
+	assert.LessOrEqual(t, len(l.late), lateCap)
+	assert.False(t, l.advance(t0.Add(2*time.Second)), "said once")
+
+	query, args := l.pollQuery(SQLite, "SELECT seq FROM changes WHERE seq > ?")
+	assert.Contains(t, query, "BETWEEN")
+	assert.Len(t, args, 1+2*len(l.late), "low, and each run's bounds")
 }
 
 func TestSplitStatements(t *testing.T) {
