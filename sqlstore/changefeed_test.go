@@ -453,6 +453,79 @@ func TestFeedLostDatabase(t *testing.T) {
 	}
 }
 
+// TestFeedStalledDatabase: a watch whose database stops answering (a hung
+// server, a black-holed network: no error, no reply) fails within the poll
+// timeout, so that the cache falls back to its TTL instead of taking
+// silence for a quiet log. The proxy holds the traffic; PostgreSQL's driver
+// has no read timeout of its own.
+func TestFeedStalledDatabase(t *testing.T) {
+	for _, e := range engines {
+		if e.dialect == sqlstore.SQLite {
+			continue // in-process: it cannot stall
+		}
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			r := newFeedRig(t, e, sqlstore.Options{})
+			proxied, target := viaProxy(t, e, r.dsn)
+			p, err := faultproxy.New(target)
+			require.NoError(t, err)
+			t.Cleanup(func() { p.Close() })
+			dsn := proxied(p.Addr())
+			if e.dialect == sqlstore.MySQL {
+				cfg, err := mysql.ParseDSN(dsn)
+				require.NoError(t, err)
+				cfg.ReadTimeout, cfg.WriteTimeout = 0, 0 // none, as by default
+				dsn = cfg.FormatDSN()
+			}
+			watchDB, err := sql.Open(e.driver, dsn)
+			require.NoError(t, err)
+			t.Cleanup(func() { watchDB.Close() })
+			s, err := sqlstore.New(watchDB, sqlstore.Options{Dialect: e.dialect, TablePrefix: r.prefix, PollInterval: 10 * time.Millisecond})
+			require.NoError(t, err)
+			s.SetPollTimeout(200 * time.Millisecond)
+			done := make(chan error, 1)
+			rec := make(chan struct{}, 1)
+			go func() {
+				done <- s.WatchChanges(ctx, func(apitoken.Change) {
+					select {
+					case rec <- struct{}{}:
+					default:
+					}
+				})
+			}()
+			<-rec
+			require.NoError(t, s.Sync(ctx))
+
+			p.SetMode(faultproxy.Stall)
+			t.Cleanup(func() { p.SetMode(faultproxy.Pass) })
+			select {
+			case err := <-done:
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "sqlstore: watch changes")
+			case <-time.After(10 * time.Second):
+				t.Fatal("WatchChanges went on waiting on a stalled database")
+			}
+		})
+	}
+}
+
+// TestFeedChangedAtIsWriteTime: on PostgreSQL a change is stamped with the
+// time it was written, not its transaction's start (now()), which would
+// make a long transaction's changes look older than the changes of others
+// that it raced, and a watch could start above them.
+func TestFeedChangedAtIsWriteTime(t *testing.T) {
+	for _, e := range engines {
+		if e.dialect != sqlstore.Postgres {
+			continue
+		}
+		r := newFeedRig(t, e, sqlstore.Options{})
+		var def string
+		require.NoError(t, r.db.QueryRow(`SELECT column_default FROM information_schema.columns
+			WHERE table_name = $1 AND column_name = 'changed_at'`, r.prefix+"changes").Scan(&def))
+		assert.Equal(t, "clock_timestamp()", def)
+	}
+}
+
 // viaProxy returns the target host:port of dsn, and a function that writes
 // dsn through another address, with short timeouts.
 func viaProxy(t *testing.T, e engine, dsn string) (func(addr string) string, string) {

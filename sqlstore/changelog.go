@@ -34,6 +34,10 @@ const (
 	// pollBatch bounds the rows of one read of the log; a full batch is
 	// followed by another read at once.
 	pollBatch = 5000
+	// pollTimeout bounds one read of the log and of its tokens' key
+	// hashes: a database that stops answering fails the watch, rather
+	// than be taken for a quiet log.
+	pollTimeout = 10 * time.Second
 	// idChunk bounds the ids of one read of key hashes.
 	idChunk = 500
 )
@@ -102,7 +106,9 @@ type notice struct {
 // there is waited for as any gap.
 func (s *Store) startLog(ctx context.Context) (*changeLog, error) {
 	var low sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, s.feed.q.start, s.feed.gapTimeout.Milliseconds()).Scan(&low); err != nil {
+	qctx, cancel := context.WithTimeout(ctx, s.feed.pollTimeout)
+	defer cancel()
+	if err := s.db.QueryRowContext(qctx, s.feed.q.start, s.feed.gapTimeout.Milliseconds()).Scan(&low); err != nil {
 		return nil, err
 	}
 	l := &changeLog{
@@ -226,46 +232,55 @@ func (l *changeLog) pollQuery(d Dialect, base string) (string, []any) {
 // A nil changed only moves l.
 func (s *Store) readChanges(ctx context.Context, l *changeLog, changed func(apitoken.Change)) error {
 	for {
-		query, args := l.pollQuery(s.dialect, s.feed.q.poll)
-		rows, err := s.db.QueryContext(ctx, query, args...)
-		if err != nil {
+		more, err := s.readBatch(ctx, l, changed)
+		if !more || err != nil {
 			return err
-		}
-		var ids []string
-		n, reset, progressed := 0, false, false
-		for rows.Next() {
-			var seq int64
-			var id sql.NullString
-			if err := rows.Scan(&seq, &id); err != nil {
-				rows.Close()
-				return err
-			}
-			n++
-			switch fresh, cut := l.take(seq, id); {
-			case cut:
-				ids, reset, progressed = ids[:0], true, true
-			case fresh:
-				ids, progressed = append(ids, id.String), true
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if l.advance(s.feed.now()) {
-			reset = true
-		}
-		if changed != nil {
-			if err := s.deliver(ctx, ids, reset, changed); err != nil {
-				return err
-			}
-		}
-		if n < pollBatch || !progressed {
-			return nil
 		}
 	}
+}
+
+// readBatch reads up to pollBatch rows of the log, within pollTimeout, and
+// reports whether there may be more.
+func (s *Store) readBatch(ctx context.Context, l *changeLog, changed func(apitoken.Change)) (more bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.feed.pollTimeout)
+	defer cancel()
+	query, args := l.pollQuery(s.dialect, s.feed.q.poll)
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return false, err
+	}
+	var ids []string
+	n, reset, progressed := 0, false, false
+	for rows.Next() {
+		var seq int64
+		var id sql.NullString
+		if err := rows.Scan(&seq, &id); err != nil {
+			rows.Close()
+			return false, err
+		}
+		n++
+		switch fresh, cut := l.take(seq, id); {
+		case cut:
+			ids, reset, progressed = ids[:0], true, true
+		case fresh:
+			ids, progressed = append(ids, id.String), true
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return false, err
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if l.advance(s.feed.now()) {
+		reset = true
+	}
+	if changed != nil {
+		if err := s.deliver(ctx, ids, reset, changed); err != nil {
+			return false, err
+		}
+	}
+	return n == pollBatch && progressed, nil
 }
 
 // deliver reads the key hashes of the tokens ids, in one query per idChunk

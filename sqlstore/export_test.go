@@ -20,3 +20,7 @@ func (s *Store) SetFeedClock(now func() time.Time) { s.feed.now = now }
 
 // GapTimeout is how long a watch waits for a missing seq.
 const GapTimeout = gapTimeout
+
+// SetPollTimeout replaces the bound on one read of the change log; call it
+// before WatchChanges.
+func (s *Store) SetPollTimeout(d time.Duration) { s.feed.pollTimeout = d }

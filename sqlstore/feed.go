@@ -35,6 +35,9 @@ type feedState struct {
 	// gapTimeout is how long a missing seq is waited for; a variable so
 	// that tests can shorten it.
 	gapTimeout time.Duration
+	// pollTimeout bounds one read of the log; a variable so that tests
+	// can shorten it.
+	pollTimeout time.Duration
 	// now tells the time that gaps are timed by; tests replace it.
 	now       func() time.Time
 	lastPrune atomic.Int64 // this Store's last prune, in Unix nanoseconds
@@ -52,6 +55,7 @@ func (f *feedState) init(d Dialect, prefix string, interval time.Duration,
 	f.interval = min(max(interval, minPollInterval), maxPollInterval)
 	f.wake = wake
 	f.gapTimeout = gapTimeout
+	f.pollTimeout = pollTimeout
 	f.now = time.Now
 	f.watches = make(map[*watch]struct{})
 }
@@ -139,12 +143,15 @@ func (w *watch) end(err error) {
 //
 // A change written by a transaction that commits more than a few seconds
 // after a later one was read may be reported late, within a minute, or
-// after that not at all. WatchChanges also prunes log entries older than an
-// hour, at most once a minute; a watch that falls further behind than that
-// reports Reset.
+// after that not at all; if more than 1,000 runs of numbers are missing at
+// once, the watch reports Reset rather than look for some of them only.
+// WatchChanges also prunes log entries older than an hour, at most once a
+// minute; a watch that falls further behind than that reports Reset.
 //
 // It returns ctx.Err() when ctx ends, and the error when the database
-// fails; call it again to resume, with a Reset.
+// fails or a read of the log takes longer than 10 seconds (a hung
+// connection is not taken for a quiet log); call it again to resume, with
+// a Reset.
 func (s *Store) WatchChanges(ctx context.Context, changed func(apitoken.Change)) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
