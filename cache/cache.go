@@ -228,8 +228,12 @@ func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.To
 	if t, found, ok := sh.lookup(hash, s.elapsed()); ok {
 		return answer(t, found)
 	}
-	if s.feed != nil && s.refused(ctx, &hash) {
-		return nil, apitoken.ErrNotFound
+	if s.feed != nil {
+		epoch := s.epoch.Load()
+		if s.refused(ctx, &hash) {
+			s.refusal(sh, hash, epoch)
+			return nil, apitoken.ErrNotFound
+		}
 	}
 	return s.load(ctx, sh, hash)
 }

@@ -41,9 +41,14 @@ type feedState struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu       sync.Mutex // guards building and pending
+	mu sync.Mutex // guards gen, building and pending
+	// gen counts the times the filter was dropped (the feed was lost, or
+	// reported a Reset): a filter whose read of the known keys began
+	// before may lack keys made since, and is not put in service.
+	gen      uint64
 	building bool
-	pending  []filterKey // added while a filter is built
+	pending  []filterKey    // added while a filter is built
+	builds   sync.WaitGroup // the filter's build, for Close
 }
 
 // FeedStats returns the state of the change feed; zero when the store has
@@ -62,6 +67,7 @@ func (s *Store) Close() error {
 	if s.feed != nil {
 		s.feed.cancel()
 		<-s.feed.done
+		s.feed.builds.Wait()
 	}
 	return nil
 }
@@ -79,7 +85,7 @@ func (s *Store) watch() {
 		if s.feedUp.Swap(false) {
 			wait = 100 * time.Millisecond
 		}
-		s.known.Store(nil) // it would not learn of new keys
+		s.dropFilter() // it would not learn of new keys
 		s.shorten()
 		n := s.feedLost.Add(1)
 		s.log.Warn("cache: change feed lost; tokens are kept for TTL until it is back", "err", err, "ttl", s.ttl, "lost", n, "retry_in", wait)
@@ -103,6 +109,8 @@ func (s *Store) changed(c apitoken.Change) {
 		} else if s.feedLost.Load() > 0 {
 			s.log.Info("cache: change feed is back; changes made anywhere apply at once", "feed_ttl", s.feed.ttl)
 		}
+		// Keys made by the changes missed are in no filter.
+		s.dropFilter()
 		s.buildFilter()
 		return
 	}
@@ -150,6 +158,15 @@ func (s *Store) shorten() {
 	}
 }
 
+// dropFilter takes the filter out of service, and makes any build in
+// progress read the known keys again.
+func (s *Store) dropFilter() {
+	s.feed.mu.Lock()
+	defer s.feed.mu.Unlock()
+	s.feed.gen++
+	s.known.Store(nil)
+}
+
 // buildFilter builds a new filter of known keys in the background, unless
 // one is being built; the current one (if any) serves meanwhile.
 func (s *Store) buildFilter() {
@@ -163,35 +180,69 @@ func (s *Store) buildFilterLocked() {
 		return
 	}
 	s.feed.building = true
-	s.feed.pending = nil
-	go s.fillFilter()
+	s.feed.builds.Go(s.fillFilter)
 }
 
 // fillFilter reads every key hash into a new filter, adds those the feed
-// reported meanwhile, and puts it in service. If the feed was lost
-// meanwhile, the filter is dropped: it may lack keys made since.
+// reported meanwhile, and puts it in service. If the filter was dropped
+// meanwhile, it reads them again while the feed runs; if the read fails, it
+// tries again later, waiting longer each time.
 func (s *Store) fillFilter() {
+	wait := 100 * time.Millisecond
+	for {
+		s.feed.mu.Lock()
+		gen := s.feed.gen
+		s.feed.mu.Unlock()
+		f, err := s.readFilter()
+		if s.filled(gen, f, err) {
+			return
+		}
+		if err != nil {
+			s.log.Warn("cache: reading the known keys failed; unknown keys reach the store", "err", err, "retry_in", wait)
+			select {
+			case <-s.feed.after(wait):
+			case <-s.feed.ctx.Done():
+				s.filled(gen, nil, s.feed.ctx.Err())
+				return
+			}
+			wait = min(2*wait, feedRetry)
+		}
+	}
+}
+
+// readFilter returns a filter of every key hash the store has.
+func (s *Store) readFilter() (*filter, error) {
 	var keys []filterKey // 16 bytes a key while the filter is sized
-	err := s.feed.feed.KeyHashes(s.feed.ctx, func(h apitoken.Hash) { keys = append(keys, keyOf(&h)) })
+	if err := s.feed.feed.KeyHashes(s.feed.ctx, func(h apitoken.Hash) { keys = append(keys, keyOf(&h)) }); err != nil {
+		return nil, err
+	}
 	f := newFilter(len(keys))
 	for _, k := range keys {
 		f.add(k)
 	}
+	return f, nil
+}
+
+// filled ends a build that read f, and reports whether it is over: f is in
+// service, or there is no feed for a filter. A build that read before the
+// filter was dropped, or that failed, goes on while the feed runs.
+func (s *Store) filled(gen uint64, f *filter, err error) bool {
 	s.feed.mu.Lock()
 	defer s.feed.mu.Unlock()
-	s.feed.building = false
+	if s.feed.ctx.Err() != nil || !s.feedUp.Load() {
+		// The next Reset builds again.
+		s.feed.building, s.feed.pending = false, nil
+		return true
+	}
+	if err != nil || gen != s.feed.gen {
+		return false
+	}
 	for _, k := range s.feed.pending {
 		f.add(k)
 	}
-	s.feed.pending = nil
-	switch {
-	case err != nil:
-		if s.feed.ctx.Err() == nil {
-			s.log.Warn("cache: reading the known keys failed; unknown keys reach the store", "err", err)
-		}
-	case s.feedUp.Load():
-		s.known.Store(f)
-	}
+	s.known.Store(f)
+	s.feed.building, s.feed.pending = false, nil
+	return true
 }
 
 // refused reports whether the filter tells that hash is no stored key's: it
@@ -212,4 +263,19 @@ func (s *Store) refused(ctx context.Context, hash *apitoken.Hash) bool {
 	}
 	s.filtered.Add(1)
 	return true
+}
+
+// refusal remembers a hash the filter refused as unknown, as a store's
+// answer would be, so that its repeats cost no Sync; unless the cache was
+// invalidated since epoch, before the refusal, by a change that may have
+// made the key.
+func (s *Store) refusal(sh *shard, hash apitoken.Hash, epoch uint64) {
+	if s.negTTL <= 0 {
+		return
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if s.epoch.Load() == epoch {
+		sh.putUnknown(hash, s.elapsed()+s.negTTL)
+	}
 }

@@ -24,6 +24,14 @@ import (
 type shared struct {
 	*memstore.Store
 	lookups atomic.Int64
+	syncs   atomic.Int64
+
+	// keyHashes, when set, replaces KeyHashes.
+	keyHashes atomic.Pointer[func(context.Context, func(apitoken.Hash)) error]
+	// missing drops the changes the feed would report, as a feed that
+	// misses some does; resetNext then makes its next report a Reset,
+	// as such a feed's would be.
+	missing, resetNext atomic.Bool
 
 	mu      sync.Mutex
 	broken  bool
@@ -49,11 +57,41 @@ func (s *shared) WatchChanges(ctx context.Context, changed func(apitoken.Change)
 	ctx, cancel := context.WithCancelCause(ctx)
 	s.cancels = append(s.cancels, func() { cancel(errFeedDown) })
 	s.mu.Unlock()
-	err := s.Store.WatchChanges(ctx, changed)
+	err := s.Store.WatchChanges(ctx, func(c apitoken.Change) {
+		switch {
+		case c.Reset:
+		case s.missing.Load():
+			return
+		case s.resetNext.Swap(false):
+			changed(apitoken.Change{Reset: true})
+		}
+		changed(c)
+	})
 	if errors.Is(context.Cause(ctx), errFeedDown) {
 		return errFeedDown
 	}
 	return err
+}
+
+func (s *shared) Sync(ctx context.Context) error {
+	s.syncs.Add(1)
+	return s.Store.Sync(ctx)
+}
+
+func (s *shared) KeyHashes(ctx context.Context, add func(apitoken.Hash)) error {
+	if f := s.keyHashes.Load(); f != nil {
+		return (*f)(ctx, add)
+	}
+	return s.Store.KeyHashes(ctx, add)
+}
+
+// setKeyHashes makes KeyHashes call f, or the store's own for nil.
+func (s *shared) setKeyHashes(f func(context.Context, func(apitoken.Hash)) error) {
+	if f == nil {
+		s.keyHashes.Store(nil)
+		return
+	}
+	s.keyHashes.Store(&f)
 }
 
 // setBroken breaks the feed, ending the watches, or mends it.
