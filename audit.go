@@ -58,7 +58,7 @@ func (s *Service) event(ctx context.Context, kind EventKind, t *Token, err error
 	}
 	e := Event{Kind: kind, Time: s.now(), Err: err}
 	if r != nil {
-		e.Client = remoteHost(r)
+		e.Client = s.clientName(r)
 	}
 	if t != nil {
 		e.TokenID, e.TokenName = t.ID, t.Name

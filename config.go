@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -99,6 +100,13 @@ type Config struct {
 	// keep it quick.
 	OnEvent func(context.Context, Event)
 
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client: for a request from one of them, the client is the
+	// last address in that header that none of them added. Policy
+	// AllowedIPs, FailureLimit (unless its ClientKey says otherwise) and
+	// audit events use that client. Default none: the client is the peer.
+	TrustedProxies []netip.Prefix
+
 	// Clock tells the time and times the background writer's waits. Tests
 	// set an apitokentest.Clock and move it by hand. Default: the system
 	// clock.
@@ -127,6 +135,10 @@ type Service struct {
 	errorHandler  func(http.ResponseWriter, *http.Request, error)
 	now           func() time.Time
 	touches       *toucher
+
+	trustedProxies []netip.Prefix
+	rates          tokenRates
+	spender        QuotaSpender // the store, if it is one
 }
 
 // New returns a Service for cfg. It fails if the store or the salt is missing.
@@ -152,6 +164,13 @@ func New(cfg Config) (*Service, error) {
 		errorHandler:  cfg.ErrorHandler,
 	}
 	s.peeker, _ = cfg.Store.(Peeker)
+	s.spender, _ = cfg.Store.(QuotaSpender)
+	for _, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return nil, errors.New("apitoken: Config.TrustedProxies holds an invalid prefix")
+		}
+		s.trustedProxies = append(s.trustedProxies, unmapPrefix(p))
+	}
 	switch {
 	case cfg.KeyMemo == 0:
 		s.memo = &keyMemo{max: DefaultKeyMemo}
@@ -209,7 +228,7 @@ func New(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if s.limiter, err = newFailureLimiter(cfg.FailureLimit, s.now); err != nil {
+	if s.limiter, err = newFailureLimiter(cfg.FailureLimit, s.now, s.clientName); err != nil {
 		return nil, err
 	}
 	interval := cfg.TouchInterval

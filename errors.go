@@ -35,6 +35,17 @@ var (
 	// ErrUnavailable: the store could not be asked, so the key was not
 	// checked. Requests fail closed with 503.
 	ErrUnavailable = errors.New("apitoken: token store unavailable")
+	// ErrDisabled: the token is disabled (Policy.Disabled).
+	ErrDisabled = errors.New("apitoken: token disabled")
+	// ErrAddressNotAllowed: the client's address is not in the token's
+	// Policy.AllowedIPs.
+	ErrAddressNotAllowed = errors.New("apitoken: client address not allowed for this token")
+	// ErrRateLimited: the token made its Policy.RateLimit's requests in
+	// this window. The error is a *LimitError saying when to retry.
+	ErrRateLimited = errors.New("apitoken: token rate limit exceeded")
+	// ErrQuotaExhausted: the token has no uses left of its Policy.Quota.
+	// The error is a *LimitError saying when it is refilled, if it is.
+	ErrQuotaExhausted = errors.New("apitoken: token usage quota exhausted")
 	// ErrTooManyFailures: the client failed to authenticate too often lately
 	// (see Config.FailureLimit), and its request presented no key the Service
 	// knows to be valid. It is refused with 429 unchecked.
@@ -70,8 +81,12 @@ var errorResponses = []struct {
 	{ErrMalformedHeader, http.StatusUnauthorized, "UnauthorizedError", "Missing or invalid credentials", true, "invalid_token"},
 	{ErrInvalidKey, http.StatusUnauthorized, "UnauthorizedError", "Missing or invalid credentials", true, "invalid_token"},
 	{ErrExpired, http.StatusUnauthorized, "UnauthorizedError", "Token expired", true, "invalid_token"},
+	{ErrDisabled, http.StatusUnauthorized, "UnauthorizedError", "Token disabled", true, "invalid_token"},
 	{ErrMultipleHeaders, http.StatusBadRequest, "ApplicationError", "Only one Authorization header is allowed", true, "invalid_request"},
 	{ErrForbidden, http.StatusForbidden, "ForbiddenError", "Forbidden", true, "insufficient_scope"},
+	{ErrAddressNotAllowed, http.StatusForbidden, "ForbiddenError", "Token not allowed from this address", false, ""},
+	{ErrRateLimited, http.StatusTooManyRequests, "RateLimitError", "Too many requests for this token", false, ""},
+	{ErrQuotaExhausted, http.StatusTooManyRequests, "RateLimitError", "Usage quota of this token exhausted", false, ""},
 	{ErrTooManyFailures, http.StatusTooManyRequests, "RateLimitError", "Too many failed authentication attempts", false, ""},
 	{ErrUnavailable, http.StatusServiceUnavailable, "ServiceUnavailableError", "Token store unavailable", false, ""},
 	{ErrNotFound, http.StatusNotFound, "NotFoundError", "API Token not found", false, ""},
@@ -92,9 +107,10 @@ type HTTPError struct {
 // DescribeError returns how err is answered over HTTP, from the same table
 // the middleware and the admin API use: 400 for ErrMultipleHeaders,
 // ErrNotRecoverable and validation errors (with the first field's message),
-// 401 for missing, malformed, unknown or expired credentials, 403 for
-// ErrForbidden, 404 for ErrNotFound, 412 for ErrStale, 429 for
-// ErrTooManyFailures, 503 for ErrUnavailable, and 500 for any other error.
+// 401 for missing, malformed, unknown, expired or disabled credentials, 403
+// for ErrForbidden and ErrAddressNotAllowed, 404 for ErrNotFound, 412 for
+// ErrStale, 429 for ErrTooManyFailures, ErrRateLimited and
+// ErrQuotaExhausted, 503 for ErrUnavailable, and 500 for any other error.
 func DescribeError(err error) HTTPError {
 	var verr *ValidationError
 	if errors.As(err, &verr) {

@@ -1,9 +1,9 @@
 package apitoken
 
 import (
-	"errors"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // ParseBearer returns the key of an Authorization header value, matching
@@ -77,17 +77,28 @@ func trimSpace(s string) string {
 // Authenticate returns the token that r's Authorization header carries. Only
 // the header is read: never the query string or cookies. More than one
 // Authorization header is ErrMultipleHeaders. The token is a copy, the
-// caller's to change.
+// caller's to change. It spends a use of the token's rate limit and quota.
 func (s *Service) Authenticate(r *http.Request) (*Token, error) {
-	return cloned(s.authenticate(r))
+	return cloned(s.spent(r, s.authenticate))
 }
 
 // Check authenticates r and authorizes it for every one of actions. With no
 // actions only FullAccess tokens pass. It returns the token, if one was
 // found, with ErrForbidden or ErrExpired. The token is a copy, the caller's
-// to change.
+// to change. An allowed request spends a use of the token's rate limit and
+// quota.
 func (s *Service) Check(r *http.Request, actions ...string) (*Token, error) {
-	return cloned(s.check(r, actions...))
+	return cloned(s.spent(r, func(r *http.Request) (*Token, error) { return s.check(r, actions...) }))
+}
+
+// spent runs check on r and, if it lets r through, spends a use of the
+// token's limits.
+func (s *Service) spent(r *http.Request, check func(*http.Request) (*Token, error)) (*Token, error) {
+	t, err := check(r)
+	if err == nil {
+		_, err = s.spend(r.Context(), t)
+	}
+	return t, err
 }
 
 // authenticate is Authenticate returning the shared token, which the
@@ -126,6 +137,12 @@ func cloned(t *Token, err error) (*Token, error) {
 	}
 	return t, err
 }
+
+// ExpirationHeader is the response header that tells the client when the
+// token of its request expires (RFC 3339, UTC), as GitHub's
+// github-authentication-token-expiration does, so that a script can warn
+// before it breaks. The middleware sends it for every token that expires.
+const ExpirationHeader = "Api-Token-Expiration"
 
 // Require returns middleware that lets a request through only with a token
 // allowed every one of actions, and puts the token in the request context
@@ -167,14 +184,26 @@ func (s *Service) guard(next http.Handler, check func(*http.Request) (*Token, er
 		}
 		t, err := check(r)
 		if err == nil {
-			next.ServeHTTP(w, withToken(r, t))
-			return
+			if t.Policy.IsZero() && t.ExpiresAt == nil {
+				next.ServeHTTP(w, withToken(r, t))
+				return
+			}
+			var g grant
+			g, err = s.spend(r.Context(), t)
+			g.writeHeaders(w.Header(), err)
+			if err == nil {
+				if t.ExpiresAt != nil {
+					w.Header().Set(ExpirationHeader, t.ExpiresAt.UTC().Format(time.RFC3339))
+				}
+				next.ServeHTTP(w, withToken(r, t))
+				return
+			}
 		}
 		if status := StatusCode(err); status == http.StatusUnauthorized || status == http.StatusBadRequest {
 			if s.limiter != nil {
 				s.limiter.fail(client)
 			}
-			if !errors.Is(err, ErrExpired) { // Verify has recorded those
+			if t == nil { // Verify has recorded those of a token
 				s.event(r.Context(), EventAuthFailed, nil, err, r)
 			}
 		}

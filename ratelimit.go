@@ -30,9 +30,10 @@ type FailureLimit struct {
 	Rate rate.Limit
 	// Burst is how many failures in a row a client may have. Default 10.
 	Burst int
-	// ClientKey names the client of a request. Default: the host of
-	// RemoteAddr, which behind a reverse proxy is the proxy: all clients
-	// would then be one. There, return the client address the proxy
+	// ClientKey names the client of a request. Default: its address by
+	// Config.TrustedProxies, or without them the host of RemoteAddr,
+	// which behind a reverse proxy is the proxy: all clients would then be
+	// one. Set TrustedProxies, or return the client address the proxy
 	// reports, taking it only from proxies you trust (see the example).
 	// A returned IP address is normalised: an IPv4-mapped IPv6 address
 	// counts as its IPv4 address, and IPv6 addresses count per /64, the
@@ -51,7 +52,7 @@ type failureLimiter struct {
 	clients map[string]*rate.Limiter
 }
 
-func newFailureLimiter(l *FailureLimit, now func() time.Time) (*failureLimiter, error) {
+func newFailureLimiter(l *FailureLimit, now func() time.Time, client func(*http.Request) string) (*failureLimiter, error) {
 	if l == nil {
 		return nil, nil
 	}
@@ -63,7 +64,7 @@ func newFailureLimiter(l *FailureLimit, now func() time.Time) (*failureLimiter, 
 		fl.Burst = 10
 	}
 	if fl.ClientKey == nil {
-		fl.ClientKey = remoteHost
+		fl.ClientKey = client
 	}
 	if fl.MaxClients <= 0 {
 		fl.MaxClients = 100_000

@@ -34,6 +34,7 @@ type CreateParams struct {
 	Type        Type     `json:"type"`     // default ReadOnly
 	Lifespan    Duration `json:"lifespan"` // default Unlimited
 	Permissions []string `json:"permissions"`
+	PolicyParams
 }
 
 // Create issues a token and returns it with its key, which is not stored and
@@ -55,14 +56,16 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 	if t.Type == "" {
 		t.Type = ReadOnly
 	}
-	if err := s.validate(t, &t.Lifespan); err != nil {
+	v := &ValidationError{}
+	s.applyPolicy(t, p.PolicyParams, now, v)
+	if err := s.validate(t, &t.Lifespan, v); err != nil {
 		return nil, "", err
 	}
 	t.ExpiresAt = expiry(now, t.Lifespan)
 	key := s.newKey()
 	t.EncryptedKey = s.encrypt(key)
 	if err := s.store.Create(ctx, t, s.hasher.Sum(key)); err != nil {
-		return nil, "", nameTaken(unavailable(err))
+		return nil, "", unsupported(nameTaken(unavailable(err)))
 	}
 	s.event(ctx, EventCreated, t, nil, nil)
 	return t, key, nil
@@ -90,6 +93,7 @@ type UpdateParams struct {
 	Type        *Type     `json:"type"`
 	Lifespan    *Duration `json:"lifespan"`
 	Permissions []string  `json:"permissions"`
+	PolicyParams
 
 	// IfVersion, when not empty, makes the update happen only if the
 	// token's Version is still one of these, for callers that read a
@@ -108,7 +112,7 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 	// meanwhile.
 	t, err := s.store.Update(ctx, id, func(t *Token) error { return s.apply(t, p, s.stamp()) })
 	if err != nil {
-		return nil, nameTaken(unavailable(err))
+		return nil, unsupported(nameTaken(unavailable(err)))
 	}
 	s.event(ctx, EventUpdated, t, nil, nil)
 	return t, nil
@@ -141,7 +145,9 @@ func (s *Service) apply(t *Token, p UpdateParams, now time.Time) error {
 	case t.Type != Custom:
 		t.Permissions = nil
 	}
-	if err := s.validate(t, p.Lifespan); err != nil {
+	v := &ValidationError{}
+	s.applyPolicy(t, p.PolicyParams, now, v)
+	if err := s.validate(t, p.Lifespan, v); err != nil {
 		return err
 	}
 	if p.Lifespan != nil {
@@ -202,8 +208,16 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 // ErrInvalidKey for an unknown key, ErrExpired (with the token) for an expired
 // one, and ErrUnavailable when the store cannot be asked. The token is a
 // copy, the caller's to change.
+//
+// A token whose Policy limits its addresses is refused with
+// ErrAddressNotAllowed, since no request names the client: use Check or
+// the middleware. Verify spends a use of the token's rate limit and quota.
 func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
-	return cloned(s.verify(ctx, key, nil))
+	t, err := s.verify(ctx, key, nil)
+	if err == nil {
+		_, err = s.spend(ctx, t)
+	}
+	return cloned(t, err)
 }
 
 // verify is Verify returning the token the store (or its cache) shares with
@@ -241,6 +255,11 @@ func (s *Service) verify(ctx context.Context, key string, r *http.Request) (*Tok
 		}
 		s.event(ctx, EventExpiredKey, t, ErrExpired, r)
 		return t, ErrExpired
+	}
+	if !t.Policy.IsZero() {
+		if err := s.admit(ctx, t, r); err != nil {
+			return t, err
+		}
 	}
 	s.touches.note(t, now)
 	return t, nil
@@ -297,6 +316,17 @@ func unavailable(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// unsupported turns a store's refusal to keep something (a Policy, on
+// strapistore) into a validation error on the policy.
+func unsupported(err error) error {
+	if !errors.Is(err, errors.ErrUnsupported) {
+		return err
+	}
+	v := &ValidationError{cause: err}
+	v.add("policy", "this token store cannot keep token policies")
+	return v
 }
 
 // nameTaken turns the store's ErrNameTaken into a validation error on the name.

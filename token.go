@@ -131,6 +131,9 @@ type Token struct {
 	// recoverable. It is never encoded, printed or logged.
 	EncryptedKey string `json:"-"`
 
+	// Policy restricts the key further; its zero value restricts nothing.
+	Policy
+
 	// SaltID names the salt that hashed the key (see Hasher.ID), so that
 	// tokens still on a previous salt can be counted after a rotation. It
 	// is "" for keys hashed before the salt was identified, e.g. by Strapi.
@@ -143,7 +146,8 @@ func (t *Token) Expired(now time.Time) bool {
 }
 
 // Version identifies the state of t's editable fields: name, description,
-// type, lifespan, expiry and permissions. It changes whenever one of them
+// type, lifespan, expiry, permissions and policy (not the quota's uses
+// left). It changes whenever one of them
 // does, and only then, so that a use or a new key does not make an edit
 // stale. UpdateParams.IfVersion and the admin API's ETag use it.
 func (t *Token) Version() string {
@@ -164,6 +168,19 @@ func (t *Token) Version() string {
 	for _, p := range slices.Sorted(slices.Values(t.Permissions)) {
 		field(p)
 	}
+	if !t.Policy.IsZero() {
+		field("policy")
+		field(strconv.FormatBool(t.Disabled))
+		for _, p := range t.AllowedIPs {
+			field(p.String())
+		}
+		if r := t.RateLimit; r != nil {
+			field(fmt.Sprintf("rate %d/%d", r.Requests, r.Window))
+		}
+		if q := t.Quota; q != nil {
+			field(fmt.Sprintf("quota %d %s %d", q.Limit, q.Refill, q.RefilledAt.UnixMilli()))
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
@@ -172,6 +189,7 @@ func (t *Token) Clone() *Token {
 	c := *t
 	c.ExpiresAt = cloneTime(t.ExpiresAt)
 	c.LastUsedAt = cloneTime(t.LastUsedAt)
+	c.Policy = clonePolicy(t.Policy)
 	if t.Permissions != nil {
 		c.Permissions = append([]string{}, t.Permissions...)
 	}

@@ -18,9 +18,8 @@ const (
 )
 
 // validate trims t's text fields and checks them, and lifespan when it is
-// given, collecting every problem.
-func (s *Service) validate(t *Token, lifespan *Duration) error {
-	v := &ValidationError{}
+// given, collecting every problem into v, which may hold others already.
+func (s *Service) validate(t *Token, lifespan *Duration, v *ValidationError) error {
 	t.Name = strings.TrimSpace(t.Name)
 	t.Description = strings.TrimSpace(t.Description)
 	switch n := utf8.RuneCountInString(t.Name); {

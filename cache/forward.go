@@ -2,6 +2,9 @@ package cache
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/go-apitoken/apitoken"
 )
@@ -10,11 +13,25 @@ import (
 // putting it in front of a store takes nothing away (storetest.Forwards
 // checks this). The store's apitoken.ChangeFeed is the cache's own to
 // consume: a cache is the end of a feed, and does not claim one.
-var _ apitoken.BatchToucher = (*Store)(nil)
+var (
+	_ apitoken.BatchToucher = (*Store)(nil)
+	_ apitoken.QuotaSpender = (*Store)(nil)
+)
 
 // TouchMany implements apitoken.BatchToucher with apitoken.TouchAll: the
 // batch goes to the store's TouchMany when it has one, else a Touch a use,
 // as the Service would do. It leaves the cache alone, as Touch does.
 func (s *Store) TouchMany(ctx context.Context, uses []apitoken.Use) error {
 	return apitoken.TouchAll(ctx, s.store, uses)
+}
+
+// SpendQuota implements apitoken.QuotaSpender: it always asks the store,
+// whose count is the one that instances share. It fails with
+// errors.ErrUnsupported when the store cannot spend quotas.
+func (s *Store) SpendQuota(ctx context.Context, id string, now, periodStart time.Time) (int64, error) {
+	qs, ok := s.store.(apitoken.QuotaSpender)
+	if !ok {
+		return 0, fmt.Errorf("cache: %T cannot spend quotas: %w", s.store, errors.ErrUnsupported)
+	}
+	return qs.SpendQuota(ctx, id, now, periodStart)
 }

@@ -262,9 +262,42 @@ func normalize(t *apitoken.Token) *apitoken.Token {
 			*p = p.UTC()
 		}
 	}
+	if c.Quota != nil {
+		c.Quota.RefilledAt = c.Quota.RefilledAt.UTC()
+	}
 	return c
 }
 
 type errDuplicate string
 
 func (e errDuplicate) Error() string { return "memstore: duplicate " + string(e) }
+
+var _ apitoken.QuotaSpender = (*Store)(nil)
+
+// SpendQuota implements apitoken.QuotaSpender. A token without a quota is
+// not limited: it returns -1 uses left.
+func (s *Store) SpendQuota(ctx context.Context, id string, now, periodStart time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.byID[id]
+	if !ok {
+		return 0, apitoken.ErrNotFound
+	}
+	if e.token.Quota == nil {
+		return -1, nil
+	}
+	u := e.token.Clone()
+	q := u.Quota
+	if periodStart.After(q.RefilledAt) {
+		q.Remaining, q.RefilledAt = q.Limit, now.UTC()
+	}
+	if q.Remaining <= 0 {
+		return 0, apitoken.ErrQuotaExhausted
+	}
+	q.Remaining--
+	e.token = u
+	return q.Remaining, nil
+}

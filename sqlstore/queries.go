@@ -18,12 +18,15 @@ type queries struct {
 	setKeyKeep  string
 	moveKey     string
 	touch       string
+	spendQuota  string
+	quotaLeft   string
 }
 
 // tokenColumns are the columns scanToken reads, in order, followed by the
 // previous key's deadline and a permission.
 const tokenColumns = `t.id, t.name, t.description, t.type, t.lifespan_ms, t.expires_at, t.last_used_at,
-	t.created_at, t.updated_at, t.encrypted_key, t.salt_id`
+	t.created_at, t.updated_at, t.encrypted_key, t.salt_id, t.policy, t.quota_limit, t.quota_remaining,
+	t.quota_refilled_at`
 
 func buildQueries(d Dialect, prefix string) queries {
 	r := strings.NewReplacer("{{tokens}}", prefix+"tokens", "{{permissions}}", prefix+"permissions")
@@ -41,9 +44,10 @@ func buildQueries(d Dialect, prefix string) queries {
 		getByID: q(`SELECT ` + tokenColumns + `, NULL, p.action` + from + ` WHERE t.id = ?`),
 		list:    q(`SELECT ` + tokenColumns + `, NULL, p.action` + from + ` ORDER BY t.name, t.id`),
 		insertToken: q(`INSERT INTO {{tokens}} (id, name, description, type, key_hash, encrypted_key, salt_id,
-			lifespan_ms, expires_at, last_used_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			lifespan_ms, expires_at, last_used_at, created_at, updated_at, policy, quota_limit, quota_remaining,
+			quota_refilled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		updateToken: q(`UPDATE {{tokens}} SET name = ?, description = ?, type = ?, lifespan_ms = ?, expires_at = ?,
-			updated_at = ? WHERE id = ?`),
+			updated_at = ?, policy = ?, quota_limit = ?, quota_remaining = ?, quota_refilled_at = ? WHERE id = ?`),
 		lockToken:   lockToken(d, q),
 		exists:      q(`SELECT 1 FROM {{tokens}} WHERE id = ?`),
 		deleteToken: q(`DELETE FROM {{tokens}} WHERE id = ?`),
@@ -58,6 +62,8 @@ func buildQueries(d Dialect, prefix string) queries {
 		moveKey: q(`UPDATE {{tokens}} SET key_hash = ?, salt_id = ? WHERE id = ? AND key_hash = ?`),
 		touch: q(`UPDATE {{tokens}} SET last_used_at = ?
 			WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`),
+		spendQuota: spendQuota(d, q),
+		quotaLeft:  q(`SELECT quota_remaining FROM {{tokens}} WHERE id = ?`),
 	}
 }
 

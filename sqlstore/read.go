@@ -130,7 +130,7 @@ type reader struct {
 func newReader(d Dialect) *reader {
 	r := &reader{dialect: d}
 	r.short = []any{&r.id}
-	for range 10 { // the other token columns
+	for range 14 { // the other token columns
 		r.short = append(r.short, skip{})
 	}
 	r.short = append(r.short, skip{}, &r.action) // the previous key's deadline, the permission
@@ -166,9 +166,13 @@ func (r *reader) token(rows *sql.Rows) (*apitoken.Token, error) {
 	)
 	d := r.dialect
 	expires, used, created, updated, prevUntil := dbTime{dialect: d}, dbTime{dialect: d}, dbTime{dialect: d}, dbTime{dialect: d}, dbTime{dialect: d}
+	p := policyCols{refilledAt: dbTime{dialect: d}}
 	err := rows.Scan(&t.ID, &t.Name, &t.Description, &typ, &lifespan, &expires, &used, &created, &updated,
-		&t.EncryptedKey, &t.SaltID, &prevUntil, skip{})
+		&t.EncryptedKey, &t.SaltID, &p.policy, &p.limit, &p.remaining, &p.refilledAt, &prevUntil, skip{})
 	if err != nil {
+		return nil, err
+	}
+	if err := p.read(&t); err != nil {
 		return nil, err
 	}
 	t.Type = apitoken.Type(typ)

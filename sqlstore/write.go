@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -18,10 +19,14 @@ import (
 // concurrent creates with one name succeed.
 func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Hash) error {
 	d := s.dialect
+	policy, err := policyArgs(d, &t.Policy)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create: %w", err)
+	}
 	return s.inTx(ctx, "create", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q.insertToken, t.ID, t.Name, t.Description, string(t.Type), hash.Hex(),
+		_, err := tx.ExecContext(ctx, s.q.insertToken, append([]any{t.ID, t.Name, t.Description, string(t.Type), hash.Hex(),
 			t.EncryptedKey, t.SaltID, sqlq.LifespanArg(t.Lifespan), argPtr(d, t.ExpiresAt), argPtr(d, t.LastUsedAt),
-			arg(d, t.CreatedAt), arg(d, t.UpdatedAt))
+			arg(d, t.CreatedAt), arg(d, t.UpdatedAt)}, policy...)...)
 		if err != nil {
 			return err
 		}
@@ -58,8 +63,13 @@ func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Tok
 			return refused
 		}
 		keepStored(t, old)
-		res, err := tx.ExecContext(ctx, s.q.updateToken, t.Name, t.Description, string(t.Type), sqlq.LifespanArg(t.Lifespan),
-			argPtr(d, t.ExpiresAt), arg(d, t.UpdatedAt), id)
+		policy, err := policyArgs(d, &t.Policy)
+		if err != nil {
+			return err
+		}
+		args := append([]any{t.Name, t.Description, string(t.Type), sqlq.LifespanArg(t.Lifespan),
+			argPtr(d, t.ExpiresAt), arg(d, t.UpdatedAt)}, policy...)
+		res, err := tx.ExecContext(ctx, s.q.updateToken, append(args, id)...)
 		if err != nil {
 			return err
 		}

@@ -33,6 +33,9 @@ const (
 	// NoPreviousKey: SetKey refuses NewKey.PreviousValidUntil with an
 	// error matching errors.ErrUnsupported.
 	NoPreviousKey
+	// NoPolicy: the store keeps no Token.Policy, and refuses a token
+	// with one with an error matching errors.ErrUnsupported.
+	NoPolicy
 )
 
 // limits are the Limits a store was run with.
@@ -91,6 +94,9 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limi
 		{"ChangeFeed", testChangeFeed},
 		{"ChangeFeedGrace", testChangeFeedGrace},
 		{"ChangeFeedConcurrent", testChangeFeedSyncRace},
+		{"Policy", testPolicy},
+		{"SpendQuota", testSpendQuota},
+		{"SpendQuotaConcurrent", testSpendQuotaConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t), ls) })
@@ -147,6 +153,17 @@ func equal(t *testing.T, want, got *apitoken.Token) {
 	timePtrEqual(t, "expiresAt", want.ExpiresAt, got.ExpiresAt)
 	timePtrEqual(t, "lastUsedAt", want.LastUsedAt, got.LastUsedAt)
 	assert.Equal(t, time.UTC, got.CreatedAt.Location(), "times come back in UTC")
+	assert.Equal(t, want.Disabled, got.Disabled, "disabled")
+	assert.Equal(t, want.AllowedIPs, got.AllowedIPs, "allowedIPs")
+	assert.Equal(t, want.RateLimit, got.RateLimit, "rateLimit")
+	if want.Quota == nil || got.Quota == nil {
+		assert.True(t, want.Quota == nil && got.Quota == nil, "quota: want %v, got %v", want.Quota, got.Quota)
+	} else {
+		w, g := *want.Quota, *got.Quota
+		assert.True(t, w.RefilledAt.Equal(g.RefilledAt), "quota.refilledAt: want %v, got %v", w.RefilledAt, g.RefilledAt)
+		w.RefilledAt, g.RefilledAt = time.Time{}, time.Time{}
+		assert.Equal(t, w, g, "quota")
+	}
 }
 
 func timePtrEqual(t *testing.T, field string, want, got *time.Time) {
@@ -656,5 +673,9 @@ func Forwards(t *testing.T, inner, wrapper apitoken.Store) {
 	if _, ok := inner.(apitoken.BatchToucher); ok {
 		_, ok := wrapper.(apitoken.BatchToucher)
 		assert.True(t, ok, "%T hides the BatchToucher of %T", wrapper, inner)
+	}
+	if _, ok := inner.(apitoken.QuotaSpender); ok {
+		_, ok := wrapper.(apitoken.QuotaSpender)
+		assert.True(t, ok, "%T hides the QuotaSpender of %T", wrapper, inner)
 	}
 }

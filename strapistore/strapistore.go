@@ -76,6 +76,11 @@ type Options struct {
 // second key. It matches errors.ErrUnsupported too.
 var ErrUnsupported = fmt.Errorf("strapistore: Strapi's schema cannot keep a previous key: %w", errors.ErrUnsupported)
 
+// ErrNoPolicy is returned by Create and Update for a token with a Policy
+// (disabled, allowed addresses, rate limit, quota): Strapi's table has no
+// column for one. It matches errors.ErrUnsupported too.
+var ErrNoPolicy = fmt.Errorf("strapistore: Strapi's schema cannot keep a token policy: %w", errors.ErrUnsupported)
+
 // Store is an apitoken.Store over Strapi's api token tables. It is safe for
 // concurrent use, also with a Strapi server writing the same tables: each
 // write is one statement or one transaction.

@@ -163,7 +163,7 @@ func wrap(op string, err error) error {
 		return nil
 	case errors.Is(err, sql.ErrNoRows):
 		return apitoken.ErrNotFound
-	case errors.Is(err, apitoken.ErrNotFound), errors.Is(err, apitoken.ErrNameTaken), errors.Is(err, ErrUnsupported):
+	case errors.Is(err, apitoken.ErrNotFound), errors.Is(err, apitoken.ErrNameTaken), errors.Is(err, errors.ErrUnsupported):
 		return err
 	}
 	return fmt.Errorf("strapistore: %s: %w", op, err)

@@ -17,8 +17,12 @@ import (
 // row; in v5 with a fresh document_id and published_at. If t.ID is not a
 // decimal integer, the database assigns the id and Create sets t.ID to it;
 // otherwise the row gets that id. Token.SaltID is not kept (Strapi has no
-// column for it), nor EncryptedKey where the table lacks encrypted_key.
+// column for it), nor EncryptedKey where the table lacks encrypted_key; a
+// token with a Policy is refused with ErrNoPolicy.
 func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Hash) error {
+	if !t.Policy.IsZero() {
+		return ErrNoPolicy
+	}
 	id, explicit := parseID(t.ID)
 	err := s.inTx(ctx, s.nameLock(t.Name), func(q querier) error {
 		if err := s.checkName(ctx, q, t.Name, 0); err != nil {
@@ -166,6 +170,10 @@ func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Tok
 			old := rows[0].token
 			t = old.Clone()
 			if refused = change(t); refused != nil {
+				return refused
+			}
+			if !t.Policy.IsZero() {
+				refused = ErrNoPolicy
 				return refused
 			}
 			t.ID, t.CreatedAt, t.LastUsedAt, t.EncryptedKey, t.SaltID = old.ID, old.CreatedAt, old.LastUsedAt, old.EncryptedKey, old.SaltID
