@@ -71,6 +71,7 @@ type updateBody struct {
 	Type        *apitoken.Type  `json:"type"`
 	Lifespan    json.RawMessage `json:"lifespan"`
 	Permissions []string        `json:"permissions"`
+	apitoken.PolicyParams
 }
 
 func (h *handler) update(w http.ResponseWriter, r *http.Request) error {
@@ -83,7 +84,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := apitoken.UpdateParams{Name: b.Name, Description: b.Description, Type: b.Type, Permissions: b.Permissions,
-		IfVersion: versions}
+		PolicyParams: b.PolicyParams, IfVersion: versions}
 	if b.Lifespan != nil {
 		var d apitoken.Duration
 		if err := d.UnmarshalJSON(b.Lifespan); err != nil {

@@ -79,14 +79,20 @@ func walkKeys(dec *json.Decoder, path, fields []string) error {
 
 // fieldNames returns the JSON names of the fields of the struct v points to.
 func fieldNames(v any) []string {
-	t := reflect.TypeOf(v).Elem()
-	names := make([]string, 0, t.NumField())
+	return appendFieldNames(nil, reflect.TypeOf(v).Elem())
+}
+
+// appendFieldNames adds the JSON names of t's fields, and of the fields of
+// the structs it embeds untagged, which encoding/json reads as its own.
+func appendFieldNames(names []string, t reflect.Type) []string {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch name {
-		case "-":
-		case "":
+		switch {
+		case name == "-":
+		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct:
+			names = appendFieldNames(names, f.Type)
+		case name == "":
 			names = append(names, f.Name)
 		default:
 			names = append(names, name)
