@@ -9,13 +9,15 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-apitoken/apitoken"
 )
 
 var commands = map[string]commandSpec{
 	"create":        {"Creates a token and prints its key, once.", 0, setupCreate},
-	"list":          {"Lists the tokens, sorted by name.", 0, setupList},
+	"list":          {"Lists the tokens, sorted by name; --expiring 7d those that expire within 7 days, --idle 90d those unused for 90 days.", 0, setupList},
+	"revoke-idle":   {"Deletes the tokens unused for --idle (e.g. 365d), listing them; with --dry-run only lists them.", 0, setupRevokeIdle},
 	"show":          {"Shows one token.", 1, setupShow},
 	"update":        {"Changes a token's name, description, type, lifespan or permissions.", 1, setupUpdate},
 	"regenerate":    {"Gives a token a new key, which it prints once; the old key stops working (on a running server, within its change feed's poll).", 1, setupRegenerate},
@@ -94,14 +96,45 @@ func setupCreate(c *command) func(context.Context) error {
 	}
 }
 
+// days is a flag of whole days such as 7d; zero when not given.
+type days struct {
+	name string
+	d    time.Duration
+}
+
+func (f *days) String() string { return "" }
+
+func (f *days) Set(s string) error {
+	d, err := apitoken.ParseDuration(s)
+	if err != nil || d == apitoken.Unlimited {
+		return errors.New("want a number of days such as 7d, or a duration such as 12h")
+	}
+	f.d = time.Duration(d)
+	return nil
+}
+
 func setupList(c *command) func(context.Context) error {
+	var expiring, idle days
+	c.flags.Var(&expiring, "expiring", "only the tokens that expire within this time, e.g. 7d")
+	c.flags.Var(&idle, "idle", "only the tokens not used for this time (never used: since created), e.g. 90d")
 	return func(ctx context.Context) error {
+		if expiring.d > 0 && idle.d > 0 {
+			return usageErr{errors.New("--expiring and --idle cannot be combined")}
+		}
 		svc, done, err := c.open(ctx, true)
 		if err != nil {
 			return err
 		}
 		defer done()
-		list, err := svc.List(ctx)
+		var list []*apitoken.Token
+		switch {
+		case expiring.d > 0:
+			list, err = svc.Expiring(ctx, expiring.d)
+		case idle.d > 0:
+			list, err = svc.Idle(ctx, idle.d)
+		default:
+			list, err = svc.List(ctx)
+		}
 		if err != nil {
 			return err
 		}
@@ -204,6 +237,48 @@ func setupDelete(c *command) func(context.Context) error {
 			fmt.Fprintf(c.stdout, "Deleted token %q (%s).\n", clean(t.Name), t.ID)
 			return nil
 		})
+	}
+}
+
+func setupRevokeIdle(c *command) func(context.Context) error {
+	var idle days
+	c.flags.Var(&idle, "idle", "delete the tokens not used for this time (never used: since created), e.g. 365d (required)")
+	dryRun := c.flags.Bool("dry-run", false, "only list the tokens that would be deleted")
+	return func(ctx context.Context) error {
+		if idle.d <= 0 {
+			return usageErr{errors.New("--idle is required, e.g. --idle 365d")}
+		}
+		svc, done, err := c.open(ctx, true)
+		if err != nil {
+			return err
+		}
+		defer done()
+		var list []*apitoken.Token
+		if *dryRun {
+			list, err = svc.Idle(ctx, idle.d)
+		} else {
+			list, err = svc.RevokeIdle(ctx, idle.d)
+		}
+		if c.json {
+			if list == nil {
+				list = []*apitoken.Token{}
+			}
+			if werr := writeJSON(c.stdout, list); werr != nil {
+				return werr
+			}
+			return err
+		}
+		verb := "Deleted"
+		if *dryRun {
+			verb = "Would delete"
+		}
+		for _, t := range list {
+			fmt.Fprintf(c.stdout, "%s token %q (%s).\n", verb, clean(t.Name), t.ID)
+		}
+		if err == nil && len(list) == 0 {
+			fmt.Fprintln(c.stdout, "No idle tokens.")
+		}
+		return err
 	}
 }
 
