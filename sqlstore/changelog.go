@@ -217,8 +217,10 @@ func (s *Store) readChanges(ctx context.Context, l *changeLog, changed func(apit
 			switch fresh, cut := l.take(seq, id); {
 			case cut:
 				ids, reset, progressed = ids[:0], true, true
+				s.replica.lost(s.feed.now())
 			case fresh:
 				ids, progressed = append(ids, id.String), true
+				s.replica.saw(seq, id.String, s.feed.now())
 			}
 		}
 		if err := rows.Close(); err != nil {
