@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
-	"github.com/go-apitoken/apitoken/sqlstore"
 )
 
 // TestReplica: reads go to Options.Replica once it has caught up, and a row
@@ -289,16 +288,5 @@ func testReplicaLogCut(t *testing.T, r *replicaRig) {
 	assert.ErrorIs(t, err, apitoken.ErrNotFound)
 	r.catchUp(t)
 	_, err = r.store.GetByHash(ctx, hash(1))
-	assert.ErrorIs(t, err, apitoken.ErrNotFound)
-}
-
-// TestReplicaSameDatabase: Options.Replica may be the primary's pool.
-func TestReplicaSameDatabase(t *testing.T) {
-	t.Parallel()
-	db := engines[0].open(t)
-	s, err := sqlstore.New(db, sqlstore.Options{Dialect: sqlstore.SQLite, Replica: db})
-	require.NoError(t, err)
-	require.NoError(t, s.Migrate(context.Background()))
-	_, err = s.GetByHash(context.Background(), hash(1))
 	assert.ErrorIs(t, err, apitoken.ErrNotFound)
 }

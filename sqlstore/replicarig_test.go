@@ -119,54 +119,66 @@ func dropTriggers(t *testing.T, db *sql.DB, d sqlstore.Dialect, prefix string) {
 // written in one transaction, as a replica replays what committed.
 func (r *replicaRig) replicate(t testing.TB) {
 	t.Helper()
-	ctx := context.Background()
+	require.NoError(t, r.copyAll(context.Background()), "replicating")
+}
+
+func (r *replicaRig) copyAll(ctx context.Context) error {
 	opts := &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
 	if r.e.dialect == sqlstore.SQLite {
 		opts = nil // a read transaction is a snapshot; modernc takes no isolation level
 	}
 	src, err := r.db.BeginTx(ctx, opts)
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	defer src.Rollback() //nolint:errcheck // read-only
 	dst, err := r.replica.BeginTx(ctx, nil)
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	defer dst.Rollback() //nolint:errcheck // after Commit it is a no-op
 	for _, table := range []string{"permissions", "tokens", "changes"} {
-		_, err := dst.ExecContext(ctx, "DELETE FROM "+r.prefix+table)
-		require.NoError(t, err)
+		if _, err := dst.ExecContext(ctx, "DELETE FROM "+r.prefix+table); err != nil {
+			return err
+		}
 	}
 	for _, table := range []string{"tokens", "permissions", "changes"} {
-		r.copyTable(t, src, dst, table)
+		if err := r.copyTable(ctx, src, dst, table); err != nil {
+			return fmt.Errorf("copying %s: %w", table, err)
+		}
 	}
-	_, err = dst.ExecContext(ctx, r.rebind("UPDATE "+r.prefix+"tokens SET description = ?"), replicaMark)
-	require.NoError(t, err)
-	require.NoError(t, dst.Commit())
+	if _, err := dst.ExecContext(ctx, r.rebind("UPDATE "+r.prefix+"tokens SET description = ?"), replicaMark); err != nil {
+		return err
+	}
+	return dst.Commit()
 }
 
 // copyTable copies every row of one table, 100 rows a statement.
-func (r *replicaRig) copyTable(t testing.TB, src, dst *sql.Tx, table string) {
-	t.Helper()
-	ctx := context.Background()
+func (r *replicaRig) copyTable(ctx context.Context, src, dst *sql.Tx, table string) error {
 	rows, err := src.QueryContext(ctx, "SELECT * FROM "+r.prefix+table)
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	defer rows.Close()
 	cols, err := rows.Columns()
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	var batch []any
-	flush := func() {
+	flush := func() error {
 		if len(batch) == 0 {
-			return
+			return nil
 		}
 		tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-		n := len(batch) / len(cols)
 		override := ""
 		if r.e.dialect == sqlstore.Postgres && table == "changes" {
 			override = " OVERRIDING SYSTEM VALUE" // seq is GENERATED ALWAYS
 		}
 		query := fmt.Sprintf("INSERT INTO %s%s (%s)%s VALUES %s", r.prefix, table, strings.Join(cols, ", "), override,
-			strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", "))
+			strings.TrimSuffix(strings.Repeat(tuple+", ", len(batch)/len(cols)), ", "))
 		_, err := dst.ExecContext(ctx, r.rebind(query), batch...)
-		require.NoError(t, err, "copying %s", table)
 		batch = batch[:0]
+		return err
 	}
 	for rows.Next() {
 		vals := make([]any, len(cols))
@@ -174,14 +186,20 @@ func (r *replicaRig) copyTable(t testing.TB, src, dst *sql.Tx, table string) {
 		for i := range vals {
 			ptrs[i] = &vals[i]
 		}
-		require.NoError(t, rows.Scan(ptrs...))
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
 		batch = append(batch, vals...)
 		if len(batch) >= 100*len(cols) {
-			flush()
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
-	require.NoError(t, rows.Err())
-	flush()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return flush()
 }
 
 // rebind numbers the placeholders of query for PostgreSQL.
