@@ -30,10 +30,12 @@ func TestReplica(t *testing.T) {
 		{"FeedLost", testReplicaFeedLost},
 		{"LogCut", testReplicaLogCut},
 	}
+	t.Parallel()
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
+			rdb := replicaDB(t, e)
 			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) { c.fn(t, newReplicaRig(t, e)) })
+				t.Run(c.name, func(t *testing.T) { c.fn(t, newReplicaRig(t, e, rdb)) })
 			}
 		})
 	}

@@ -22,10 +22,11 @@ import (
 // synced) and the replica catches up now and then; no key is accepted by a
 // lookup that started after its revocation returned.
 func TestReplicaRevokeRace(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
-			r := newReplicaRig(t, e)
+			r := newReplicaRig(t, e, replicaDB(t, e))
 			r.watchReplica(t)
 			const n = 24
 			var hashes [n]apitoken.Hash
@@ -102,6 +103,7 @@ func TestReplicaRevokeRace(t *testing.T) {
 // path; the store is wrapped so that the suite's feed checks, which need
 // no other watch to run, are left to TestStore.
 func TestReplicaStore(t *testing.T) {
+	t.Parallel()
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
 			db := e.open(t)
@@ -109,7 +111,7 @@ func TestReplicaStore(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) apitoken.Store {
 				prefix := freshPrefix(t)
 				s, err := sqlstore.New(db, sqlstore.Options{Dialect: e.dialect, TablePrefix: prefix,
-					Replica: db, PollInterval: 10 * time.Millisecond})
+					Replica: db, PollInterval: 20 * time.Millisecond})
 				require.NoError(t, err)
 				dropTables(t, db, e.dialect, prefix)
 				require.NoError(t, s.Migrate(context.Background()))

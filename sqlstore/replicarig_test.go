@@ -34,11 +34,10 @@ type replicaRig struct {
 // replicaMark is the description of every token on the replica.
 const replicaMark = "read from the replica"
 
-// newReplicaRig returns a rig whose store polls only when Sync asks. No
-// watch runs yet.
-func newReplicaRig(t *testing.T, e engine) *replicaRig {
+// newReplicaRig returns a rig whose store polls only when Sync asks, with
+// tables of its own in rdb, a database from replicaDB. No watch runs yet.
+func newReplicaRig(t *testing.T, e engine, rdb *sql.DB) *replicaRig {
 	t.Helper()
-	rdb, _ := replicaDB(t, e)
 	r := &replicaRig{replica: rdb}
 	r.feedRig = newFeedRig(t, e, sqlstore.Options{PollInterval: time.Minute, Replica: rdb})
 	r.store = r.watcher
@@ -51,8 +50,9 @@ func newReplicaRig(t *testing.T, e engine) *replicaRig {
 }
 
 // replicaDB returns a pool on a new, empty database standing in for a
-// replica of e's test database, dropped when the test ends, and its DSN.
-func replicaDB(t *testing.T, e engine) (*sql.DB, string) {
+// replica of e's test database, dropped when the test ends. Rigs share it,
+// each with its own tables.
+func replicaDB(t *testing.T, e engine) *sql.DB {
 	t.Helper()
 	var dsn string
 	switch e.dialect {
@@ -91,7 +91,7 @@ func replicaDB(t *testing.T, e engine) (*sql.DB, string) {
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() }) // before the database is dropped
 	configure(db, e.dialect)
-	return db, dsn
+	return db
 }
 
 // dropTriggers drops the change-log triggers of the store's tables in db.
