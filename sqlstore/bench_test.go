@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/sqlstore"
 )
 
 // BenchmarkGetByHash measures verifying a key: one custom token with five
@@ -20,21 +22,7 @@ func BenchmarkGetByHash(b *testing.B) {
 		b.Run(e.name, func(b *testing.B) {
 			s := newStore(b, e.open(b), e.dialect)
 			ctx := context.Background()
-			now := time.Now()
-			var target apitoken.Hash
-			for i := range 1000 {
-				tok := &apitoken.Token{ID: uuid.NewString(), Name: fmt.Sprintf("token %04d", i), Type: apitoken.Custom,
-					CreatedAt: now, UpdatedAt: now}
-				for j := range 5 {
-					tok.Permissions = append(tok.Permissions, fmt.Sprintf("api::a%d.a%d.find", i, j))
-				}
-				var h apitoken.Hash
-				rand.Read(h[:])
-				require.NoError(b, s.Create(ctx, tok, h))
-				if i == 500 {
-					target = h
-				}
-			}
+			target := benchTokens(b, s)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -47,6 +35,28 @@ func BenchmarkGetByHash(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchTokens creates 1000 custom tokens with five permissions each, and
+// returns the key hash of one of them.
+func benchTokens(b *testing.B, s *sqlstore.Store) apitoken.Hash {
+	b.Helper()
+	now := time.Now()
+	var target apitoken.Hash
+	for i := range 1000 {
+		tok := &apitoken.Token{ID: uuid.NewString(), Name: fmt.Sprintf("token %04d", i), Type: apitoken.Custom,
+			CreatedAt: now, UpdatedAt: now}
+		for j := range 5 {
+			tok.Permissions = append(tok.Permissions, fmt.Sprintf("api::a%d.a%d.find", i, j))
+		}
+		var h apitoken.Hash
+		rand.Read(h[:])
+		require.NoError(b, s.Create(context.Background(), tok, h))
+		if i == 500 {
+			target = h
+		}
+	}
+	return target
 }
 
 // BenchmarkTouchMany writes the last use of 100 tokens in one batch.
@@ -71,6 +81,53 @@ func BenchmarkTouchMany(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkGetByHashReplica is BenchmarkGetByHash through Options.Replica:
+// a second pool on the same database stands in for the replica, which has
+// caught up, with a watch running. The routing costs no query: every
+// lookup is the replica's (primary-reads/op stays 0).
+func BenchmarkGetByHashReplica(b *testing.B) {
+	for _, e := range engines {
+		b.Run(e.name, func(b *testing.B) {
+			dsn := e.dsn(b) // on SQLite, both pools on one file
+			pool := func() *sql.DB {
+				db, err := sql.Open(e.driver, dsn)
+				require.NoError(b, err)
+				b.Cleanup(func() { db.Close() })
+				configure(db, e.dialect)
+				return db
+			}
+			primary, replica := pool(), pool()
+			writer, prefix := newStorePrefix(b, primary, e.dialect)
+			s, err := sqlstore.New(primary, sqlstore.Options{Dialect: e.dialect, TablePrefix: prefix, Replica: replica})
+			require.NoError(b, err)
+			watchCtx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- s.WatchChanges(watchCtx, func(apitoken.Change) {}) }()
+			b.Cleanup(func() { cancel(); <-done })
+			// As BenchmarkGetByHash's: a context that cannot end costs
+			// the drivers no allocation.
+			ctx := context.Background()
+			require.Eventually(b, func() bool { return s.Sync(ctx) == nil }, 10*time.Second, time.Millisecond)
+			target := benchTokens(b, writer)
+			require.NoError(b, s.Sync(ctx))
+			require.True(b, s.ReplicaStats().InUse)
+			before := s.ReplicaStats()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				tok, err := s.GetByHash(ctx, target)
+				if err != nil || len(tok.Permissions) != 5 {
+					require.FailNow(b, "GetByHash", "%v, %v", tok, err)
+				}
+			}
+			b.StopTimer()
+			after := s.ReplicaStats()
+			b.ReportMetric(float64(after.Primary-before.Primary)/float64(b.N), "primary-reads/op")
+			require.Equal(b, uint64(b.N), after.Replica-before.Replica, "lookups the replica answered")
 		})
 	}
 }

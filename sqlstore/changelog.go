@@ -262,8 +262,10 @@ func (s *Store) readBatch(ctx context.Context, l *changeLog, changed func(apitok
 		switch fresh, cut := l.take(seq, id); {
 		case cut:
 			ids, reset, progressed = ids[:0], true, true
+			s.replica.lost(s.feed.now())
 		case fresh:
 			ids, progressed = append(ids, id.String), true
+			s.replica.saw(seq, id.String, s.feed.now())
 		}
 	}
 	if err := rows.Close(); err != nil {

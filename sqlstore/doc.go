@@ -67,4 +67,15 @@
 // says a change committed (package pgnotify does, on PostgreSQL). On MySQL
 // with binary logging on, Migrate needs SUPER or
 // log_bin_trust_function_creators=1 to create the triggers.
+//
+// # Read replica
+//
+// With Options.Replica, Get, GetByHash and List read a replica while a
+// WatchChanges runs and the replica has caught up; everything else uses the
+// primary. A token that the change log reports changed, or that this Store
+// wrote, is read from the primary until the replica's copy of the log holds
+// the change, and a token the replica lacks is looked for on the primary.
+// So the replica's lag never undoes a change made through this Store, nor
+// one made elsewhere once the feed has reported it: the bound the cache
+// already has. See the Replica option and ReplicaStats.
 package sqlstore

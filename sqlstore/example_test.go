@@ -13,6 +13,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/cache"
 	"github.com/go-apitoken/apitoken/sqlstore"
 )
 
@@ -97,4 +98,27 @@ func ExampleNew_mysql() {
 		log.Fatal(err)
 	}
 	_ = store // store.Migrate(ctx), then apitoken.Config{Store: store}
+}
+
+// Read from a PostgreSQL streaming replica, writing to the primary. The
+// cache runs the store's change feed, which the store needs to follow what
+// the replica has not replayed yet; without a cache, run
+// store.WatchChanges yourself.
+func ExampleNew_replica() {
+	// import _ "github.com/jackc/pgx/v5/stdlib"
+	primary, err := sql.Open("pgx", "postgres://app:secret@db-primary.internal:5432/app")
+	if err != nil {
+		log.Fatal(err)
+	}
+	replica, err := sql.Open("pgx", "postgres://app:secret@db-replica-1.internal:5432/app")
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := sqlstore.New(primary, sqlstore.Options{Dialect: sqlstore.Postgres, Replica: replica})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tokens := cache.New(store, cache.Options{})
+	defer tokens.Close()
+	_ = tokens // store.Migrate(ctx), then apitoken.Config{Store: tokens}
 }

@@ -176,12 +176,15 @@ func (s *Store) WatchChanges(ctx context.Context, changed func(apitoken.Change))
 	s.feed.mu.Lock()
 	s.feed.watches[w] = struct{}{}
 	s.feed.mu.Unlock()
+	s.replica.watching(s.feed.now())
 	defer func() {
+		s.replica.unwatched()
 		s.feed.mu.Lock()
 		delete(s.feed.watches, w)
 		s.feed.mu.Unlock()
 		w.end(err)
 	}()
+	s.checkReplica(ctx)
 
 	changed(apitoken.Change{Reset: true})
 	timer := time.NewTimer(s.feed.interval)
@@ -200,13 +203,16 @@ func (s *Store) WatchChanges(ctx context.Context, changed func(apitoken.Change))
 		}
 		r := w.take()
 		began := time.Now()
+		poll := s.replica.pollStarted()
 		err := s.readChanges(ctx, log, changed)
-		if err != nil {
-			if ctx.Err() != nil {
-				err = ctx.Err()
-			} else {
-				err = s.wrap(ctx, "watch changes", err)
-			}
+		switch {
+		case err == nil:
+			s.replica.polled(poll, s.feed.now())
+			s.checkReplica(ctx)
+		case ctx.Err() != nil:
+			err = ctx.Err()
+		default:
+			err = s.wrap(ctx, "watch changes", err)
 		}
 		r.finish(err)
 		if err != nil {

@@ -5,18 +5,30 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/internal/sqlq"
 )
 
 // Get implements apitoken.Store. It returns apitoken.ErrNotFound for an
-// unknown id.
+// unknown id. With Options.Replica, the replica answers when it can be
+// trusted to.
 func (s *Store) Get(ctx context.Context, id string) (*apitoken.Token, error) {
 	if !exactID(id) {
 		return nil, apitoken.ErrNotFound
 	}
-	rows, err := s.db.QueryContext(ctx, s.q.getByID, id)
+	if g, ok := s.replica.route(id); ok {
+		t, err := s.get(ctx, s.replica.db, id)
+		if s.replica.fresh(g, id, err == nil) {
+			return t, nil
+		}
+	}
+	return s.get(ctx, s.db, id)
+}
+
+func (s *Store) get(ctx context.Context, db *sql.DB, id string) (*apitoken.Token, error) {
+	rows, err := db.QueryContext(ctx, s.q.getByID, id)
 	if err != nil {
 		return nil, s.wrap(ctx, "get", err)
 	}
@@ -27,8 +39,26 @@ func (s *Store) Get(ctx context.Context, id string) (*apitoken.Token, error) {
 // unique key-hash index (or on the previous key's). It returns
 // apitoken.ErrNotFound for an unknown hash. A token found by its previous
 // key comes back with ExpiresAt no later than that key's deadline.
+//
+// With Options.Replica, the replica is asked first, and its answer kept
+// unless it found nothing or a token it cannot be trusted with; the
+// decision costs no query.
 func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.Token, error) {
-	stmt, err := s.getByHashStmt(ctx)
+	if r := s.replica; r != nil {
+		if g, ok := r.lookup(); ok {
+			t, err := s.getByHash(ctx, r.db, &r.stmt, hash)
+			if err == nil && r.fresh(g, t.ID, true) {
+				return t, nil
+			} else if err != nil {
+				r.fresh(g, "", false)
+			}
+		}
+	}
+	return s.getByHash(ctx, s.db, &s.stmt, hash)
+}
+
+func (s *Store) getByHash(ctx context.Context, db *sql.DB, slot *atomic.Pointer[sql.Stmt], hash apitoken.Hash) (*apitoken.Token, error) {
+	stmt, err := s.getByHashStmt(ctx, db, slot)
 	if err != nil {
 		return nil, s.wrap(ctx, "get by hash", err)
 	}
@@ -40,29 +70,41 @@ func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.To
 	return s.one(ctx, "get by hash", rows)
 }
 
-// getByHashStmt prepares the GetByHash query once. A failed preparation is
-// not kept, so that the next call tries again once the database is back.
-func (s *Store) getByHashStmt(ctx context.Context) (*sql.Stmt, error) {
-	if stmt := s.stmt.Load(); stmt != nil {
+// getByHashStmt prepares the GetByHash query on db once, keeping it in
+// slot. A failed preparation is not kept, so that the next call tries again
+// once the database is back.
+func (s *Store) getByHashStmt(ctx context.Context, db *sql.DB, slot *atomic.Pointer[sql.Stmt]) (*sql.Stmt, error) {
+	if stmt := slot.Load(); stmt != nil {
 		return stmt, nil
 	}
 	s.stmtMu.Lock()
 	defer s.stmtMu.Unlock()
-	if stmt := s.stmt.Load(); stmt != nil {
+	if stmt := slot.Load(); stmt != nil {
 		return stmt, nil
 	}
-	stmt, err := s.db.PrepareContext(ctx, s.q.getByHash)
+	stmt, err := db.PrepareContext(ctx, s.q.getByHash)
 	if err != nil {
 		return nil, err
 	}
-	s.stmt.Store(stmt)
+	slot.Store(stmt)
 	return stmt, nil
 }
 
 // List implements apitoken.Store: every token, sorted bytewise by name on
-// every engine (the schema gives names a binary collation).
+// every engine (the schema gives names a binary collation). With
+// Options.Replica, the replica answers while no token is pinned.
 func (s *Store) List(ctx context.Context) ([]*apitoken.Token, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.list)
+	if g, ok := s.replica.route(""); ok {
+		list, err := s.list(ctx, s.replica.db)
+		if s.replica.fresh(g, "", err == nil) {
+			return list, nil
+		}
+	}
+	return s.list(ctx, s.db)
+}
+
+func (s *Store) list(ctx context.Context, db *sql.DB) ([]*apitoken.Token, error) {
+	rows, err := db.QueryContext(ctx, s.q.list)
 	if err != nil {
 		return nil, s.wrap(ctx, "list", err)
 	}

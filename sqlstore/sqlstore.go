@@ -82,6 +82,30 @@ type Options struct {
 	// WatchChanges waits for. See package pgnotify. Other engines do not
 	// notify, and do not call Wake.
 	Wake func(ctx context.Context, channel string) (<-chan struct{}, error)
+
+	// Replica, when set, is a read-only copy of the database (a streaming
+	// replica of the primary, with the same tables) that serves Get,
+	// GetByHash and List, so that lookups spare the primary. Default nil:
+	// every read goes to db. Writes, Migrate, the change feed, Sync and
+	// KeyHashes always use db. It may be db itself.
+	//
+	// A replica lags, and a stale row must not let a revoked, regenerated
+	// or downgraded key through. So the replica serves only while a
+	// WatchChanges runs on the Store (a cache over it runs one; without a
+	// cache, run one yourself), and once it has caught up with the primary
+	// as it was when the watch started; and a token that the log reports
+	// changed, or that this Store wrote, is read from the primary until the
+	// replica's own log holds the change. A token the replica does not have
+	// is looked for on the primary, so that a key created elsewhere works at
+	// once (unknown keys thus cost a query on each database; a cache's
+	// negative entries and filter absorb them). A replica error also falls
+	// back to the primary. See the package documentation for what this
+	// guarantees.
+	//
+	// Replica must reach a single server (or servers that are replayed in
+	// step): its progress is read from its own log, and must hold for every
+	// read that follows.
+	Replica *sql.DB
 }
 
 // Store is an apitoken.Store over database/sql, for SQLite, PostgreSQL and
@@ -103,6 +127,9 @@ type Store struct {
 	stmt   atomic.Pointer[sql.Stmt]
 
 	feed feedState
+
+	replica  *replica // nil without Options.Replica
+	replicaQ replicaQueries
 }
 
 var (
@@ -135,6 +162,8 @@ func New(db *sql.DB, opts Options) (*Store, error) {
 	s := &Store{db: db, dialect: opts.Dialect, prefix: prefix}
 	s.q = buildQueries(opts.Dialect, prefix)
 	s.feed.init(opts.Dialect, prefix, opts.PollInterval, opts.Wake)
+	s.replica = newReplica(opts.Replica)
+	s.replicaQ = buildReplicaQueries(opts.Dialect, prefix)
 	return s, nil
 }
 

@@ -17,8 +17,9 @@ import (
 // even if the process dies half-way. It returns apitoken.ErrNameTaken when
 // the unique name index refuses the name, which makes exactly one of several
 // concurrent creates with one name succeed.
-func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Hash) error {
+func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Hash) (err error) {
 	d := s.dialect
+	defer s.wrote(t.ID, &err)
 	policy, err := policyArgs(d, &t.Policy)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create: %w", err)
@@ -81,10 +82,11 @@ func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Tok
 		}
 		return s.insertPermissions(ctx, tx, id, t.Permissions)
 	})
-	switch {
-	case refused != nil:
+	if refused != nil {
 		return nil, refused
-	case err != nil:
+	}
+	s.wrote(id, &err)
+	if err != nil {
 		return nil, err
 	}
 	finish(t)
@@ -119,10 +121,11 @@ func keepStored(t, old *apitoken.Token) {
 // k.PreviousValidUntil set, the current hash moves to the previous-key
 // columns, replacing any earlier previous key. It returns
 // apitoken.ErrNotFound.
-func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error {
+func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) (err error) {
 	if !exactID(id) {
 		return apitoken.ErrNotFound
 	}
+	defer s.wrote(id, &err)
 	d := s.dialect
 	return s.inTx(ctx, "set key", func(tx *sql.Tx) error {
 		var res sql.Result
@@ -145,10 +148,11 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error 
 // returns apitoken.ErrNotFound when no token has id and from as its key
 // hash. (The new hash always differs from the old, so even MySQL counts the
 // row it changed.)
-func (s *Store) MoveKey(ctx context.Context, id string, from, to apitoken.Hash, saltID string) error {
+func (s *Store) MoveKey(ctx context.Context, id string, from, to apitoken.Hash, saltID string) (err error) {
 	if !exactID(id) {
 		return apitoken.ErrNotFound
 	}
+	defer s.wrote(id, &err)
 	return s.wrap(ctx, "move key", s.retryBusy(ctx, func() error {
 		res, err := s.db.ExecContext(ctx, s.q.moveKey, to.Hex(), saltID, id, from.Hex())
 		if err != nil {
@@ -162,10 +166,11 @@ func (s *Store) MoveKey(ctx context.Context, id string, from, to apitoken.Hash, 
 // as well as by the cascading foreign key, because SQLite enforces foreign
 // keys only on connections that enabled them. It returns
 // apitoken.ErrNotFound.
-func (s *Store) Delete(ctx context.Context, id string) error {
+func (s *Store) Delete(ctx context.Context, id string) (err error) {
 	if !exactID(id) {
 		return apitoken.ErrNotFound
 	}
+	defer s.wrote(id, &err)
 	return s.inTx(ctx, "delete", func(tx *sql.Tx) error {
 		// The token row first, as Create and Update lock it, so that
 		// concurrent writes to one token queue rather than deadlock.
@@ -179,6 +184,12 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		_, err = tx.ExecContext(ctx, s.q.deletePerms, id)
 		return err
 	})
+}
+
+// wrote tells the replica's state of a write to the token id that returned
+// *err, before the write returns; see replica.wrote.
+func (s *Store) wrote(id string, err *error) {
+	s.replica.wrote(id, *err, s.feed.now())
 }
 
 // oneRow returns apitoken.ErrNotFound if res changed no row.
