@@ -152,3 +152,26 @@ func ExampleFailureLimit_trustedProxy() {
 	// 198.51.100.9
 	// 203.0.113.50
 }
+
+func ExampleService_Create_policy() {
+	ctx := context.Background()
+	svc, err := apitoken.New(apitoken.Config{Store: memstore.New(), Salt: "change-me-to-a-random-secret"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer svc.Close(ctx)
+
+	enable := false
+	tok, key, err := svc.Create(ctx, apitoken.CreateParams{Name: "partner", PolicyParams: apitoken.PolicyParams{
+		Disabled:   &enable,
+		AllowedIPs: []string{"203.0.113.0/24"},                                                 // 403 from elsewhere
+		RateLimit:  &apitoken.RateLimit{Requests: 100, Window: apitoken.Duration(time.Minute)}, // 429 + RateLimit headers
+		Quota:      &apitoken.Quota{Limit: 10_000, Refill: apitoken.Monthly},                   // 429 when spent
+	}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = key
+	fmt.Println(tok.AllowedIPs, tok.RateLimit.Requests, tok.Quota.Remaining)
+	// Output: [203.0.113.0/24] 100 10000
+}
