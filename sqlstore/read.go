@@ -19,8 +19,10 @@ func (s *Store) Get(ctx context.Context, id string) (*apitoken.Token, error) {
 		return nil, apitoken.ErrNotFound
 	}
 	if g, ok := s.replica.route(id); ok {
-		t, err := s.get(ctx, s.replica.db, id)
-		if s.replica.fresh(g, id, err == nil) {
+		rctx, cancel := s.replicaCtx(ctx)
+		t, err := s.get(rctx, s.replica.db, id)
+		cancel()
+		if s.replica.fresh(g, id, s.replicaAnswered(ctx, err)) {
 			return t, nil
 		}
 	}
@@ -46,11 +48,13 @@ func (s *Store) get(ctx context.Context, db *sql.DB, id string) (*apitoken.Token
 func (s *Store) GetByHash(ctx context.Context, hash apitoken.Hash) (*apitoken.Token, error) {
 	if r := s.replica; r != nil {
 		if g, ok := r.lookup(); ok {
-			t, err := s.getByHash(ctx, r.db, &r.stmt, hash)
-			if err == nil && r.fresh(g, t.ID, true) {
-				return t, nil
-			} else if err != nil {
+			rctx, cancel := s.replicaCtx(ctx)
+			t, err := s.getByHash(rctx, r.db, &r.stmt, hash)
+			cancel()
+			if !s.replicaAnswered(ctx, err) {
 				r.fresh(g, "", false)
+			} else if r.fresh(g, t.ID, true) {
+				return t, nil
 			}
 		}
 	}
@@ -95,8 +99,10 @@ func (s *Store) getByHashStmt(ctx context.Context, db *sql.DB, slot *atomic.Poin
 // Options.Replica, the replica answers while no token is pinned.
 func (s *Store) List(ctx context.Context) ([]*apitoken.Token, error) {
 	if g, ok := s.replica.route(""); ok {
-		list, err := s.list(ctx, s.replica.db)
-		if s.replica.fresh(g, "", err == nil) {
+		rctx, cancel := s.replicaCtx(ctx)
+		list, err := s.list(rctx, s.replica.db)
+		cancel()
+		if s.replica.fresh(g, "", s.replicaAnswered(ctx, err)) {
 			return list, nil
 		}
 	}

@@ -1,10 +1,14 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-apitoken/apitoken"
 )
 
 // The bounds of what a Store remembers about a lagging replica.
@@ -14,14 +18,16 @@ const (
 	// primary until the replica has caught up with the primary as it is
 	// then.
 	maxPinned = 10_000
-	// replicaStale is how long something may stay outstanding before it is
-	// given up for a new catch-up point: a change pruned from the log
-	// before the replica was seen to replay it would otherwise keep its
-	// token on the primary for good.
+	// replicaStale is how long a seq or a barrier may be waited for before
+	// it is given up for a new barrier: a change pruned from the replica's
+	// log before it was seen there would otherwise keep its token on the
+	// primary for good.
 	replicaStale = 30 * time.Minute
 	// replicaCheckTimeout bounds the queries that follow the replica's
-	// progress, which run in a watch between two polls.
-	replicaCheckTimeout = time.Second
+	// progress. They run in a watch after a poll, while something waits,
+	// so that a replica that does not answer delays the feed by this much
+	// at most per poll (a healthy one answers in a round trip).
+	replicaCheckTimeout = 250 * time.Millisecond
 )
 
 // ReplicaStats says how a Store with Options.Replica routes its reads, for a
@@ -75,10 +81,16 @@ type replica struct {
 	live    int                // running watches
 	need    bool               // a barrier must be taken before the replica serves
 	needReq uint64             // counts the requests for a barrier
+	lostAt  time.Time          // when need was last set
 	barrier map[int64]struct{} // the barrier's seqs the replica was not seen to hold
-	seqs    map[int64]string   // outstanding seqs of the primary's log → token id
+	seqs    map[int64]wait     // the pinned tokens' seqs the replica was not seen to hold
 	ids     map[string]*pin
-	since   time.Time // when something became outstanding; zero if nothing is
+}
+
+// wait is a seq of the primary's log that pins a token.
+type wait struct {
+	id string
+	at time.Time // when it was read
 }
 
 // pin is a token read from the primary.
@@ -92,7 +104,7 @@ func newReplica(db *sql.DB) *replica {
 	if db == nil {
 		return nil
 	}
-	return &replica{db: db, barrier: make(map[int64]struct{}), seqs: make(map[int64]string), ids: make(map[string]*pin)}
+	return &replica{db: db, barrier: make(map[int64]struct{}), seqs: make(map[int64]wait), ids: make(map[string]*pin)}
 }
 
 // route reports whether a read of the token id ("" for every token: a
@@ -147,6 +159,27 @@ func (r *replica) isPinned(id string) bool {
 	defer r.mu.Unlock()
 	_, ok := r.ids[id]
 	return ok
+}
+
+// replicaCtx returns the context of a read from the replica: half the time
+// left to ctx, so that the primary has the other half when the replica
+// fails or hangs.
+func (s *Store) replicaCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, time.Now().Add(time.Until(d)/2))
+	}
+	return ctx, func() {}
+}
+
+// replicaAnswered reports whether a read from the replica that returned
+// err found its token. A failure of the replica's own (not of ctx, not a
+// token it lacks) sends every read to the primary until the watch has seen
+// the replica answer again, and hold a barrier.
+func (s *Store) replicaAnswered(ctx context.Context, err error) bool {
+	if err != nil && !errors.Is(err, apitoken.ErrNotFound) && ctx.Err() == nil {
+		s.replica.lost(s.feed.now())
+	}
+	return err == nil
 }
 
 // ReplicaStats returns how reads are routed; zero without Options.Replica.

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -9,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/faultproxy"
+	"github.com/go-apitoken/apitoken/sqlstore"
 )
 
 // TestReplica: reads go to Options.Replica once it has caught up, and a row
@@ -29,6 +32,7 @@ func TestReplica(t *testing.T) {
 		{"CreateElsewhere", testReplicaCreateElsewhere},
 		{"FeedLost", testReplicaFeedLost},
 		{"LogCut", testReplicaLogCut},
+		{"Fails", testReplicaFails},
 	}
 	t.Parallel()
 	for _, e := range engines {
@@ -291,4 +295,61 @@ func testReplicaLogCut(t *testing.T, r *replicaRig) {
 	r.catchUp(t)
 	_, err = r.store.GetByHash(ctx, hash(1))
 	assert.ErrorIs(t, err, apitoken.ErrNotFound)
+}
+
+// testReplicaFails: a replica that fails, or hangs, costs a lookup half its
+// deadline at most, the primary answers, and reads stay on the primary
+// until the watch has seen the replica answer again. SQLite's replica pool
+// is closed; PostgreSQL's and MySQL's stall behind a proxy.
+func testReplicaFails(t *testing.T, r *replicaRig) {
+	ctx := context.Background()
+	var p *faultproxy.Proxy
+	dsn := r.replicaDSN
+	if r.e.dialect != sqlstore.SQLite {
+		proxied, target := viaProxy(t, r.e, r.replicaDSN)
+		var err error
+		p, err = faultproxy.New(target)
+		require.NoError(t, err)
+		t.Cleanup(func() { p.Close() })
+		dsn = proxied(p.Addr())
+	}
+	db, err := sql.Open(r.e.driver, dsn) // a pool of its own, which the test may close
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	store := r.instance(t, sqlstore.Options{PollInterval: time.Minute, Replica: db})
+	r.store = store
+	r.watchReplica(t)
+	tok := feedToken("fails", apitoken.FullAccess)
+	require.NoError(t, r.writer.Create(ctx, tok, hash(1)))
+	r.catchUp(t)
+	got, err := store.GetByHash(ctx, hash(1))
+	require.NoError(t, err)
+	require.Equal(t, "replica", from(got))
+
+	if p == nil {
+		require.NoError(t, db.Close())
+	} else {
+		p.SetMode(faultproxy.Stall)
+	}
+	lookupCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	got, err = store.GetByHash(lookupCtx, hash(1))
+	require.NoError(t, err, "the primary answers in the half of the deadline left")
+	assert.Equal(t, "primary", from(got))
+	assert.False(t, store.ReplicaStats().InUse, "reads stay on the primary")
+	got, err = store.Get(ctx, tok.ID) // no deadline: it would hang on the replica
+	require.NoError(t, err)
+	assert.Equal(t, "primary", from(got))
+	if p == nil {
+		return
+	}
+	require.NoError(t, store.Sync(ctx))
+	assert.False(t, store.ReplicaStats().InUse, "the replica still hangs")
+	p.SetMode(faultproxy.Pass)
+	require.Eventually(t, func() bool {
+		return store.Sync(ctx) == nil && store.ReplicaStats().InUse
+	}, 10*time.Second, 10*time.Millisecond, "the replica answers again")
+	got, err = store.GetByHash(ctx, hash(1))
+	require.NoError(t, err)
+	assert.Equal(t, "replica", from(got))
 }

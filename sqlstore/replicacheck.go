@@ -24,7 +24,7 @@ func (s *Store) checkReplica(ctx context.Context) {
 	}
 	now := s.feed.now()
 	r.mu.Lock()
-	if r.live > 0 && !r.since.IsZero() && now.Sub(r.since) > replicaStale {
+	if r.live > 0 && r.staleLocked(now) {
 		r.lostLocked(now)
 	}
 	need, req := r.need, r.needReq
@@ -65,21 +65,18 @@ func (r *replica) releaseLocked(held []int64, now time.Time) {
 	r.gen.Add(1) // first: what follows lets the replica serve more
 	for _, seq := range held {
 		delete(r.barrier, seq)
-		id, ok := r.seqs[seq]
+		w, ok := r.seqs[seq]
 		if !ok {
 			continue
 		}
 		delete(r.seqs, seq)
-		if p := r.ids[id]; p != nil {
+		if p := r.ids[w.id]; p != nil {
 			if p.seqs--; p.seqs <= 0 && !p.pending {
-				delete(r.ids, id)
+				delete(r.ids, w.id)
 			}
 		}
 	}
 	r.pinned.Store(int64(len(r.ids)))
-	if len(r.ids) == 0 && !r.need && len(r.barrier) == 0 {
-		r.since = time.Time{}
-	}
 	r.open.Store(r.live > 0 && !r.need && len(r.barrier) == 0)
 }
 

@@ -27,18 +27,26 @@ import (
 // rather than firing its own.
 type replicaRig struct {
 	*feedRig
-	replica *sql.DB
-	store   *sqlstore.Store // r.watcher, reading from the replica
+	replica    *sql.DB
+	replicaDSN string
+	store      *sqlstore.Store // r.watcher, reading from the replica
+}
+
+// replicaDatabase is a database standing in for a replica.
+type replicaDatabase struct {
+	db  *sql.DB
+	dsn string
 }
 
 // replicaMark is the description of every token on the replica.
 const replicaMark = "read from the replica"
 
 // newReplicaRig returns a rig whose store polls only when Sync asks, with
-// tables of its own in rdb, a database from replicaDB. No watch runs yet.
-func newReplicaRig(t *testing.T, e engine, rdb *sql.DB) *replicaRig {
+// tables of its own in rd, from replicaDB. No watch runs yet.
+func newReplicaRig(t *testing.T, e engine, rd replicaDatabase) *replicaRig {
 	t.Helper()
-	r := &replicaRig{replica: rdb}
+	rdb := rd.db
+	r := &replicaRig{replica: rdb, replicaDSN: rd.dsn}
 	r.feedRig = newFeedRig(t, e, sqlstore.Options{PollInterval: time.Minute, Replica: rdb})
 	r.store = r.watcher
 	schema, err := sqlstore.New(rdb, sqlstore.Options{Dialect: e.dialect, TablePrefix: r.prefix})
@@ -52,7 +60,7 @@ func newReplicaRig(t *testing.T, e engine, rdb *sql.DB) *replicaRig {
 // replicaDB returns a pool on a new, empty database standing in for a
 // replica of e's test database, dropped when the test ends. Rigs share it,
 // each with its own tables.
-func replicaDB(t *testing.T, e engine) *sql.DB {
+func replicaDB(t *testing.T, e engine) replicaDatabase {
 	t.Helper()
 	var dsn string
 	switch e.dialect {
@@ -91,7 +99,7 @@ func replicaDB(t *testing.T, e engine) *sql.DB {
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() }) // before the database is dropped
 	configure(db, e.dialect)
-	return db
+	return replicaDatabase{db, dsn}
 }
 
 // dropTriggers drops the change-log triggers of the store's tables in db.

@@ -39,7 +39,7 @@ func (r *replica) unwatched() {
 	r.live--
 	if r.live == 0 {
 		r.open.Store(false)
-		r.need, r.since = false, time.Time{}
+		r.need = false
 		r.clearLocked()
 	}
 }
@@ -61,7 +61,7 @@ func (r *replica) lostLocked(now time.Time) {
 	r.open.Store(false)
 	r.need = true
 	r.needReq++
-	r.since = now
+	r.lostAt = now
 	r.clearLocked()
 }
 
@@ -86,8 +86,8 @@ func (r *replica) saw(seq int64, id string, now time.Time) {
 	if _, ok := r.seqs[seq]; ok {
 		return // another watch saw it first
 	}
-	r.seqs[seq] = id
-	r.pinLocked(id, now).seqs++
+	r.seqs[seq] = wait{id, now}
+	r.pinLocked(id).seqs++
 	r.boundLocked(now)
 }
 
@@ -103,22 +103,33 @@ func (r *replica) wrote(id string, err error, now time.Time) {
 	if r.live == 0 {
 		return // the first watch's barrier is taken after this write
 	}
-	p := r.pinLocked(id, now)
+	p := r.pinLocked(id)
 	p.pending, p.after = true, r.polls.Load()
 	r.boundLocked(now)
 }
 
-func (r *replica) pinLocked(id string, now time.Time) *pin {
+func (r *replica) pinLocked(id string) *pin {
 	p := r.ids[id]
 	if p == nil {
 		p = &pin{}
 		r.ids[id] = p
 		r.pinned.Store(int64(len(r.ids)))
 	}
-	if r.since.IsZero() {
-		r.since = now
-	}
 	return p
+}
+
+// staleLocked reports whether something has waited longer than
+// replicaStale: a barrier, or a pinned token's seq.
+func (r *replica) staleLocked(now time.Time) bool {
+	if (r.need || len(r.barrier) > 0) && now.Sub(r.lostAt) > replicaStale {
+		return true
+	}
+	for _, w := range r.seqs {
+		if now.Sub(w.at) > replicaStale {
+			return true
+		}
+	}
+	return false
 }
 
 // boundLocked gives up on what is pinned past maxPinned.
@@ -140,7 +151,9 @@ func (r *replica) pollStarted() uint64 {
 // before it started were committed before it read, so it saw their changes
 // and pinned their seqs. A write whose change it did not see (one that
 // changed nothing, or a transaction so slow that the feed gave up on its
-// seq) leaves the Store unsure: a barrier covers it.
+// seq) leaves the Store unsure: a barrier covers it. (With two watches, one
+// may have seen the change and the replica hold it before the other's poll
+// ends: the same barrier, needlessly, but safely.)
 func (r *replica) polled(n uint64, now time.Time) {
 	if r == nil {
 		return

@@ -98,9 +98,11 @@ type Options struct {
 	// replica's own log holds the change. A token the replica does not have
 	// is looked for on the primary, so that a key created elsewhere works at
 	// once (unknown keys thus cost a query on each database; a cache's
-	// negative entries and filter absorb them). A replica error also falls
-	// back to the primary. See the package documentation for what this
-	// guarantees.
+	// negative entries and filter absorb them). A read from the replica
+	// gets half the time left to its context; when the replica fails or
+	// hangs, the primary answers with the other half, and reads stay on the
+	// primary until the watch has seen the replica answer again. See the
+	// package README for what this guarantees.
 	//
 	// Replica must reach a single server (or servers that are replayed in
 	// step): its progress is read from its own log, and must hold for every
