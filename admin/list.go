@@ -136,10 +136,14 @@ func (lq *listQuery) match(t *apitoken.Token, now time.Time) bool {
 }
 
 // compare orders tokens as lq asks: by its field, tokens without the time
-// (never used, never expiring) last whichever the direction, then by name.
+// (never used, never expiring) last whichever the direction, and ties by
+// name, A to Z.
 func (lq *listQuery) compare(a, b *apitoken.Token) int {
+	byName := cmp.Or(strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), strings.Compare(a.Name, b.Name))
 	var c int
 	switch lq.sort {
+	case "name":
+		c = byName
 	case "createdAt":
 		c = a.CreatedAt.Compare(b.CreatedAt)
 	case "updatedAt":
@@ -159,13 +163,10 @@ func (lq *listQuery) compare(a, b *apitoken.Token) int {
 			c = x.Compare(*y)
 		}
 	}
-	if c == 0 {
-		c = cmp.Or(strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), strings.Compare(a.Name, b.Name))
-	}
 	if lq.desc {
-		return -c
+		c = -c
 	}
-	return c
+	return cmp.Or(c, byName)
 }
 
 // pagination is the meta block of a paged list, named as Strapi names it.
