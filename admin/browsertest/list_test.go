@@ -120,7 +120,9 @@ func TestBrowserList(t *testing.T) {
 	p.wait(`document.querySelector('#token-rows th').textContent === 'lapsed'`)
 	sortBy("lastUsedAt", "descending")
 	p.wait(`document.querySelector('#token-rows th').textContent === 'soon'`)
-	p.screenshot("list-sorted.png")
+	p.choose("page-size", "10")
+	p.wait(`document.getElementById('page-status').textContent === 'Page 1 of 101'`)
+	p.screenshot("list-paged.png")
 
 	// Regenerate from the row: the key is shown once, the row's hint follows.
 	p.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#token-rows tr[data-id=%q] button.regenerate`, soon.ID))))

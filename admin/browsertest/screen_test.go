@@ -186,12 +186,12 @@ func TestBrowserLongText(t *testing.T) {
 			assert.Equal(t, name, eval[string](p, row+`.querySelector('.truncate').title`), "the whole name on hover")
 			assert.Equal(t, desc, eval[string](p, row+`.querySelector('.clamp').title`), "the whole description on hover")
 			assert.Equal(t, "nowrap", eval[string](p, `getComputedStyle(`+row+`.querySelector('.truncate')).whiteSpace`))
-			eval[chromedp.Void](p, row+`.querySelector('a').focus()`)
-			assert.Equal(t, "normal", eval[string](p, `getComputedStyle(`+row+`.querySelector('.truncate')).whiteSpace`), "the whole name while the row has the focus")
-			p.fits("list with a row expanded")
 			if width == 390 {
 				p.screenshot("list-narrow.png")
 			}
+			eval[chromedp.Void](p, row+`.querySelector('a').focus()`)
+			assert.Equal(t, "normal", eval[string](p, `getComputedStyle(`+row+`.querySelector('.truncate')).whiteSpace`), "the whole name while the row has the focus")
+			p.fits("list with a row expanded")
 
 			p.open(screen, "#/tokens/"+long.ID)
 			p.fits("edit page")
