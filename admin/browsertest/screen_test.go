@@ -301,6 +301,8 @@ func TestBrowserKeyboard(t *testing.T) {
 	p.wait(`!document.getElementById('key-banner').hidden`)
 	assert.Equal(t, "copy-key", eval[string](p, `document.activeElement.id`), "the key's Copy button has the focus")
 	p.fits("key shown")
+	p.do(chromedp.KeyEvent(kb.Enter)) // Copy: to the clipboard, or the key selected with how to copy it
+	p.wait(`document.getElementById('copy-status').textContent !== ''`)
 	tabTo("a.back")
 	p.do(chromedp.KeyEvent(kb.Enter))
 	p.wait(`document.body.dataset.ready === "#/"`)
@@ -314,4 +316,15 @@ func TestBrowserKeyboard(t *testing.T) {
 	p.do(chromedp.KeyEvent(kb.Escape))
 	p.wait(`!document.getElementById('regenerate-dialog').open`)
 	assert.Contains(t, eval[string](p, `document.activeElement.className`), "regenerate", "Escape gives the focus back")
+
+	// Delete: Tab from Cancel, which has the focus, to Delete.
+	tabTo(fmt.Sprintf(`#token-rows tr[data-id=%q] button.delete`, tok.ID))
+	p.do(chromedp.KeyEvent(kb.Enter))
+	p.wait(`document.getElementById('delete-dialog').open`)
+	assert.Equal(t, "delete-cancel", eval[string](p, `document.activeElement.id`))
+	tabTo("#delete-confirm")
+	p.do(chromedp.KeyEvent(kb.Enter))
+	p.wait(`document.getElementById('empty').checkVisibility()`)
+	assert.Equal(t, "list-title", eval[string](p, `document.activeElement.id`))
+	assert.Nil(t, s.tokenNamed(t, "by keyboard"))
 }
