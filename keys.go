@@ -84,6 +84,20 @@ func appendChecksum(dst, random []byte) []byte {
 	return append(dst, digits[:]...)
 }
 
+// keyHint returns what of key may be shown (see Token.KeyHint): its prefix
+// and last 4 characters. Keys are at least 50 characters long, so the hint
+// holds at most 4 of their random characters.
+func keyHint(key string) string {
+	if len(key) < 50 {
+		return ""
+	}
+	prefix := ""
+	if i := strings.IndexByte(key, '_'); i > 0 && i <= maxPrefixLen {
+		prefix = key[:i+1]
+	}
+	return prefix + "…" + key[len(key)-4:]
+}
+
 // plausibleKey reports whether key can be a key this Service issued: 256
 // characters (Strapi's form, which has no checksum; the hash decides), or a
 // key of the Service's prefix whose checksum is right. Everything else is

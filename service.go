@@ -17,6 +17,9 @@ func (s *Service) Store() Store { return s.store }
 // Actions returns the registry of actions that tokens may be granted.
 func (s *Service) Actions() *Registry { return s.actions }
 
+// Now returns the time by the Service's clock (Config.Clock).
+func (s *Service) Now() time.Time { return s.now() }
+
 // Durations returns the lifespans a token may be given.
 func (s *Service) Durations() []Duration { return s.durations }
 
@@ -64,6 +67,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 	t.ExpiresAt = expiry(now, t.Lifespan)
 	key := s.newKey()
 	t.EncryptedKey = s.encrypt(key)
+	t.KeyHint = keyHint(key)
 	if err := s.store.Create(ctx, t, s.hasher.Sum(key)); err != nil {
 		return nil, "", unsupported(nameTaken(unavailable(err)))
 	}
@@ -74,13 +78,30 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 // Get returns the token with the given id, or ErrNotFound.
 func (s *Service) Get(ctx context.Context, id string) (*Token, error) {
 	t, err := s.store.Get(ctx, id)
-	return t, unavailable(err)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	s.pastOverlap(t)
+	return t, nil
+}
+
+// pastOverlap forgets t's previous key once it has stopped working.
+func (s *Service) pastOverlap(t *Token) {
+	if t.PreviousKeyExpiresAt != nil && !s.now().Before(*t.PreviousKeyExpiresAt) {
+		t.PreviousKeyExpiresAt = nil
+	}
 }
 
 // List returns every token, sorted by name.
 func (s *Service) List(ctx context.Context) ([]*Token, error) {
 	list, err := s.store.List(ctx)
-	return list, unavailable(err)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	for _, t := range list {
+		s.pastOverlap(t)
+	}
+	return list, nil
 }
 
 // UpdateParams change a token; nil fields stay as they are. A non-nil
@@ -168,6 +189,11 @@ func (s *Service) Regenerate(ctx context.Context, id string) (*Token, string, er
 // RegenerateWithOverlap is Regenerate that keeps the old key working for
 // overlap (but never past the token's expiry), so that clients can switch to
 // the new key without downtime. Regenerating again ends the earlier overlap.
+//
+// A token that has expired starts a new life instead, as GitHub's expired
+// tokens do when regenerated: its expiry counts its lifespan again from now,
+// since a new key that is dead on arrival would be of no use. Its old key
+// stays dead: there is no overlap.
 func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap time.Duration) (*Token, string, error) {
 	if overlap < 0 || overlap > maxOverlap {
 		v := &ValidationError{}
@@ -176,17 +202,36 @@ func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap 
 	}
 	key := s.newKey()
 	now := s.stamp()
-	k := NewKey{Hash: s.hasher.Sum(key), EncryptedKey: s.encrypt(key), SaltID: s.hasher.ID(), UpdatedAt: now}
-	if overlap > 0 {
+	k := NewKey{Hash: s.hasher.Sum(key), EncryptedKey: s.encrypt(key), SaltID: s.hasher.ID(), KeyHint: keyHint(key), UpdatedAt: now}
+	cur, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, "", unavailable(err)
+	}
+	expired := cur.Expired(now)
+	if overlap > 0 && !expired {
 		k.PreviousValidUntil = now.Add(overlap)
 	}
 	if err := s.store.SetKey(ctx, id, k); err != nil {
 		return nil, "", unavailable(err)
 	}
-	t, err := s.store.Get(ctx, id)
+	// The new key is set before the expiry moves, so that a failure
+	// between the two leaves the token expired, never the old key alive.
+	var t *Token
+	if expired {
+		t, err = s.store.Update(ctx, id, func(t *Token) error {
+			if t.Expired(now) {
+				t.ExpiresAt = expiry(now, t.Lifespan)
+				t.UpdatedAt = now
+			}
+			return nil
+		})
+	} else {
+		t, err = s.store.Get(ctx, id)
+	}
 	if err != nil {
 		return nil, "", unavailable(err)
 	}
+	s.pastOverlap(t)
 	s.event(ctx, EventRegenerated, t, nil, nil)
 	return t, key, nil
 }

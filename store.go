@@ -14,7 +14,8 @@ type Store interface {
 	// Create saves t, whose ID the caller has set, with the hash of its key.
 	// A store whose ids must be of its own kind (Strapi's are integers) may
 	// assign one instead and set t.ID to it.
-	// Stores keep every field of t, including EncryptedKey and SaltID.
+	// Stores keep every field of t, including EncryptedKey, SaltID and
+	// KeyHint, but not PreviousKeyExpiresAt: a new token has no previous key.
 	// It returns ErrNameTaken if another token has t.Name: name uniqueness is
 	// the store's atomic guarantee, so of concurrent creates with one name
 	// exactly one succeeds. Create saves the token and its permissions
@@ -41,12 +42,14 @@ type Store interface {
 	// never undo each other. If change returns an error, nothing is
 	// written and Update returns that error. change may be called more than
 	// once (a store may retry after a conflict) and must not keep the
-	// token. The key, creation time, last use, encrypted key and salt id
-	// are left alone. Update returns ErrNotFound or ErrNameTaken.
+	// token. The key, creation time, last use, encrypted key, salt id, key
+	// hint and previous key are left alone. Update returns ErrNotFound or ErrNameTaken.
 	Update(ctx context.Context, id string, change func(*Token) error) (*Token, error)
 
 	// SetKey replaces the key of the token with the given id: its hash,
-	// encrypted copy, salt id and update time, atomically. The old key stops
+	// encrypted copy, salt id, hint and update time, atomically, and sets
+	// the token's PreviousKeyExpiresAt to k.PreviousValidUntil (nil when
+	// zero). The old key stops
 	// working at once, unless k.PreviousValidUntil is set: then GetByHash
 	// still finds the token by the old hash until that time, returning it
 	// with ExpiresAt no later than PreviousValidUntil so that the old key
@@ -77,6 +80,7 @@ type NewKey struct {
 	Hash         Hash
 	EncryptedKey string // see Token.EncryptedKey; "" when keys are not recoverable
 	SaltID       string // see Token.SaltID
+	KeyHint      string // see Token.KeyHint
 	UpdatedAt    time.Time
 	// PreviousValidUntil, when not zero, keeps the old key working until
 	// then, so that clients can switch without downtime.

@@ -126,6 +126,19 @@ type Token struct {
 	UpdatedAt   time.Time  `json:"updatedAt"`
 	Permissions []string   `json:"permissions"` // only for Custom tokens; sorted
 
+	// KeyHint is what of the key may be shown, so that people can tell
+	// which key a token holds: the key's prefix and its last 4 characters,
+	// as "apitoken_…Ab12", or "…ab12" for a key without prefix. It is never
+	// more of the key, and "" where the store keeps none (strapistore) or
+	// for a key made before hints were kept.
+	KeyHint string `json:"keyHint,omitempty"`
+
+	// PreviousKeyExpiresAt is when the previous key of a graceful
+	// regeneration (RegenerateWithOverlap) stops working; nil when there is
+	// none. The Service's Get and List leave it nil once that time has
+	// passed; a store returns what it keeps.
+	PreviousKeyExpiresAt *time.Time `json:"previousKeyExpiresAt,omitempty"`
+
 	// EncryptedKey is the key encrypted with Config.EncryptionKey in
 	// Strapi's "v1:<iv>:<ciphertext>:<tag>" form, or "" when keys are not
 	// recoverable. It is never encoded, printed or logged.
@@ -189,6 +202,7 @@ func (t *Token) Clone() *Token {
 	c := *t
 	c.ExpiresAt = cloneTime(t.ExpiresAt)
 	c.LastUsedAt = cloneTime(t.LastUsedAt)
+	c.PreviousKeyExpiresAt = cloneTime(t.PreviousKeyExpiresAt)
 	c.Policy = clonePolicy(t.Policy)
 	if t.Permissions != nil {
 		c.Permissions = append([]string{}, t.Permissions...)

@@ -8,16 +8,20 @@
 // The host decides who is an administrator and what each may do, through
 // Config.Authorize. The handler checks the admin permission of every route,
 // protects cookie sessions against cross-site requests, and never returns a
-// key except from create, regenerate and (with an encryption key) reveal.
+// key except from create, regenerate and, with an encryption key (recoverable
+// keys, as in Strapi 5), reveal and the read of one token.
 package admin
 
 import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/go-apitoken/apitoken"
@@ -64,6 +68,12 @@ type Config struct {
 	// leaves the request's own context as the only bound.
 	Timeout time.Duration
 
+	// SignInURL, when set, is where an administrator whose session has
+	// ended signs in again: the screen links to it, in a new tab, so that
+	// what was typed survives. SignOutURL, when set, is the screen's log
+	// out link. Both must be paths ("/admin/login") or http(s) URLs.
+	SignInURL, SignOutURL string
+
 	// Logger receives unexpected errors. Default slog.Default(). Keys never
 	// reach it.
 	Logger *slog.Logger
@@ -75,6 +85,8 @@ var static embed.FS
 type handler struct {
 	svc       *apitoken.Service
 	authorize func(*http.Request, string) error
+	signIn    string
+	signOut   string
 	maxBody   int64
 	timeout   time.Duration
 	log       *slog.Logger
@@ -86,8 +98,13 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Service == nil || cfg.Authorize == nil {
 		return nil, errors.New("admin: Config.Service and Config.Authorize are required")
 	}
+	for _, u := range []string{cfg.SignInURL, cfg.SignOutURL} {
+		if u != "" && !linkURL(u) {
+			return nil, fmt.Errorf("admin: Config.SignInURL and SignOutURL must be paths or http(s) URLs, not %q", u)
+		}
+	}
 	h := &handler{svc: cfg.Service, authorize: cfg.Authorize, maxBody: cfg.MaxBodyBytes, timeout: cfg.Timeout,
-		log: cfg.Logger, mux: http.NewServeMux()}
+		log: cfg.Logger, mux: http.NewServeMux(), signIn: cfg.SignInURL, signOut: cfg.SignOutURL}
 	if h.maxBody <= 0 {
 		h.maxBody = 64 << 10
 	}
@@ -130,6 +147,19 @@ func New(cfg Config) (http.Handler, error) {
 		h.fail(w, r, errCrossOrigin)
 	}))
 	return securityHeaders(csrf.Handler(h.mux)), nil
+}
+
+// linkURL reports whether u is a path ("/admin/login", not "//host") or an
+// http(s) URL, the only links the screen makes of the configuration.
+func linkURL(u string) bool {
+	p, err := url.Parse(u)
+	switch {
+	case err != nil || len(u) > 2048 || strings.ContainsAny(u, "\x00\r\n\\"):
+		return false
+	case p.Scheme == "http" || p.Scheme == "https":
+		return p.Host != ""
+	}
+	return p.Scheme == "" && p.Host == "" && strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//")
 }
 
 // DefaultTimeout is Config.Timeout's default.

@@ -19,7 +19,7 @@ var pageTemplate = template.Must(template.New("page").Parse(pageHTML))
 // page serves the Settings > API Tokens screen.
 func (h *handler) page(w http.ResponseWriter, r *http.Request) error {
 	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, struct{ Base string }{relativeBase(r.URL.Path)}); err != nil {
+	if err := pageTemplate.Execute(&buf, struct{ Base, SignIn, SignOut string }{relativeBase(r.URL.Path), h.signIn, h.signOut}); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"time"
@@ -42,24 +43,23 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	return writeData(w, http.StatusCreated, withKey{tokenJSON(t), key})
 }
 
-func (h *handler) list(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.svc.List(r.Context())
-	if err != nil {
-		return err
-	}
-	out := make([]*apitoken.Token, len(list))
-	for i, t := range list {
-		out[i] = tokenJSON(t)
-	}
-	return writeData(w, http.StatusOK, out)
-}
-
 func (h *handler) get(w http.ResponseWriter, r *http.Request) error {
 	t, err := h.svc.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	setETag(w, t)
+	// As Strapi 5 does, a token whose key is recoverable comes with it;
+	// others without the field.
+	if h.svc.CanReveal() && t.EncryptedKey != "" {
+		key, err := h.svc.RevealKey(r.Context(), t.ID)
+		switch {
+		case err == nil:
+			return writeData(w, http.StatusOK, withKey{tokenJSON(t), key})
+		case !errors.Is(err, apitoken.ErrNotRecoverable):
+			return err
+		}
+	}
 	return writeData(w, http.StatusOK, tokenJSON(t))
 }
 
@@ -125,7 +125,9 @@ func (h *handler) regenerate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeData(w, http.StatusCreated, map[string]string{"id": t.ID, "accessKey": key})
+	// Strapi answers the id and the key; the token comes too, so that a
+	// screen can show the new key's hint and the old key's deadline.
+	return writeData(w, http.StatusCreated, withKey{tokenJSON(t), key})
 }
 
 // reveal shows a key again from its encrypted copy.

@@ -65,6 +65,7 @@ func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Has
 		return errDuplicate("key hash")
 	}
 	e := &entry{token: normalize(t), hash: hash}
+	e.token.PreviousKeyExpiresAt = nil // a new token has no previous key
 	s.byID[t.ID] = e
 	s.byHash[hash] = e
 	s.byName[t.Name] = e
@@ -143,7 +144,8 @@ func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Tok
 	}
 	u = normalize(u)
 	u.ID, u.CreatedAt, u.LastUsedAt = old.ID, old.CreatedAt, old.LastUsedAt
-	u.EncryptedKey, u.SaltID = old.EncryptedKey, old.SaltID
+	u.EncryptedKey, u.SaltID, u.KeyHint = old.EncryptedKey, old.SaltID, old.KeyHint
+	u.PreviousKeyExpiresAt = cloneTime(old.PreviousKeyExpiresAt)
 	delete(s.byName, old.Name)
 	s.byName[u.Name] = e
 	e.token = u
@@ -175,7 +177,12 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error 
 	s.byHash[k.Hash] = e
 	u := e.token.Clone()
 	u.UpdatedAt = k.UpdatedAt.UTC()
-	u.EncryptedKey, u.SaltID = k.EncryptedKey, k.SaltID
+	u.EncryptedKey, u.SaltID, u.KeyHint = k.EncryptedKey, k.SaltID, k.KeyHint
+	u.PreviousKeyExpiresAt = nil
+	if !e.prevUntil.IsZero() {
+		until := e.prevUntil
+		u.PreviousKeyExpiresAt = &until
+	}
 	e.token = u
 	s.record(id, e.hashes()...)
 	return nil
@@ -257,7 +264,7 @@ func (s *Store) Touch(ctx context.Context, id string, at, notAfter time.Time) (b
 func normalize(t *apitoken.Token) *apitoken.Token {
 	c := t.Clone()
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-	for _, p := range []*time.Time{c.ExpiresAt, c.LastUsedAt} { // Clone's own copies
+	for _, p := range []*time.Time{c.ExpiresAt, c.LastUsedAt, c.PreviousKeyExpiresAt} { // Clone's own copies
 		if p != nil {
 			*p = p.UTC()
 		}
@@ -266,6 +273,14 @@ func normalize(t *apitoken.Token) *apitoken.Token {
 		c.Quota.RefilledAt = c.Quota.RefilledAt.UTC()
 	}
 	return c
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
 }
 
 type errDuplicate string

@@ -33,7 +33,8 @@
 //     index, the first so that names are unique under concurrency, the
 //     second so that verifying a key is one index lookup. prev_key_hash
 //     (also unique) and prev_valid_until hold the previous key during a
-//     graceful regeneration. lifespan_ms is NULL for unlimited, as in
+//     graceful regeneration. key_hint is Token.KeyHint, the key's prefix
+//     and last 4 characters. lifespan_ms is NULL for unlimited, as in
 //     Strapi.
 //   - <prefix>permissions: (token_id, action), the primary key, with a
 //     foreign key to the token that cascades on delete.

@@ -23,10 +23,11 @@ type queries struct {
 }
 
 // tokenColumns are the columns scanToken reads, in order, followed by the
-// previous key's deadline and a permission.
+// previous key's deadline when the row was found by the previous key, and a
+// permission. The second prev_valid_until is Token.PreviousKeyExpiresAt.
 const tokenColumns = `t.id, t.name, t.description, t.type, t.lifespan_ms, t.expires_at, t.last_used_at,
-	t.created_at, t.updated_at, t.encrypted_key, t.salt_id, t.policy, t.quota_limit, t.quota_remaining,
-	t.quota_refilled_at`
+	t.created_at, t.updated_at, t.encrypted_key, t.salt_id, t.key_hint, t.prev_valid_until, t.policy,
+	t.quota_limit, t.quota_remaining, t.quota_refilled_at`
 
 func buildQueries(d Dialect, prefix string) queries {
 	r := strings.NewReplacer("{{tokens}}", prefix+"tokens", "{{permissions}}", prefix+"permissions")
@@ -44,8 +45,8 @@ func buildQueries(d Dialect, prefix string) queries {
 		getByID: q(`SELECT ` + tokenColumns + `, NULL, p.action` + from + ` WHERE t.id = ?`),
 		list:    q(`SELECT ` + tokenColumns + `, NULL, p.action` + from + ` ORDER BY t.name, t.id`),
 		insertToken: q(`INSERT INTO {{tokens}} (id, name, description, type, key_hash, encrypted_key, salt_id,
-			lifespan_ms, expires_at, last_used_at, created_at, updated_at, policy, quota_limit, quota_remaining,
-			quota_refilled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			lifespan_ms, expires_at, last_used_at, created_at, updated_at, key_hint, policy, quota_limit,
+			quota_remaining, quota_refilled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		updateToken: q(`UPDATE {{tokens}} SET name = ?, description = ?, type = ?, lifespan_ms = ?, expires_at = ?,
 			updated_at = ?, policy = ?, quota_limit = ?, quota_remaining = ?, quota_refilled_at = ? WHERE id = ?`),
 		lockToken:   lockToken(d, q),
@@ -53,12 +54,12 @@ func buildQueries(d Dialect, prefix string) queries {
 		deleteToken: q(`DELETE FROM {{tokens}} WHERE id = ?`),
 		deletePerms: q(`DELETE FROM {{permissions}} WHERE token_id = ?`),
 		setKey: q(`UPDATE {{tokens}} SET key_hash = ?, encrypted_key = ?, salt_id = ?, updated_at = ?,
-			prev_key_hash = NULL, prev_valid_until = NULL WHERE id = ?`),
+			prev_key_hash = NULL, prev_valid_until = NULL, key_hint = ? WHERE id = ?`),
 		// MySQL assigns left to right, seeing earlier assignments; other
 		// engines see the old row throughout. Copying key_hash before
 		// overwriting it is right under both rules.
 		setKeyKeep: q(`UPDATE {{tokens}} SET prev_key_hash = key_hash, prev_valid_until = ?, key_hash = ?,
-			encrypted_key = ?, salt_id = ?, updated_at = ? WHERE id = ?`),
+			encrypted_key = ?, salt_id = ?, updated_at = ?, key_hint = ? WHERE id = ?`),
 		moveKey: q(`UPDATE {{tokens}} SET key_hash = ?, salt_id = ? WHERE id = ? AND key_hash = ?`),
 		touch: q(`UPDATE {{tokens}} SET last_used_at = ?
 			WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`),

@@ -178,7 +178,7 @@ type reader struct {
 func newReader(d Dialect) *reader {
 	r := &reader{dialect: d}
 	r.short = []any{&r.id}
-	for range 14 { // the other token columns
+	for range 16 { // the other token columns
 		r.short = append(r.short, skip{})
 	}
 	r.short = append(r.short, skip{}, &r.action) // the previous key's deadline, the permission
@@ -214,9 +214,11 @@ func (r *reader) token(rows *sql.Rows) (*apitoken.Token, error) {
 	)
 	d := r.dialect
 	expires, used, created, updated, prevUntil := dbTime{dialect: d}, dbTime{dialect: d}, dbTime{dialect: d}, dbTime{dialect: d}, dbTime{dialect: d}
+	prevKey := dbTime{dialect: d}
 	p := policyCols{refilledAt: dbTime{dialect: d}}
 	err := rows.Scan(&t.ID, &t.Name, &t.Description, &typ, &lifespan, &expires, &used, &created, &updated,
-		&t.EncryptedKey, &t.SaltID, &p.policy, &p.limit, &p.remaining, &p.refilledAt, &prevUntil, skip{})
+		&t.EncryptedKey, &t.SaltID, &t.KeyHint, &prevKey, &p.policy, &p.limit, &p.remaining, &p.refilledAt,
+		&prevUntil, skip{})
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +229,7 @@ func (r *reader) token(rows *sql.Rows) (*apitoken.Token, error) {
 	t.Lifespan = sqlq.Lifespan(lifespan)
 	t.ExpiresAt, t.LastUsedAt = expires.ptr(), used.ptr()
 	t.CreatedAt, t.UpdatedAt = created.t, updated.t
+	t.PreviousKeyExpiresAt = prevKey.ptr()
 	if prevUntil.valid && (t.ExpiresAt == nil || t.ExpiresAt.After(prevUntil.t)) {
 		t.ExpiresAt = prevUntil.ptr()
 	}

@@ -27,7 +27,7 @@ func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Has
 	return s.inTx(ctx, "create", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q.insertToken, append([]any{t.ID, t.Name, t.Description, string(t.Type), hash.Hex(),
 			t.EncryptedKey, t.SaltID, sqlq.LifespanArg(t.Lifespan), argPtr(d, t.ExpiresAt), argPtr(d, t.LastUsedAt),
-			arg(d, t.CreatedAt), arg(d, t.UpdatedAt)}, policy...)...)
+			arg(d, t.CreatedAt), arg(d, t.UpdatedAt), t.KeyHint}, policy...)...)
 		if err != nil {
 			return err
 		}
@@ -110,6 +110,7 @@ func (s *Store) lock(ctx context.Context, tx *sql.Tx, id string) error {
 // keepStored gives t the fields of old that Update does not change.
 func keepStored(t, old *apitoken.Token) {
 	t.ID, t.CreatedAt, t.LastUsedAt, t.EncryptedKey, t.SaltID = old.ID, old.CreatedAt, old.LastUsedAt, old.EncryptedKey, old.SaltID
+	t.KeyHint, t.PreviousKeyExpiresAt = old.KeyHint, old.PreviousKeyExpiresAt
 	t.UpdatedAt = t.UpdatedAt.UTC()
 	if t.ExpiresAt != nil {
 		e := t.ExpiresAt.UTC()
@@ -131,10 +132,10 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) (err e
 		var res sql.Result
 		var err error
 		if k.PreviousValidUntil.IsZero() {
-			res, err = tx.ExecContext(ctx, s.q.setKey, k.Hash.Hex(), k.EncryptedKey, k.SaltID, arg(d, k.UpdatedAt), id)
+			res, err = tx.ExecContext(ctx, s.q.setKey, k.Hash.Hex(), k.EncryptedKey, k.SaltID, arg(d, k.UpdatedAt), k.KeyHint, id)
 		} else {
 			res, err = tx.ExecContext(ctx, s.q.setKeyKeep, arg(d, k.PreviousValidUntil), k.Hash.Hex(),
-				k.EncryptedKey, k.SaltID, arg(d, k.UpdatedAt), id)
+				k.EncryptedKey, k.SaltID, arg(d, k.UpdatedAt), k.KeyHint, id)
 		}
 		if err != nil {
 			return err

@@ -36,6 +36,8 @@ const (
 	// NoPolicy: the store keeps no Token.Policy, and refuses a token
 	// with one with an error matching errors.ErrUnsupported.
 	NoPolicy
+	// NoKeyHint: the store does not keep Token.KeyHint (it reads as "").
+	NoKeyHint
 )
 
 // limits are the Limits a store was run with.
@@ -76,6 +78,8 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limi
 		{"SetKey", testSetKey},
 		{"MoveKey", testMoveKey},
 		{"SetKeyGrace", testSetKeyGrace},
+		{"KeyHint", testKeyHint},
+		{"PreviousKeyExpiresAt", testPreviousKeyExpiresAt},
 		{"Delete", testDelete},
 		{"Touch", testTouch},
 		{"ReturnsCopies", testReturnsCopies},
@@ -524,6 +528,78 @@ func testSetKeyGrace(t *testing.T, s apitoken.Store, l limits) {
 		_, err = s.GetByHash(ctx, h)
 		assert.ErrorIs(t, err, apitoken.ErrNotFound, "delete removes the previous key too")
 	}
+}
+
+// testKeyHint: the hint of a token's key is kept by Create, replaced by
+// SetKey, and left alone by Update and MoveKey.
+func testKeyHint(t *testing.T, s apitoken.Store, l limits) {
+	l.need(t, NoKeyHint)
+	ctx := context.Background()
+	tok := newToken("hinted", apitoken.ReadOnly)
+	tok.KeyHint = "apitoken_…Ab12"
+	h := create(t, s, tok)
+	hint := func(want, what string) {
+		t.Helper()
+		got, err := s.Get(ctx, tok.ID)
+		require.NoError(t, err)
+		assert.Equal(t, want, got.KeyHint, what+": Get")
+		list, err := s.List(ctx)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		assert.Equal(t, want, list[0].KeyHint, what+": List")
+	}
+	hint("apitoken_…Ab12", "Create keeps the hint")
+	got, err := s.GetByHash(ctx, h)
+	require.NoError(t, err)
+	assert.Equal(t, "apitoken_…Ab12", got.KeyHint, "GetByHash")
+
+	_, err = s.Update(ctx, tok.ID, func(t *apitoken.Token) error {
+		t.Description = "edited"
+		t.KeyHint = "…zzzz" // not Update's to change
+		return nil
+	})
+	require.NoError(t, err)
+	hint("apitoken_…Ab12", "Update leaves the hint alone")
+
+	fresh := newHash(t)
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: fresh, KeyHint: "…9f3c", UpdatedAt: base}))
+	hint("…9f3c", "SetKey replaces the hint")
+	require.NoError(t, s.MoveKey(ctx, tok.ID, fresh, newHash(t), ""))
+	hint("…9f3c", "MoveKey leaves the hint alone")
+}
+
+// testPreviousKeyExpiresAt: Get and List say until when the previous key of
+// a graceful regeneration works; Update keeps it, and a regeneration
+// without overlap clears it.
+func testPreviousKeyExpiresAt(t *testing.T, s apitoken.Store, l limits) {
+	l.need(t, NoPreviousKey)
+	ctx := context.Background()
+	tok := newToken("overlapping", apitoken.ReadOnly)
+	tok.PreviousKeyExpiresAt = &base // Create ignores it: a new token has no previous key
+	create(t, s, tok)
+	until := base.Add(24 * time.Hour)
+	previous := func(want *time.Time, what string) {
+		t.Helper()
+		got, err := s.Get(ctx, tok.ID)
+		require.NoError(t, err)
+		timePtrEqual(t, what+": Get", want, got.PreviousKeyExpiresAt)
+		list, err := s.List(ctx)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		timePtrEqual(t, what+": List", want, list[0].PreviousKeyExpiresAt)
+	}
+	previous(nil, "a new token")
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: newHash(t), UpdatedAt: base, PreviousValidUntil: until}))
+	previous(&until, "after a graceful regeneration")
+	_, err := s.Update(ctx, tok.ID, func(t *apitoken.Token) error {
+		t.Description = "edited"
+		t.PreviousKeyExpiresAt = nil // not Update's to change
+		return nil
+	})
+	require.NoError(t, err)
+	previous(&until, "Update keeps it")
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: newHash(t), UpdatedAt: base}))
+	previous(nil, "a regeneration without overlap ends it")
 }
 
 func testDelete(t *testing.T, s apitoken.Store, l limits) {

@@ -20,7 +20,7 @@ func TestStore(t *testing.T) {
 	forEach(t, func(t *testing.T, newDB func(t *testing.T) *strapiDB) {
 		storetest.Run(t, func(t *testing.T) apitoken.Store {
 			return newDB(t).store(t)
-		}, storetest.NoSaltID, storetest.NoPreviousKey, storetest.NoPolicy)
+		}, storetest.NoSaltID, storetest.NoPreviousKey, storetest.NoPolicy, storetest.NoKeyHint)
 	})
 }
 

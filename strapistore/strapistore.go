@@ -8,7 +8,9 @@
 // The store reads and writes Strapi's own schema and adds nothing to it, which
 // sets its limits: token ids are Strapi's integer ids, there is no column for
 // a previous key (SetKey with NewKey.PreviousValidUntil returns
-// ErrUnsupported) nor for the salt id (Token.SaltID is always ""), and the
+// ErrUnsupported) nor for the salt id (Token.SaltID is always "") nor for
+// the key hint (Token.KeyHint is always "": a key's hint cannot be derived
+// from its hash, so none is kept or shown), and the
 // encrypted key is kept only where the table has Strapi's encrypted_key
 // column. See the README for the index Strapi lacks on access_key.
 package strapistore

@@ -37,6 +37,9 @@ type site struct {
 	svc   *apitoken.Service
 	url   string
 	perms atomic.Pointer[[]string] // the administrator's permissions
+	// signedOut makes every admin request answer 401, as when the
+	// administrator's session has ended.
+	signedOut atomic.Bool
 }
 
 // newSite starts the host; configure, if given, adjusts the Service's
@@ -52,12 +55,16 @@ func newSite(t *testing.T, configure ...func(*apitoken.Config)) *site {
 	t.Cleanup(func() { svc.Close(context.Background()) })
 	s := &site{svc: svc}
 	s.perms.Store(&admin.Permissions)
-	h, err := admin.New(admin.Config{Service: svc, Logger: slog.New(slog.DiscardHandler), Authorize: func(r *http.Request, perm string) error {
-		if perm != "" && !slices.Contains(*s.perms.Load(), perm) {
-			return admin.ErrForbidden
-		}
-		return nil
-	}})
+	h, err := admin.New(admin.Config{Service: svc, Logger: slog.New(slog.DiscardHandler), SignInURL: "/login", SignOutURL: "/logout",
+		Authorize: func(r *http.Request, perm string) error {
+			if s.signedOut.Load() && perm != admin.PermAccess { // the page itself is the host's login redirect
+				return admin.ErrUnauthenticated
+			}
+			if perm != "" && !slices.Contains(*s.perms.Load(), perm) {
+				return admin.ErrForbidden
+			}
+			return nil
+		}})
 	require.NoError(t, err)
 	ok := func(status int) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) })
@@ -241,10 +248,14 @@ func (p *page) choose(id, value string) {
 	eval[chromedp.Void](p, fmt.Sprintf(`(s => { s.value = %q; s.dispatchEvent(new Event('change', {bubbles: true})); })(document.getElementById(%q))`, value, id))
 }
 
-// screenshot saves the whole page; with a modal dialog open, only the
-// window, which is what the backdrop covers.
+// screenshot saves the whole page, when APITOKEN_SCREENSHOTS=1, to
+// admin/testdata/screenshots; with a modal dialog open, only the window,
+// which is what the backdrop covers.
 func (p *page) screenshot(name string) {
 	p.t.Helper()
+	if os.Getenv("APITOKEN_SCREENSHOTS") != "1" {
+		return
+	}
 	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
 	defer cancel()
 	shot := chromedp.FullScreenshot(100)
@@ -253,7 +264,7 @@ func (p *page) screenshot(name string) {
 	}
 	png, err := chromedp.Run(ctx, shot)
 	require.NoError(p.t, err)
-	dir := filepath.Join("testdata", "screenshots")
+	dir := filepath.Join("..", "testdata", "screenshots")
 	require.NoError(p.t, os.MkdirAll(dir, 0o755))
 	require.NoError(p.t, os.WriteFile(filepath.Join(dir, name), png, 0o644))
 }
@@ -417,10 +428,11 @@ func TestBrowser(t *testing.T) {
 		assert.Zero(t, eval[int](p, `document.querySelectorAll('#token-rows img, #token-rows b').length`), "markup is shown as text")
 		lastUsed := eval[[]string](p, `[...document.querySelectorAll('#token-rows td[data-label="Last used"]')].map(td => td.textContent)`)
 		assert.Equal(t, []string{"never", "never", "just now"}, lastUsed)
-		p.do(chromedp.Click(chromedp.ID("sort-name")))
-		assert.Equal(t, "ci deploy", eval[string](p, `document.querySelector('#token-rows th').textContent`), "sorted descending")
-		assert.Equal(t, "descending", eval[string](p, `document.getElementById('name-header').getAttribute('aria-sort')`))
-		p.do(chromedp.Click(chromedp.ID("sort-name")))
+		p.do(chromedp.Click(chromedp.CSS(`button.sort[data-sort="name"]`)))
+		p.wait(`document.querySelector('#token-rows th').textContent === 'ci deploy'`) // sorted descending
+		assert.Equal(t, "descending", eval[string](p, `document.querySelector('th[data-sort="name"]').getAttribute('aria-sort')`))
+		p.do(chromedp.Click(chromedp.CSS(`button.sort[data-sort="name"]`)))
+		p.wait(`document.querySelector('th[data-sort="name"]').getAttribute('aria-sort') === 'ascending'`)
 		p.screenshot("list.png")
 	})
 
@@ -513,7 +525,7 @@ func TestBrowser(t *testing.T) {
 		p.do(chromedp.Click(chromedp.CSS(`a.back`)))
 		p.wait(`document.body.dataset.ready === "#/"`)
 		assert.False(t, p.visible("key-banner"))
-		del := chromedp.CSS(fmt.Sprintf(`#token-rows tr[data-id=%q] button`, id))
+		del := chromedp.CSS(fmt.Sprintf(`#token-rows tr[data-id=%q] button.delete`, id))
 		p.do(chromedp.Click(del))
 		p.wait(`document.getElementById('delete-dialog').open`)
 		assert.Contains(t, p.text("delete-text"), "ci deploy")

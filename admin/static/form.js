@@ -1,10 +1,12 @@
 // The create and edit form: details, duration with the expiry it will give,
-// type, and the custom permissions grouped by API and controller.
-import { $, alertError, api, can, notify, showKey, state } from './ui.js';
+// type and permissions, and saving them.
+import { $, alertError, api, can, failed, notify, showKey, state } from './ui.js';
 import { DAY, dateTimeFmt, durationLabel } from './format.js';
 import { confirmDelete } from './list.js';
+import { renderPermissions, showTypeImplies, tick, ticked, typeChanged, typeWarning } from './perms.js';
+import { showKeyState } from './keys.js';
 
-// setupForm wires the edit view's delete button.
+// setupForm wires the form's controls.
 export function setupForm() {
   $('delete').addEventListener('click', () => {
     const t = state.token;
@@ -13,6 +15,36 @@ export function setupForm() {
       location.hash = '#/';
     });
   });
+  $('token-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    save();
+  });
+  $('type').addEventListener('change', typeChanged);
+  $('lifespan').addEventListener('change', updateExpiryPreview);
+  for (const id of ['name', 'description']) $(id).addEventListener('input', () => counter(id));
+  const d = $('custom-empty-dialog');
+  $('custom-empty-cancel').addEventListener('click', () => d.close('cancel'));
+  $('custom-empty-confirm').addEventListener('click', () => {
+    d.close('confirm');
+    save(true);
+  });
+  d.addEventListener('close', () => {
+    if (d.returnValue !== 'confirm') $('save').focus();
+  });
+}
+
+// length counts characters as the server does (code points, not UTF-16 units).
+const length = (s) => [...s].length;
+
+// counter shows how much of its limit a field uses, and says so plainly
+// when the text is over it: the input never cuts what was typed or pasted.
+function counter(id) {
+  const input = $(id);
+  const max = Number(input.dataset.max);
+  const n = length(input.value);
+  const c = $(id + '-count');
+  c.textContent = n > max ? n + ' / ' + max + ' characters: ' + (n - max) + ' too many' : n + ' / ' + max + ' characters';
+  c.classList.toggle('over', n > max);
 }
 
 function durationOptions(current) {
@@ -34,106 +66,6 @@ function durationOptions(current) {
 const lifespanOption = (ms) => (ms === null || ms === undefined ? 'unlimited' : String(ms));
 const lifespanValue = () => ($('lifespan').value === 'unlimited' ? null : Number($('lifespan').value));
 
-// renderPermissions builds the checkboxes: one group per API or plugin,
-// one fieldset per controller with its own "select all".
-function renderPermissions() {
-  const box = $('permissions');
-  box.replaceChildren();
-  const apis = Object.keys(state.groups).sort();
-  if (apis.length === 0) {
-    const p = document.createElement('p');
-    p.className = 'hint';
-    p.textContent = 'No route declares an action yet, so there is nothing to grant to a custom token.';
-    box.append(p);
-    return;
-  }
-  for (const api of apis) {
-    const details = document.createElement('details');
-    details.className = 'perm-group';
-    details.open = true;
-    const summary = document.createElement('summary');
-    summary.textContent = api.replace(/^(api|plugin)::/, '');
-    const kind = document.createElement('span');
-    kind.className = 'perm-kind';
-    kind.textContent = api.startsWith('plugin::') ? 'plugin' : 'API';
-    summary.append(' ', kind);
-    details.append(summary);
-    const controllers = state.groups[api].controllers || {};
-    for (const ctrl of Object.keys(controllers).sort()) {
-      const fs = document.createElement('fieldset');
-      fs.className = 'perm-controller';
-      // Controllers of different APIs may share a name ("content-api"):
-      // the group's accessible name says which API it belongs to.
-      fs.setAttribute('aria-label', summary.firstChild.textContent + ' › ' + ctrl);
-      const legend = document.createElement('legend');
-      legend.textContent = ctrl;
-      fs.append(legend);
-      const all = checkbox('Select all', 'select-all');
-      all.input.setAttribute('aria-label', 'Select all ' + ctrl + ' actions of ' + api);
-      fs.append(all.label);
-      const list = document.createElement('div');
-      list.className = 'perm-actions';
-      for (const action of controllers[ctrl]) {
-        const cb = checkbox(action, 'perm');
-        cb.input.value = api + '.' + ctrl + '.' + action;
-        cb.input.dataset.action = action;
-        list.append(cb.label);
-      }
-      fs.append(list);
-      all.input.addEventListener('change', () => {
-        for (const i of list.querySelectorAll('input')) i.checked = all.input.checked;
-        permissionTicked();
-      });
-      list.addEventListener('change', () => {
-        permissionTicked();
-      });
-      details.append(fs);
-    }
-    box.append(details);
-  }
-}
-
-function checkbox(text, cls) {
-  const label = document.createElement('label');
-  label.className = 'check ' + cls;
-  const input = document.createElement('input');
-  input.type = 'checkbox';
-  label.append(input, ' ', text);
-  return { label, input };
-}
-
-const permInputs = () => Array.from(document.querySelectorAll('#permissions .perm input'));
-
-function syncSelectAll() {
-  for (const fs of document.querySelectorAll('#permissions fieldset')) {
-    const boxes = Array.from(fs.querySelectorAll('.perm input'));
-    const checked = boxes.filter((b) => b.checked).length;
-    const all = fs.querySelector('.select-all input');
-    all.checked = checked === boxes.length && boxes.length > 0;
-    all.indeterminate = checked > 0 && checked < boxes.length;
-  }
-}
-
-// permissionTicked: choosing actions by hand makes the token custom.
-function permissionTicked() {
-  if ($('type').value !== 'custom') {
-    $('type').value = 'custom';
-    notify('Token type set to Custom.');
-  }
-  syncSelectAll();
-}
-
-// showTypeImplies ticks what a read-only or full-access token may call, so
-// that the checkboxes always show what the token can do.
-export function showTypeImplies() {
-  const type = $('type').value;
-  for (const i of permInputs()) {
-    if (type === 'full-access') i.checked = true;
-    if (type === 'read-only') i.checked = i.dataset.action === 'find' || i.dataset.action === 'findOne';
-  }
-  syncSelectAll();
-}
-
 export function updateExpiryPreview() {
   const preview = $('expiry-preview');
   const t = state.token;
@@ -151,6 +83,7 @@ export function updateExpiryPreview() {
     preview.textContent = (d.getTime() <= Date.now() ? 'Expired on ' : 'Expires on ') + dateTimeFmt.format(d);
   }
   preview.dataset.expires = expires || '';
+  $('lifespan-warning').hidden = $('lifespan').value !== 'unlimited';
 }
 
 function clearFieldErrors() {
@@ -191,6 +124,7 @@ function fillForm(t) {
   const editing = t !== null;
   const readOnly = editing && !can('update');
   $('form-title').textContent = editing ? t.name : 'Create API Token';
+  $('form-title').title = editing ? t.name : '';
   $('name').value = editing ? t.name : '';
   $('description').value = editing ? t.description : '';
   $('type').value = editing ? t.type : 'read-only';
@@ -200,13 +134,9 @@ function fillForm(t) {
   $('lifespan').dataset.initial = $('lifespan').value;
   $('lifespan-note').hidden = !editing;
   renderPermissions();
-  if (editing && t.type === 'custom') {
-    const granted = new Set(t.permissions || []);
-    for (const i of permInputs()) i.checked = granted.has(i.value);
-    syncSelectAll();
-  } else {
-    showTypeImplies();
-  }
+  if (editing && t.type === 'custom') tick(t.permissions || []);
+  else showTypeImplies();
+  typeWarning();
   $('form-fields').disabled = readOnly;
   $('save').hidden = readOnly;
   $('regenerate').hidden = !editing || !can('regenerate');
@@ -214,48 +144,84 @@ function fillForm(t) {
   $('reveal').hidden = !editing || !state.canReveal || !can('read');
   clearFieldErrors();
   $('form-error').hidden = true;
+  counter('name');
+  counter('description');
   updateExpiryPreview();
+  showKeyState(t);
 }
 
+// showForm shows the create form (id null) or a token's edit form. It
+// returns the element to focus, or null when the token cannot be shown.
 export async function showForm(id) {
-  $('form-view').hidden = false;
   if (id === null) {
     if (!can('create')) {
-      $('form-view').hidden = true;
       alertError('You are not allowed to create API tokens.');
-      return;
+      return null;
     }
+    $('form-view').hidden = false;
     fillForm(null);
-    $('name').focus();
-    return;
+    return $('name');
   }
   let t;
   try {
     t = await api('GET', 'api-tokens/' + encodeURIComponent(id));
   } catch (e) {
-    $('form-view').hidden = true;
-    alertError(e.status === 404 ? 'This API token does not exist (any more).' : e.message);
-    return;
+    if (e.status === 404) {
+      $('missing-view').hidden = false;
+      return $('missing-title');
+    }
+    failed(e, () => showForm(id).then((el) => el && el.focus()));
+    return null;
   }
+  $('form-view').hidden = false;
   fillForm(t);
+  return $('form-title');
 }
 
-export async function save(ev) {
-  ev.preventDefault();
+// tooLong refuses, before sending, a field over its limit, saying so next
+// to it: what was typed stays for the user to shorten.
+function tooLong() {
+  let first = null;
+  for (const id of ['name', 'description']) {
+    const max = Number($(id).dataset.max);
+    const n = length($(id).value);
+    if (n <= max) continue;
+    $(id + '-error').textContent = (id === 'name' ? 'Name' : 'Description') + ' must be at most ' + max + ' characters; it has ' + n + '.';
+    $(id + '-error').hidden = false;
+    $(id).setAttribute('aria-invalid', 'true');
+    first = first || $(id);
+  }
+  if (first) first.focus();
+  return first !== null;
+}
+
+// save sends the form. A custom token without any permission is saved only
+// once the user has confirmed it (emptyOK). The Save button keeps the focus
+// throughout: it is marked busy, never disabled, which would drop it.
+export async function save(emptyOK) {
+  if (state.busy) return;
   clearFieldErrors();
   $('form-error').hidden = true;
   alertError('');
+  if (tooLong()) return;
   const body = {
     name: $('name').value,
     description: $('description').value,
     type: $('type').value,
   };
-  if (body.type === 'custom') body.permissions = permInputs().filter((i) => i.checked).map((i) => i.value);
+  if (body.type === 'custom') {
+    body.permissions = ticked();
+    if (body.permissions.length === 0 && emptyOK !== true) {
+      $('custom-empty-dialog').showModal();
+      return;
+    }
+  }
   const editing = state.token !== null;
   // An edit sends the lifespan only when the duration was changed, so that
   // editing a description keeps the expiry.
   if (!editing || $('lifespan').value !== $('lifespan').dataset.initial) body.lifespan = lifespanValue();
-  $('save').disabled = true;
+  state.busy = true;
+  $('save').setAttribute('aria-disabled', 'true');
   try {
     if (editing) {
       // If-Match: a save over someone else's edit is refused (412), not
@@ -272,44 +238,10 @@ export async function save(ev) {
       location.replace(target);
     }
   } catch (e) {
-    if (e.status === 400) {
-      showFieldErrors(e);
-    } else {
-      alertError(e.message);
-    }
+    if (e.status === 400) showFieldErrors(e);
+    else failed(e, () => save(true));
   } finally {
-    $('save').disabled = false;
-  }
-}
-
-export function confirmRegenerate() {
-  const d = $('regenerate-dialog');
-  const t = state.token;
-  $('regenerate-text').textContent = '“' + t.name + '” gets a new key, shown once. Applications that use the current key will need the new one.';
-  $('overlap-now').checked = true; // the safe choice, every time
-  d.onconfirm = async () => {
-    const overlap = Number(document.querySelector('#regenerate-overlap input:checked').value);
-    let r;
-    try {
-      r = await api('POST', 'api-tokens/' + encodeURIComponent(t.id) + '/regenerate', overlap > 0 ? { overlap } : undefined);
-    } catch (e) {
-      alertError(e.message);
-      return;
-    }
-    showKey(r.accessKey);
-    notify('A new key was generated for “' + t.name + '”; ' + (overlap > 0
-      ? 'the old one keeps working until ' + dateTimeFmt.format(new Date(Date.now() + overlap)) + '.'
-      : 'the old one no longer works.'));
-  };
-  d.showModal();
-}
-
-export async function reveal() {
-  const t = state.token;
-  try {
-    const r = await api('GET', 'api-tokens/' + encodeURIComponent(t.id) + '/access-key');
-    showKey(r.accessKey);
-  } catch (e) {
-    alertError(e.message);
+    state.busy = false;
+    $('save').removeAttribute('aria-disabled');
   }
 }

@@ -10,11 +10,13 @@ export const state = {
   durations: [], // allowed lifespans in ms, null for unlimited
   canReveal: false,
   groups: {}, // content-API actions: {"api::article": {controllers: {article: ["find"]}}}
-  tokens: [],
-  sortAsc: true,
+  tokens: [], // the page of the list on screen
+  list: { page: 1, sort: 'name', dir: 'asc' },
   token: null, // the token being edited; null when creating
   keyHash: null, // the route the key banner belongs to
   pendingNotice: null, // shown once the next route has rendered
+  retry: null, // what Try again repeats once the administrator has signed in again
+  busy: false, // a save, delete or regenerate is under way
 };
 
 export const can = (p) => state.perms.has('admin::api-tokens.' + p);
@@ -54,12 +56,13 @@ export async function api(method, path, body, ifMatch) {
   const data = json ? json.data : null;
   const etag = res.headers.get('ETag');
   if (data && typeof data === 'object' && etag) Object.defineProperty(data, 'etag', { value: etag });
+  if (data && typeof data === 'object' && json.meta) Object.defineProperty(data, 'meta', { value: json.meta });
   return data;
 }
 
 function messageFor(status, message) {
   switch (status) {
-    case 401: return 'You are not signed in, or your session has ended. Sign in again and reload this page.';
+    case 401: return 'You are not signed in, or your session has ended.';
     case 403: return 'You are not allowed to do this.';
     case 503: return 'The token store cannot be reached right now, so nothing was changed. Try again in a moment.';
     default: return message || 'Something went wrong (' + status + '). Try again.';
@@ -82,6 +85,36 @@ export function alertError(text) {
 export function clearMessages() {
   notify('');
   alertError('');
+  hideSignIn();
+}
+
+// failed reports e. A session that ended (401) shows the sign-in state,
+// whose Try again runs retry; the page is left as it is, so nothing typed is
+// lost. Anything else goes to the alert.
+export function failed(e, retry) {
+  if (e.status === 401) {
+    showSignIn(retry);
+    return;
+  }
+  alertError(e.message);
+}
+
+function showSignIn(retry) {
+  state.retry = retry || null;
+  const url = document.documentElement.dataset.signIn;
+  const link = $('signin-link');
+  link.hidden = !url;
+  if (url) link.href = url;
+  $('signin-text').textContent = url
+    ? 'Nothing was lost: what you typed is still here. Sign in again in the new tab, then come back and press Try again.'
+    : 'Nothing was lost: what you typed is still here. Sign in again in another tab, then press Try again.';
+  $('signin').hidden = false;
+  $('signin').scrollIntoView({ block: 'nearest' });
+  $('signin').focus();
+}
+
+export function hideSignIn() {
+  $('signin').hidden = true;
 }
 
 

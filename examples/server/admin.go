@@ -12,7 +12,9 @@ import (
 // administrator holds every admin permission.
 func adminHandler(svc *apitoken.Service) (http.Handler, error) {
 	return admin.New(admin.Config{
-		Service: svc,
+		Service:    svc,
+		SignInURL:  "/admin/login",
+		SignOutURL: "/admin/logout",
 		Authorize: func(r *http.Request, _ string) error {
 			if !isAdmin(r.Context()) {
 				return admin.ErrUnauthenticated

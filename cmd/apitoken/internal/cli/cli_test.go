@@ -89,6 +89,11 @@ func TestLifecycle(t *testing.T) {
 	for _, name := range []string{"ci", "quiet", "reader"} {
 		assert.Contains(t, out, name, "list lacks %s", name)
 	}
+	hint := "apitoken_…" + created.AccessKey[len(created.AccessKey)-4:]
+	assert.Equal(t, hint, created.KeyHint)
+	assert.Contains(t, out, " KEY ", "list has a key column")
+	assert.Contains(t, out, hint, "list shows the key's hint")
+	assert.NotContains(t, out, created.AccessKey[10:len(created.AccessKey)-4], "and no more of the key")
 	var list []apitoken.Token
 	require.NoError(t, json.Unmarshal([]byte(runOK(t, "list", "-db", db, "--json")), &list), "list --json")
 	require.Len(t, list, 3, "list --json = %+v", list)

@@ -52,6 +52,7 @@ func printFields(w io.Writer, t *apitoken.Token) {
 		{"name", clean(t.Name)},
 		{"description", clean(t.Description)},
 		{"type", string(t.Type)},
+		{"key", hint(t)},
 		{"lifespan", t.Lifespan.String()},
 		{"expires", when(t.ExpiresAt, "never")},
 		{"last used", when(t.LastUsedAt, "never")},
@@ -70,11 +71,20 @@ func printTable(w io.Writer, list []*apitoken.Token) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tTYPE\tEXPIRES\tLAST USED")
+	fmt.Fprintln(tw, "ID\tNAME\tTYPE\tKEY\tEXPIRES\tLAST USED")
 	for _, t := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, clean(truncate(t.Name, 40)), t.Type, when(t.ExpiresAt, "never"), when(t.LastUsedAt, "never"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, clean(truncate(t.Name, 40)), t.Type, hint(t), when(t.ExpiresAt, "never"), when(t.LastUsedAt, "never"))
 	}
 	tw.Flush()
+}
+
+// hint is the token's key hint (its prefix and last 4 characters), or "-"
+// where the store keeps none.
+func hint(t *apitoken.Token) string {
+	if t.KeyHint == "" {
+		return "-"
+	}
+	return clean(t.KeyHint)
 }
 
 func when(t *time.Time, none string) string {
