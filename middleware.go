@@ -1,6 +1,7 @@
 package apitoken
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -93,7 +94,12 @@ func (s *Service) Check(r *http.Request, actions ...string) (*Token, error) {
 // authenticate is Authenticate returning the shared token, which the
 // middleware reads without copying.
 func (s *Service) authenticate(r *http.Request) (*Token, error) {
-	vals := r.Header["Authorization"]
+	return s.authenticateValues(r.Context(), r.Header["Authorization"], caller{r: r})
+}
+
+// authenticateValues returns the token of the Authorization values of c's
+// request: exactly one "bearer <key>".
+func (s *Service) authenticateValues(ctx context.Context, vals []string, c caller) (*Token, error) {
 	switch len(vals) {
 	case 0:
 		return nil, ErrNoCredentials
@@ -105,19 +111,22 @@ func (s *Service) authenticate(r *http.Request) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.verify(r.Context(), key, r)
+	return s.verify(ctx, key, c)
 }
 
 // check is Check returning the shared token.
 func (s *Service) check(r *http.Request, actions ...string) (*Token, error) {
 	t, err := s.authenticate(r)
-	if err != nil {
-		return t, err
+	return allows(t, err, actions)
+}
+
+// allows returns t and err, or ErrForbidden when t, found, may not perform
+// every one of actions.
+func allows(t *Token, err error, actions []string) (*Token, error) {
+	if err == nil && !t.Allows(actions...) {
+		err = ErrForbidden
 	}
-	if !t.Allows(actions...) {
-		return t, ErrForbidden
-	}
-	return t, nil
+	return t, err
 }
 
 func cloned(t *Token, err error) (*Token, error) {
@@ -170,16 +179,25 @@ func (s *Service) guard(next http.Handler, check func(*http.Request) (*Token, er
 			next.ServeHTTP(w, withToken(r, t))
 			return
 		}
-		if status := StatusCode(err); status == http.StatusUnauthorized || status == http.StatusBadRequest {
-			if s.limiter != nil {
-				s.limiter.fail(client)
-			}
-			if !errors.Is(err, ErrExpired) { // Verify has recorded those
-				s.event(r.Context(), EventAuthFailed, nil, err, r)
-			}
+		if s.failed(r.Context(), err, caller{r: r}) && s.limiter != nil {
+			s.limiter.fail(client)
 		}
 		s.errorHandler(w, r, err)
 	})
+}
+
+// failed reports whether err is a failed authentication (400 or 401), which
+// the failure limit counts, and records it as an audit event, unless verify
+// has (an expired key).
+func (s *Service) failed(ctx context.Context, err error, c caller) bool {
+	status := StatusCode(err)
+	if status != http.StatusUnauthorized && status != http.StatusBadRequest {
+		return false
+	}
+	if !errors.Is(err, ErrExpired) {
+		s.event(ctx, EventAuthFailed, nil, err, c)
+	}
+	return true
 }
 
 // Collection holds the handlers of a collection type's REST routes. Nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
@@ -64,7 +63,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 	if err := s.store.Create(ctx, t, s.hasher.Sum(key)); err != nil {
 		return nil, "", nameTaken(unavailable(err))
 	}
-	s.event(ctx, EventCreated, t, nil, nil)
+	s.event(ctx, EventCreated, t, nil, caller{})
 	return t, key, nil
 }
 
@@ -110,7 +109,7 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 	if err != nil {
 		return nil, nameTaken(unavailable(err))
 	}
-	s.event(ctx, EventUpdated, t, nil, nil)
+	s.event(ctx, EventUpdated, t, nil, caller{})
 	return t, nil
 }
 
@@ -181,7 +180,7 @@ func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap 
 	if err != nil {
 		return nil, "", unavailable(err)
 	}
-	s.event(ctx, EventRegenerated, t, nil, nil)
+	s.event(ctx, EventRegenerated, t, nil, caller{})
 	return t, key, nil
 }
 
@@ -194,7 +193,7 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 	if err := s.store.Delete(ctx, id); err != nil {
 		return nil, unavailable(err)
 	}
-	s.event(ctx, EventDeleted, t, nil, nil)
+	s.event(ctx, EventDeleted, t, nil, caller{})
 	return t, nil
 }
 
@@ -203,14 +202,14 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 // one, and ErrUnavailable when the store cannot be asked. The token is a
 // copy, the caller's to change.
 func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
-	return cloned(s.verify(ctx, key, nil))
+	return cloned(s.verify(ctx, key, caller{}))
 }
 
 // verify is Verify returning the token the store (or its cache) shares with
-// every request, which the middleware reads without copying. r is the
-// request that presented the key, if any: the audit event of an expired
-// key names its client.
-func (s *Service) verify(ctx context.Context, key string, r *http.Request) (*Token, error) {
+// every request, which the middleware reads without copying. c is the
+// client that presented the key, if known: the audit event of an expired
+// key names it.
+func (s *Service) verify(ctx context.Context, key string, c caller) (*Token, error) {
 	if !s.plausibleKey(key) {
 		return nil, ErrInvalidKey
 	}
@@ -239,7 +238,7 @@ func (s *Service) verify(ctx context.Context, key string, r *http.Request) (*Tok
 			// expired key must not pass it for ever.
 			s.memo.forget(digest)
 		}
-		s.event(ctx, EventExpiredKey, t, ErrExpired, r)
+		s.event(ctx, EventExpiredKey, t, ErrExpired, c)
 		return t, ErrExpired
 	}
 	s.touches.note(t, now)
