@@ -67,27 +67,36 @@ func (s *Service) clientName(r *http.Request) string {
 }
 
 // admit checks the parts of t's Policy that concern who presents its key:
-// Disabled, and AllowedIPs against r's client (no request, no address:
-// refused). Its refusals are audited with the token.
-func (s *Service) admit(ctx context.Context, t *Token, r *http.Request) error {
+// Disabled, and AllowedIPs against c's client: a request's by clientAddr,
+// or the address c was given (no address: refused). Its refusals are
+// audited with the token.
+func (s *Service) admit(ctx context.Context, t *Token, c caller) error {
 	var err error
 	switch {
 	case t.Disabled:
 		err = ErrDisabled
 	case len(t.AllowedIPs) > 0:
-		var a netip.Addr
-		ok := r != nil
-		if ok {
-			a, ok = s.clientAddr(r)
-		}
+		a, ok := s.callerAddr(c)
 		if !ok || !t.allowsAddr(a) {
 			err = ErrAddressNotAllowed
 		}
 	}
 	if err != nil {
-		s.event(ctx, EventAuthFailed, t, err, r)
+		s.event(ctx, EventAuthFailed, t, err, c)
 	}
 	return err
+}
+
+// callerAddr returns the address of c's client, if it has one.
+func (s *Service) callerAddr(c caller) (netip.Addr, bool) {
+	if c.r != nil {
+		return s.clientAddr(c.r)
+	}
+	if ap, err := netip.ParseAddrPort(c.addr); err == nil {
+		return ap.Addr().WithZone("").Unmap(), true
+	}
+	a, err := netip.ParseAddr(c.addr)
+	return a.WithZone("").Unmap(), err == nil
 }
 
 // grant is what spending a use of a token left: for the RateLimit headers.

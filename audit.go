@@ -46,9 +46,26 @@ func (e Event) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
+// caller is the client of a request, which audit events name: an HTTP
+// request, whose address is read only when an event is recorded, or an
+// address given by a server that is not net/http (CheckAuthorization).
+type caller struct {
+	r    *http.Request
+	addr string
+}
+
+// callerName names c's client: by clientName for a request, else the
+// address it was given.
+func (s *Service) callerName(c caller) string {
+	if c.r != nil {
+		return s.clientName(c.r)
+	}
+	return c.addr
+}
+
 // event records an audit event in the log and passes it to Config.OnEvent.
-// r is the request that caused it, if any, whose client the event names.
-func (s *Service) event(ctx context.Context, kind EventKind, t *Token, err error, r *http.Request) {
+// c is the client of the request that caused it, if any.
+func (s *Service) event(ctx context.Context, kind EventKind, t *Token, err error, c caller) {
 	level := slog.LevelInfo
 	if err != nil {
 		level = slog.LevelWarn
@@ -56,10 +73,7 @@ func (s *Service) event(ctx context.Context, kind EventKind, t *Token, err error
 	if s.onEvent == nil && !s.log.Enabled(ctx, level) {
 		return // so that a flood of bad keys costs nothing here
 	}
-	e := Event{Kind: kind, Time: s.now(), Err: err}
-	if r != nil {
-		e.Client = s.clientName(r)
-	}
+	e := Event{Kind: kind, Time: s.now(), Err: err, Client: s.callerName(c)}
 	if t != nil {
 		e.TokenID, e.TokenName = t.ID, t.Name
 	}

@@ -1,6 +1,7 @@
 package apitoken
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -104,7 +105,12 @@ func (s *Service) spent(r *http.Request, check func(*http.Request) (*Token, erro
 // authenticate is Authenticate returning the shared token, which the
 // middleware reads without copying.
 func (s *Service) authenticate(r *http.Request) (*Token, error) {
-	vals := r.Header["Authorization"]
+	return s.authenticateValues(r.Context(), r.Header["Authorization"], caller{r: r})
+}
+
+// authenticateValues returns the token of the Authorization values of c's
+// request: exactly one "bearer <key>".
+func (s *Service) authenticateValues(ctx context.Context, vals []string, c caller) (*Token, error) {
 	switch len(vals) {
 	case 0:
 		return nil, ErrNoCredentials
@@ -116,19 +122,22 @@ func (s *Service) authenticate(r *http.Request) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.verify(r.Context(), key, r)
+	return s.verify(ctx, key, c)
 }
 
 // check is Check returning the shared token.
 func (s *Service) check(r *http.Request, actions ...string) (*Token, error) {
 	t, err := s.authenticate(r)
-	if err != nil {
-		return t, err
+	return allows(t, err, actions)
+}
+
+// allows returns t and err, or ErrForbidden when t, found, may not perform
+// every one of actions.
+func allows(t *Token, err error, actions []string) (*Token, error) {
+	if err == nil && !t.Allows(actions...) {
+		err = ErrForbidden
 	}
-	if !t.Allows(actions...) {
-		return t, ErrForbidden
-	}
-	return t, nil
+	return t, err
 }
 
 func cloned(t *Token, err error) (*Token, error) {
@@ -199,16 +208,25 @@ func (s *Service) guard(next http.Handler, check func(*http.Request) (*Token, er
 				return
 			}
 		}
-		if status := StatusCode(err); status == http.StatusUnauthorized || status == http.StatusBadRequest {
-			if s.limiter != nil {
-				s.limiter.fail(client)
-			}
-			if t == nil { // Verify has recorded those of a token
-				s.event(r.Context(), EventAuthFailed, nil, err, r)
-			}
+		if s.failed(r.Context(), t, err, caller{r: r}) && s.limiter != nil {
+			s.limiter.fail(client)
 		}
 		s.errorHandler(w, r, err)
 	})
+}
+
+// failed reports whether err is a failed authentication (400 or 401), which
+// the failure limit counts, and records it as an audit event, unless verify
+// has: those of a token t, such as an expired or disabled key.
+func (s *Service) failed(ctx context.Context, t *Token, err error, c caller) bool {
+	status := StatusCode(err)
+	if status != http.StatusUnauthorized && status != http.StatusBadRequest {
+		return false
+	}
+	if t == nil {
+		s.event(ctx, EventAuthFailed, nil, err, c)
+	}
+	return true
 }
 
 // Collection holds the handlers of a collection type's REST routes. Nil

@@ -35,7 +35,7 @@ func (s *Service) verifyPrevious(ctx context.Context, key string, sum Hash) (*To
 		err = s.store.MoveKey(ctx, t.ID, from, sum, s.hasher.ID())
 		switch {
 		case err == nil:
-			s.event(ctx, EventSaltMoved, t, nil, nil)
+			s.event(ctx, EventSaltMoved, t, nil, caller{})
 		case errors.Is(err, ErrNotFound):
 			if t, err = s.store.GetByHash(ctx, sum); !errors.Is(err, ErrNotFound) {
 				return t, err

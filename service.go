@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
@@ -71,7 +70,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 	if err := s.store.Create(ctx, t, s.hasher.Sum(key)); err != nil {
 		return nil, "", unsupported(nameTaken(unavailable(err)))
 	}
-	s.event(ctx, EventCreated, t, nil, nil)
+	s.event(ctx, EventCreated, t, nil, caller{})
 	return t, key, nil
 }
 
@@ -135,7 +134,7 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 	if err != nil {
 		return nil, unsupported(nameTaken(unavailable(err)))
 	}
-	s.event(ctx, EventUpdated, t, nil, nil)
+	s.event(ctx, EventUpdated, t, nil, caller{})
 	return t, nil
 }
 
@@ -232,7 +231,7 @@ func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap 
 		return nil, "", unavailable(err)
 	}
 	s.pastOverlap(t)
-	s.event(ctx, EventRegenerated, t, nil, nil)
+	s.event(ctx, EventRegenerated, t, nil, caller{})
 	return t, key, nil
 }
 
@@ -245,7 +244,7 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 	if err := s.store.Delete(ctx, id); err != nil {
 		return nil, unavailable(err)
 	}
-	s.event(ctx, EventDeleted, t, nil, nil)
+	s.event(ctx, EventDeleted, t, nil, caller{})
 	return t, nil
 }
 
@@ -258,7 +257,7 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 // ErrAddressNotAllowed, since no request names the client: use Check or
 // the middleware. Verify spends a use of the token's rate limit and quota.
 func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
-	t, err := s.verify(ctx, key, nil)
+	t, err := s.verify(ctx, key, caller{})
 	if err == nil {
 		_, err = s.spend(ctx, t)
 	}
@@ -266,10 +265,10 @@ func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
 }
 
 // verify is Verify returning the token the store (or its cache) shares with
-// every request, which the middleware reads without copying. r is the
-// request that presented the key, if any: the audit event of an expired
-// key names its client.
-func (s *Service) verify(ctx context.Context, key string, r *http.Request) (*Token, error) {
+// every request, which the middleware reads without copying. c is the
+// client that presented the key, if known: the audit event of an expired
+// key names it.
+func (s *Service) verify(ctx context.Context, key string, c caller) (*Token, error) {
 	if !s.plausibleKey(key) {
 		return nil, ErrInvalidKey
 	}
@@ -298,11 +297,11 @@ func (s *Service) verify(ctx context.Context, key string, r *http.Request) (*Tok
 			// expired key must not pass it for ever.
 			s.memo.forget(digest)
 		}
-		s.event(ctx, EventExpiredKey, t, ErrExpired, r)
+		s.event(ctx, EventExpiredKey, t, ErrExpired, c)
 		return t, ErrExpired
 	}
 	if !t.Policy.IsZero() {
-		if err := s.admit(ctx, t, r); err != nil {
+		if err := s.admit(ctx, t, c); err != nil {
 			return t, err
 		}
 	}

@@ -134,6 +134,7 @@ func New(cfg Config) (http.Handler, error) {
 		{"DELETE /api-tokens/{id}", PermDelete, h.delete},
 		{"POST /api-tokens/{id}/regenerate", PermRegenerate, h.regenerate},
 		{"GET /api-tokens/{id}/access-key", PermRead, h.reveal},
+		{"GET /openapi.json", "", h.serveOpenAPI},
 	}
 	for _, rt := range routes {
 		h.mux.Handle(rt.pattern, h.guard(rt.perm, rt.serve))
