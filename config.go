@@ -107,6 +107,18 @@ type Config struct {
 	// audit events use that client. Default none: the client is the peer.
 	TrustedProxies []netip.Prefix
 
+	// ExpiryWarning is how long before a token's expiry EventExpiring is
+	// given (see CheckExpiry). Default DefaultExpiryWarning (7 days);
+	// negative turns the expiry events off.
+	ExpiryWarning time.Duration
+
+	// ExpiryCheck is how often the Service gives the expiry events that
+	// are due, when its store is a NoticeClaimer (memstore and sqlstore
+	// are; with sqlstore, one instance of those sharing a database gives
+	// each). Default DefaultExpiryCheck (1 hour); negative: only when
+	// CheckExpiry is called.
+	ExpiryCheck time.Duration
+
 	// Clock tells the time and times the background writer's waits. Tests
 	// set an apitokentest.Clock and move it by hand. Default: the system
 	// clock.
@@ -138,6 +150,7 @@ type Service struct {
 
 	trustedProxies []netip.Prefix
 	rates          tokenRates
+	notices        notices
 	spender        QuotaSpender // the store, if it is one
 }
 
@@ -236,5 +249,6 @@ func New(cfg Config) (*Service, error) {
 		interval = time.Hour
 	}
 	s.touches = newToucher(cfg.Store, interval, clock, s.log)
+	s.startNotices(&cfg, clock)
 	return s, nil
 }

@@ -23,8 +23,11 @@ func (s *Service) Now() time.Time { return s.now() }
 func (s *Service) Durations() []Duration { return s.durations }
 
 // Close flushes recorded token use to the store and stops the background
-// writer. ctx bounds the flush.
-func (s *Service) Close(ctx context.Context) error { return s.touches.close(ctx) }
+// writer and expiry check. ctx bounds the flush.
+func (s *Service) Close(ctx context.Context) error {
+	s.closeNotices()
+	return s.touches.close(ctx)
+}
 
 // Flush writes recorded token use to the store now.
 func (s *Service) Flush(ctx context.Context) error { return s.touches.flush(ctx) }

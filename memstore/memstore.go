@@ -23,6 +23,8 @@ type Store struct {
 	byHash map[apitoken.Hash]*entry
 	byName map[string]*entry
 	feed   feed // changes, for WatchChanges
+
+	notices map[notice]bool // given, for ClaimNotice
 }
 
 type entry struct {
@@ -315,4 +317,31 @@ func (s *Store) SpendQuota(ctx context.Context, id string, now, periodStart time
 	q.Remaining--
 	e.token = u
 	return q.Remaining, nil
+}
+
+var _ apitoken.NoticeClaimer = (*Store)(nil)
+
+// ClaimNotice implements apitoken.NoticeClaimer.
+func (s *Store) ClaimNotice(ctx context.Context, id string, expiresAt time.Time, kind apitoken.EventKind) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := notice{id, expiresAt.UnixMilli(), kind}
+	if s.notices[k] {
+		return false, nil
+	}
+	if s.notices == nil {
+		s.notices = make(map[notice]bool)
+	}
+	s.notices[k] = true
+	return true, nil
+}
+
+// notice names one expiry notice of one token.
+type notice struct {
+	id        string
+	expiresAt int64 // Unix milliseconds
+	kind      apitoken.EventKind
 }

@@ -140,3 +140,36 @@ func spendQuota(d Dialect, q func(string) string) string {
 	}
 	return q(`UPDATE {{tokens}} SET quota_remaining = ` + left + `, ` + set + tail + ` RETURNING quota_remaining`)
 }
+
+var _ apitoken.NoticeClaimer = (*Store)(nil)
+
+// ClaimNotice implements apitoken.NoticeClaimer with one INSERT that the
+// notices table's primary key lets succeed once: of instances claiming a
+// notice together, exactly one is first.
+func (s *Store) ClaimNotice(ctx context.Context, id string, expiresAt time.Time, kind apitoken.EventKind) (bool, error) {
+	var n int64
+	err := s.retryBusy(ctx, func() error {
+		res, err := s.db.ExecContext(ctx, s.q.claimNotice, id, arg(s.dialect, expiresAt), string(kind))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, s.wrap(ctx, "claim notice", err)
+	}
+	return n > 0, nil
+}
+
+// claimNotice is ClaimNotice's statement: an insert that a duplicate
+// leaves undone, without an error.
+func claimNotice(d Dialect, q func(string) string) string {
+	switch d {
+	case MySQL:
+		return q(`INSERT IGNORE INTO {{notices}} (token_id, expires_at, kind) VALUES (?, ?, ?)`)
+	case SQLite:
+		return q(`INSERT OR IGNORE INTO {{notices}} (token_id, expires_at, kind) VALUES (?, ?, ?)`)
+	}
+	return q(`INSERT INTO {{notices}} (token_id, expires_at, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
+}

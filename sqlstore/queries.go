@@ -20,6 +20,7 @@ type queries struct {
 	touch       string
 	spendQuota  string
 	quotaLeft   string
+	claimNotice string
 }
 
 // tokenColumns are the columns scanToken reads, in order, followed by the
@@ -30,7 +31,7 @@ const tokenColumns = `t.id, t.name, t.description, t.type, t.lifespan_ms, t.expi
 	t.quota_limit, t.quota_remaining, t.quota_refilled_at`
 
 func buildQueries(d Dialect, prefix string) queries {
-	r := strings.NewReplacer("{{tokens}}", prefix+"tokens", "{{permissions}}", prefix+"permissions")
+	r := strings.NewReplacer("{{tokens}}", prefix+"tokens", "{{permissions}}", prefix+"permissions", "{{notices}}", prefix+"notices")
 	q := func(s string) string { return rebind(d, r.Replace(s)) }
 	// A token comes back as one row per permission (or one row with a NULL
 	// permission): one round trip, on every engine. Aggregating in SQL
@@ -63,8 +64,9 @@ func buildQueries(d Dialect, prefix string) queries {
 		moveKey: q(`UPDATE {{tokens}} SET key_hash = ?, salt_id = ? WHERE id = ? AND key_hash = ?`),
 		touch: q(`UPDATE {{tokens}} SET last_used_at = ?
 			WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`),
-		spendQuota: spendQuota(d, q),
-		quotaLeft:  q(`SELECT quota_remaining FROM {{tokens}} WHERE id = ?`),
+		spendQuota:  spendQuota(d, q),
+		quotaLeft:   q(`SELECT quota_remaining FROM {{tokens}} WHERE id = ?`),
+		claimNotice: claimNotice(d, q),
 	}
 }
 

@@ -136,3 +136,40 @@ func testSpendQuotaConcurrent(t *testing.T, s apitoken.Store, l limits) {
 	assert.Equal(t, int64(quota), ok.Load(), "successes")
 	assert.Equal(t, int64(uses-quota), exhausted.Load(), "refusals")
 }
+
+// testClaimNotice: of concurrent claims of one notice, exactly one is
+// first; another kind, or another expiry of the token, is another notice.
+func testClaimNotice(t *testing.T, s apitoken.Store, l limits) {
+	nc, ok := s.(apitoken.NoticeClaimer)
+	if !ok {
+		t.Skip("the store is no apitoken.NoticeClaimer")
+	}
+	ctx := context.Background()
+	tok := newToken("noticed", apitoken.ReadOnly)
+	create(t, s, tok)
+	exp := *tok.ExpiresAt
+	var first atomic.Int64
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			ok, err := nc.ClaimNotice(ctx, tok.ID, exp, apitoken.EventExpiring)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				first.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int64(1), first.Load(), "one claim of twenty is first")
+	ok, err := nc.ClaimNotice(ctx, tok.ID, exp, apitoken.EventExpired)
+	require.NoError(t, err)
+	assert.True(t, ok, "another kind is another notice")
+	ok, err = nc.ClaimNotice(ctx, tok.ID, exp.Add(30*24*time.Hour), apitoken.EventExpiring)
+	require.NoError(t, err)
+	assert.True(t, ok, "a new expiry is noticed again")
+	ok, err = nc.ClaimNotice(ctx, tok.ID, exp, apitoken.EventExpiring)
+	require.NoError(t, err)
+	assert.False(t, ok)
+}

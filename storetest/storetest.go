@@ -101,6 +101,7 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limi
 		{"Policy", testPolicy},
 		{"SpendQuota", testSpendQuota},
 		{"SpendQuotaConcurrent", testSpendQuotaConcurrent},
+		{"ClaimNotice", testClaimNotice},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t), ls) })

@@ -123,7 +123,7 @@ func newRig(t *testing.T, e engine) *rig {
 		r.svc.Close(context.Background())
 		db.Close()
 		r.proxy.Close()
-		for _, table := range []string{"permissions", "tokens", "changes", "migrations"} {
+		for _, table := range []string{"permissions", "tokens", "changes", "notices", "migrations"} {
 			direct.Exec("DROP TABLE IF EXISTS " + r.prefix + table)
 		}
 		if e.dialect == sqlstore.Postgres {

@@ -41,11 +41,12 @@ Strapi database in place (-strapi).
 
 Commands:
   create        --name NAME [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
-  list
+  list          [--expiring D | --idle D]   (e.g. --expiring 7d: those to renew)
   show          ID|NAME
   update        ID|NAME [--name NAME] [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
   regenerate    ID|NAME
   delete        ID|NAME
+  revoke-idle   --idle D [--dry-run]   deletes the tokens unused for D (e.g. 365d)
   verify        --key -|KEY [--action ACTION]
   salt-status   tokens per salt: current, previous, unknown (not configured), none (Strapi's)
   import-strapi --from DATABASE [--strapi v4|v5] [--prefix strapi_] [--dry-run] [--prune]
@@ -250,8 +251,10 @@ func (c *command) service(ctx context.Context, store apitoken.Store, target dbop
 	if c.hexKeys {
 		keyFormat = apitoken.HexKeys
 	}
+	// A command gives no expiry events: the servers do, and a notice
+	// claimed here would be one they never give.
 	return apitoken.New(apitoken.Config{Store: store, Salt: salt, PreviousSalts: saltfile.Previous(getenv),
-		KeyFormat: keyFormat, Logger: log, AnyAction: true})
+		KeyFormat: keyFormat, Logger: log, AnyAction: true, ExpiryWarning: -1})
 }
 
 // parseInterspersed parses flags that may come before or after positional
