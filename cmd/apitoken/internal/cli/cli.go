@@ -41,9 +41,11 @@ Strapi database in place (-strapi).
 
 Commands:
   create        --name NAME [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
+                [restrictions]
   list          [--expiring D | --idle D]   (e.g. --expiring 7d: those to renew)
   show          ID|NAME
   update        ID|NAME [--name NAME] [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
+                [restrictions]
   regenerate    ID|NAME
   delete        ID|NAME
   revoke-idle   --idle D [--dry-run]   deletes the tokens unused for D (e.g. 365d)
@@ -51,6 +53,9 @@ Commands:
   salt-status   tokens per salt: current, previous, unknown (not configured), none (Strapi's)
   import-strapi --from DATABASE [--strapi v4|v5] [--prefix strapi_] [--dry-run] [--prune]
                 copies Strapi's tokens here; run again, brings over what changed
+
+Restrictions: --disable | --enable, --allow-ip NETWORK (repeatable) | --allow-any-ip,
+--rate-limit N/WINDOW (e.g. 100/1m) | none, --quota N[/daily|/monthly] | none.
 
 Every command takes --json (output for scripts), -db and -salt-file.
 -strapi and import-strapi need Strapi's salt: API_TOKEN_SALT or -salt-file.

@@ -65,7 +65,9 @@ func (f *tokenFlags) tokenType() (apitoken.Type, error) {
 
 func setupCreate(c *command) func(context.Context) error {
 	var f tokenFlags
+	var pf policyFlags
 	f.declare(c.flags)
+	pf.declare(c.flags)
 	quiet := c.flags.Bool("quiet", false, "print only the key")
 	return func(ctx context.Context) error {
 		if strings.TrimSpace(f.name) == "" {
@@ -75,7 +77,12 @@ func setupCreate(c *command) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		p := apitoken.CreateParams{Name: f.name, Description: f.description, Type: typ, Permissions: f.permissions}
+		policy, _, err := pf.params(c.flags)
+		if err != nil {
+			return err
+		}
+		p := apitoken.CreateParams{Name: f.name, Description: f.description, Type: typ, Permissions: f.permissions,
+			PolicyParams: policy}
 		if f.duration != "" {
 			d, err := f.lifespan()
 			if err != nil {
@@ -172,11 +179,16 @@ func (c *command) onToken(ctx context.Context, fn func(*apitoken.Service, *apito
 
 func setupUpdate(c *command) func(context.Context) error {
 	var f tokenFlags
+	var pf policyFlags
 	f.declare(c.flags)
+	pf.declare(c.flags)
 	return func(ctx context.Context) error {
 		var p apitoken.UpdateParams
-		changed := false
-		var err error
+		policy, changed, err := pf.params(c.flags)
+		if err != nil {
+			return err
+		}
+		p.PolicyParams = policy
 		c.flags.Visit(func(fl *flag.Flag) {
 			switch fl.Name {
 			case "name":
@@ -200,7 +212,7 @@ func setupUpdate(c *command) func(context.Context) error {
 			return err
 		}
 		if !changed {
-			return usageErr{errors.New("nothing to change: give --name, --description, --type, --duration or --permission")}
+			return usageErr{errors.New("nothing to change: give --name, --description, --type, --duration, --permission, or a restriction (--disable, --enable, --allow-ip, --allow-any-ip, --rate-limit, --quota)")}
 		}
 		return c.onToken(ctx, func(svc *apitoken.Service, t *apitoken.Token) error {
 			if t, err = svc.Update(ctx, t.ID, p); err != nil {

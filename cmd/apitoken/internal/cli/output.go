@@ -59,6 +59,7 @@ func printFields(w io.Writer, t *apitoken.Token) {
 		{"created", t.CreatedAt.Local().Format(timeLayout)},
 		{"updated", t.UpdatedAt.Local().Format(timeLayout)},
 		{"permissions", clean(perms)},
+		{"restrictions", restrictions(t)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
 	}
@@ -135,4 +136,33 @@ func (h hideKeys) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// restrictions describes t's Policy in one line.
+func restrictions(t *apitoken.Token) string {
+	var parts []string
+	if t.Disabled {
+		parts = append(parts, "disabled")
+	}
+	if len(t.AllowedIPs) > 0 {
+		ips := make([]string, len(t.AllowedIPs))
+		for i, p := range t.AllowedIPs {
+			ips[i] = p.String()
+		}
+		parts = append(parts, "from "+strings.Join(ips, " "))
+	}
+	if r := t.RateLimit; r != nil {
+		parts = append(parts, fmt.Sprintf("%d requests per %s", r.Requests, time.Duration(r.Window)))
+	}
+	if q := t.Quota; q != nil {
+		s := fmt.Sprintf("%d of %d uses left", q.Remaining, q.Limit)
+		if q.Refill != apitoken.NoRefill {
+			s += ", refilled " + string(q.Refill)
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
 }
