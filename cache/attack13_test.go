@@ -1,0 +1,80 @@
+package cache_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
+	"github.com/go-apitoken/apitoken/cache"
+)
+
+// heldLookups is the shared store whose GetByHash, once armed, reads the
+// store and then waits for release before answering: a slow query whose
+// answer was read before whatever the test does meanwhile.
+type heldLookups struct {
+	*shared
+	armed   chan struct{} // receive to hold the next lookup
+	read    chan struct{} // closed once the held lookup has read
+	release chan struct{}
+}
+
+func (s *heldLookups) GetByHash(ctx context.Context, h apitoken.Hash) (*apitoken.Token, error) {
+	t, err := s.shared.GetByHash(ctx, h)
+	select {
+	case <-s.armed:
+		close(s.read)
+		<-s.release
+	default:
+	}
+	return t, err
+}
+
+// TestAttack13LookupReadWhileFeedLostKeptForFeedTTL: a lookup that read a
+// token while the feed was lost, and answered after it was back, is cached
+// for FeedTTL (a minute), although a change made while the feed was down is
+// never reported: a key revoked on another instance during the outage is
+// accepted here long past TTL, the bound the package documents for changes
+// the feed did not report.
+func TestAttack13LookupReadWhileFeedLostKeptForFeedTTL(t *testing.T) {
+	ctx := context.Background()
+	db := newShared()
+	tok, h := add(t, db.Store, "revoked during the outage")
+	hs := &heldLookups{shared: db, armed: make(chan struct{}, 1), read: make(chan struct{}), release: make(chan struct{})}
+	clk := apitokentest.NewClock()
+	const ttl = 5 * time.Second
+	c := cache.New(hs, cache.Options{TTL: ttl, Clock: clk, Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(func() { c.Close() })
+	require.Eventually(t, func() bool { return c.FeedStats().Running }, 5*time.Second, time.Millisecond)
+
+	db.setBroken(true)
+	require.Eventually(t, func() bool { return !c.FeedStats().Running && c.FeedStats().Lost > 0 }, 5*time.Second, time.Millisecond)
+
+	// A lookup reads the token while the feed is down, and is slow to
+	// answer.
+	start := clk.Now()
+	hs.armed <- struct{}{}
+	got := make(chan error, 1)
+	go func() {
+		_, err := c.GetByHash(ctx, h)
+		got <- err
+	}()
+	<-hs.read
+	// Meanwhile another instance deletes the token: the feed is down, so
+	// no watch of it ever reports this.
+	require.NoError(t, db.Store.Delete(ctx, tok.ID))
+	db.setBroken(false)
+	until(t, clk, func() bool { return c.FeedStats().Running }, "feed back")
+	close(hs.release)
+	require.NoError(t, <-got, "the slow lookup answers what it read")
+
+	// Well past TTL from when the store was asked.
+	clk.Add(start.Add(3 * ttl).Sub(clk.Now()))
+	_, err := c.GetByHash(ctx, h)
+	require.ErrorIs(t, err, apitoken.ErrNotFound,
+		"a token deleted while the feed was down must be refused within TTL of its read; it is cached for FeedTTL")
+}
