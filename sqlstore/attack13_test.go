@@ -1,0 +1,87 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
+	"github.com/go-apitoken/apitoken/cache"
+	"github.com/go-apitoken/apitoken/sqlstore"
+)
+
+// TestAttack13LateKeyRefusedByFilterForever: a key set by a transaction
+// that commits after the watch stopped looking for its change-log number
+// (a long import or key-rotation script, while other instances write) is
+// never reported, so it never enters the cache's filter of known keys;
+// as the filter is only rebuilt on a Reset, a loss or when it is full,
+// the cache refuses that valid key, after a successful Sync, for as long
+// as the process runs: not for TTL, as the package says of changes the
+// feed did not report.
+func TestAttack13LateKeyRefusedByFilterForever(t *testing.T) {
+	for _, e := range engines {
+		if e.dialect == sqlstore.SQLite {
+			continue // one writer at a time: numbers commit in order
+		}
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			r := newFeedRig(t, e, sqlstore.Options{PollInterval: time.Minute})
+			var offset atomic.Int64
+			r.watcher.SetFeedClock(func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+			// Uniform hashes, as HMAC output is: the filter's probes are
+			// the hash's own bits.
+			h1, h2, h3 := randomHash13(t), randomHash13(t), randomHash13(t)
+			a, b := feedToken("a", apitoken.ReadOnly), feedToken("b", apitoken.ReadOnly)
+			require.NoError(t, r.writer.Create(ctx, a, h1))
+			require.NoError(t, r.writer.Create(ctx, b, h2))
+
+			clk := apitokentest.NewClock()
+			c := cache.New(r.watcher, cache.Options{Clock: clk, NegativeTTL: -1, Logger: slog.New(slog.DiscardHandler)})
+			t.Cleanup(func() { c.Close() })
+			require.Eventually(t, func() bool { return c.FeedStats().FilterKeys > 0 }, 30*time.Second, time.Millisecond)
+			_, err := c.GetByHash(ctx, h1)
+			require.NoError(t, err)
+
+			// A script gives a a new key in a transaction that takes its
+			// log number first and commits long after another's.
+			slow, err := r.db.BeginTx(ctx, nil)
+			require.NoError(t, err)
+			r.exec(t, slow, "UPDATE {{p}}tokens SET key_hash = ? WHERE id = ?", h3.Hex(), a.ID)
+			other, err := r.db.BeginTx(ctx, nil)
+			require.NoError(t, err)
+			r.exec(t, other, "UPDATE {{p}}tokens SET description = 'other' WHERE id = ?", b.ID)
+			require.NoError(t, other.Commit())
+			require.NoError(t, r.watcher.Sync(ctx))
+			offset.Add(int64(2 * sqlstore.GapTimeout))
+			require.NoError(t, r.watcher.Sync(ctx)) // gives up waiting
+			offset.Add(int64(2 * time.Minute))
+			require.NoError(t, r.watcher.Sync(ctx)) // stops looking for it
+			require.NoError(t, slow.Commit())
+			require.NoError(t, r.watcher.Sync(ctx))
+
+			got, err := r.writer.GetByHash(ctx, h3)
+			require.NoError(t, err, "the store has the new key")
+			require.Equal(t, a.ID, got.ID)
+			for range 3 {
+				_, err = c.GetByHash(ctx, h3)
+				assert.NoError(t, err, "the cache refuses a stored key, after a Sync, with no bound in time")
+				clk.Add(cache.DefaultFeedTTL + cache.DefaultTTL) // past every TTL
+			}
+			assert.Zero(t, c.FeedStats().Filtered, "refused by the filter, without asking the store")
+		})
+	}
+}
+
+func randomHash13(t *testing.T) apitoken.Hash {
+	var h apitoken.Hash
+	_, err := rand.Read(h[:])
+	require.NoError(t, err)
+	return h
+}
