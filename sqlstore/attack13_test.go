@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -84,4 +85,53 @@ func randomHash13(t *testing.T) apitoken.Hash {
 	_, err := rand.Read(h[:])
 	require.NoError(t, err)
 	return h
+}
+
+// TestAttack13GapHidesChangesPastOneBatch: while a seq is missing (a
+// transaction still open), every poll reads the log from below it, and a
+// batch holds pollBatch (5,000) rows: once that many changes were
+// committed above the gap, each poll reads the same rows, all seen, and
+// stops there. Changes committed after them are not delivered until the
+// gap is given up on (gapTimeout, 5 s; never while the watch's clock says
+// it is not yet due), yet Sync returns: a key created on another instance
+// after a burst of changes (a bulk import) is refused by the cache's
+// filter although Sync said the feed had caught up.
+func TestAttack13GapHidesChangesPastOneBatch(t *testing.T) {
+	for _, e := range engines {
+		if e.dialect == sqlstore.SQLite {
+			continue // one writer at a time: no gaps
+		}
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			r := newFeedRig(t, e, sqlstore.Options{PollInterval: time.Minute})
+			frozen := time.Now()
+			r.watcher.SetFeedClock(func() time.Time { return frozen }) // the gap is not due yet
+			h1, h2, h3 := randomHash13(t), randomHash13(t), randomHash13(t)
+			a, b := feedToken("a", apitoken.ReadOnly), feedToken("b", apitoken.ReadOnly)
+			require.NoError(t, r.writer.Create(ctx, a, h1))
+			require.NoError(t, r.writer.Create(ctx, b, h2))
+			c := cache.New(r.watcher, cache.Options{NegativeTTL: -1, Logger: slog.New(slog.DiscardHandler)})
+			t.Cleanup(func() { c.Close() })
+			require.Eventually(t, func() bool { return c.FeedStats().FilterKeys > 0 }, 30*time.Second, time.Millisecond)
+
+			open, err := r.db.BeginTx(ctx, nil)
+			require.NoError(t, err)
+			t.Cleanup(func() { open.Rollback() })
+			r.exec(t, open, "UPDATE {{p}}tokens SET description = 'open' WHERE id = ?", a.ID)
+
+			bulk, err := r.db.BeginTx(ctx, nil)
+			require.NoError(t, err)
+			for i := range 5001 {
+				r.exec(t, bulk, "UPDATE {{p}}tokens SET description = ? WHERE id = ?", fmt.Sprint("bulk ", i), b.ID)
+			}
+			require.NoError(t, bulk.Commit())
+			require.NoError(t, r.watcher.Sync(ctx))
+
+			d := feedToken("made after the burst", apitoken.ReadOnly)
+			require.NoError(t, r.writer.Create(ctx, d, h3))
+			require.NoError(t, r.watcher.Sync(ctx))
+			_, err = c.GetByHash(ctx, h3)
+			assert.NoError(t, err, "a key created before a successful Sync is refused")
+		})
+	}
 }
