@@ -135,3 +135,73 @@ func TestAttack13GapHidesChangesPastOneBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestAttack13LateRunStarvesTheFeed: a bulk transaction of more than
+// pollBatch (5,000) changes that commits after the watch gave up on its
+// seqs is looked for with BETWEEN, and its rows, below low, come first in
+// every poll's ORDER BY seq LIMIT 5000: the first batch reports its first
+// 5,000 rows, every later batch reads those same rows again, all seen, and
+// stops. For the minute the run is looked for, nothing else is delivered
+// (a key created elsewhere is refused by the cache after a Sync), and the
+// run's rows past the first 5,000 are never reported at all (a key the
+// transaction gave another token stays refused with no bound).
+func TestAttack13LateRunStarvesTheFeed(t *testing.T) {
+	for _, e := range engines {
+		if e.dialect == sqlstore.SQLite {
+			continue
+		}
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			r := newFeedRig(t, e, sqlstore.Options{PollInterval: time.Minute})
+			var offset atomic.Int64
+			r.watcher.SetFeedClock(func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+			ha, hb, hx, hNew, hMade := randomHash13(t), randomHash13(t), randomHash13(t), randomHash13(t), randomHash13(t)
+			a, b, x := feedToken("a", apitoken.ReadOnly), feedToken("b", apitoken.ReadOnly), feedToken("x", apitoken.ReadOnly)
+			for _, c := range []struct {
+				tok *apitoken.Token
+				h   apitoken.Hash
+			}{{a, ha}, {b, hb}, {x, hx}} {
+				require.NoError(t, r.writer.Create(ctx, c.tok, c.h))
+			}
+			clk := apitokentest.NewClock()
+			c := cache.New(r.watcher, cache.Options{Clock: clk, NegativeTTL: -1, Logger: slog.New(slog.DiscardHandler)})
+			t.Cleanup(func() { c.Close() })
+			require.Eventually(t, func() bool { return c.FeedStats().FilterKeys > 0 }, 30*time.Second, time.Millisecond)
+
+			// The bulk transaction: 5,000 changes of a, then a new key
+			// for x; another commits after it took its numbers.
+			bulk, err := r.db.BeginTx(ctx, nil)
+			require.NoError(t, err)
+			t.Cleanup(func() { bulk.Rollback() })
+			for i := range 5000 {
+				r.exec(t, bulk, "UPDATE {{p}}tokens SET description = ? WHERE id = ?", fmt.Sprint("bulk ", i), a.ID)
+			}
+			r.exec(t, bulk, "UPDATE {{p}}tokens SET key_hash = ? WHERE id = ?", hNew.Hex(), x.ID)
+			r.exec(t, r.db, "UPDATE {{p}}tokens SET description = 'other' WHERE id = ?", b.ID)
+			require.NoError(t, r.watcher.Sync(ctx))
+			offset.Add(int64(2 * sqlstore.GapTimeout))
+			require.NoError(t, r.watcher.Sync(ctx)) // gives up waiting: a late run
+			require.NoError(t, bulk.Commit())
+			require.NoError(t, r.watcher.Sync(ctx)) // reports its first 5,000 rows
+
+			made := feedToken("made elsewhere", apitoken.ReadOnly)
+			require.NoError(t, r.writer.Create(ctx, made, hMade))
+			offset.Add(int64(30 * time.Second))
+			require.NoError(t, r.watcher.Sync(ctx))
+			_, err = c.GetByHash(ctx, hMade)
+			assert.NoError(t, err, "a key created before a successful Sync, half a minute later")
+
+			offset.Add(int64(2 * time.Minute)) // the late run is no longer looked for
+			require.NoError(t, r.watcher.Sync(ctx))
+			require.NoError(t, r.watcher.Sync(ctx))
+			got, err := r.writer.GetByHash(ctx, hNew)
+			require.NoError(t, err)
+			require.Equal(t, x.ID, got.ID)
+			_, err = c.GetByHash(ctx, hNew)
+			assert.NoError(t, err, "x's new key, committed in the bulk transaction, is never reported")
+			clk.Add(cache.DefaultFeedTTL + cache.DefaultTTL)
+			_, err = c.GetByHash(ctx, hNew)
+			assert.NoError(t, err, "nor refused only for a TTL")
+		})
+	}
+}
