@@ -78,3 +78,26 @@ func TestAttack13LookupReadWhileFeedLostKeptForFeedTTL(t *testing.T) {
 	require.ErrorIs(t, err, apitoken.ErrNotFound,
 		"a token deleted while the feed was down must be refused within TTL of its read; it is cached for FeedTTL")
 }
+
+// TestAttack13ClosedCacheKeepsFeedTTL: after Close no feed reports changes
+// any more, but the cache still says Running and keeps each token it finds
+// for FeedTTL: a server that closes its cache first and drains its requests
+// after (or a host that closes and reuses it) accepts a key revoked on
+// another instance for up to a minute, not TTL.
+func TestAttack13ClosedCacheKeepsFeedTTL(t *testing.T) {
+	ctx := context.Background()
+	db := newShared()
+	tok, h := add(t, db.Store, "revoked after Close")
+	clk := apitokentest.NewClock()
+	const ttl = 5 * time.Second
+	c := cache.New(db, cache.Options{TTL: ttl, Clock: clk, Logger: slog.New(slog.DiscardHandler)})
+	require.Eventually(t, func() bool { return c.FeedStats().Running }, 5*time.Second, time.Millisecond)
+	require.NoError(t, c.Close())
+
+	_, err := c.GetByHash(ctx, h)
+	require.NoError(t, err)
+	require.NoError(t, db.Store.Delete(ctx, tok.ID)) // on another instance
+	clk.Add(2 * ttl)
+	_, err = c.GetByHash(ctx, h)
+	require.ErrorIs(t, err, apitoken.ErrNotFound, "no feed runs after Close: TTL bounds staleness again")
+}
