@@ -2,7 +2,9 @@ package cache_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,4 +102,51 @@ func TestAttack13ClosedCacheKeepsFeedTTL(t *testing.T) {
 	clk.Add(2 * ttl)
 	_, err = c.GetByHash(ctx, h)
 	require.ErrorIs(t, err, apitoken.ErrNotFound, "no feed runs after Close: TTL bounds staleness again")
+}
+
+// TestAttack13HungKeyHashesDisablesFilterForGood: a read of the known keys
+// that hangs (a connection that stopped answering: sqlstore's KeyHashes has
+// no timeout, unlike its polls) keeps the build "in progress" for good.
+// Neither the loss of the feed nor its Reset starts another build, since
+// one is running, so the filter never comes back, and every change the
+// feed reports meanwhile is appended to the pending list, which grows
+// without bound.
+func TestAttack13HungKeyHashesDisablesFilterForGood(t *testing.T) {
+	ctx := context.Background()
+	db := newShared()
+	add(t, db.Store, "known")
+	hung := make(chan struct{})
+	var calls atomic.Int64
+	db.setKeyHashes(func(ctx context.Context, add func(apitoken.Hash)) error {
+		if calls.Add(1) == 1 {
+			close(hung)
+			<-ctx.Done() // the connection hangs; only Close ends it
+			return ctx.Err()
+		}
+		return db.Store.KeyHashes(ctx, add)
+	})
+	c, clk := newFeedCache(t, db)
+	<-hung
+
+	db.setBroken(true)
+	require.Eventually(t, func() bool { return c.FeedStats().Lost > 0 }, 5*time.Second, time.Millisecond)
+	db.setBroken(false)
+	until(t, clk, func() bool { return c.FeedStats().Running }, "feed back")
+	for i := range 3 { // and changes keep coming
+		add(t, db.Store, fmt.Sprint("made ", i))
+	}
+	require.NoError(t, db.Sync(ctx))
+
+	ok := false
+	for range 200 {
+		clk.Add(time.Second)
+		if c.FeedStats().FilterKeys > 0 {
+			ok = true
+			break
+		}
+		require.NoError(t, db.Sync(ctx))
+	}
+	require.True(t, ok, "after the feed was lost and back, a new filter is built although the first read hangs")
+	_, err := c.GetByHash(ctx, randomHash(t))
+	require.ErrorIs(t, err, apitoken.ErrNotFound)
 }
