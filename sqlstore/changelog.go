@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,9 +22,11 @@ const (
 	gapTimeout = 5 * time.Second
 	// lateWindow is how long a run of seqs given up on is still looked
 	// for, by number, so that a transaction that commits late is reported
-	// late rather than never. A watch looks for at most lateCap runs; when
-	// it would need more, it reports a Reset instead of forgetting some.
-	lateWindow = time.Minute
+	// late rather than never: as long as the log keeps entries. A watch
+	// looks for at most lateCap runs; when
+	// it would need more, or stops looking for a run with a seq it never
+	// saw, it reports a Reset: that change, if it commits, is not missed.
+	lateWindow = retention
 	lateCap    = 1000
 	// retention is the age of the log entries that pruning removes, at
 	// most once per pruneEvery per Store.
@@ -65,7 +68,7 @@ func buildFeedQueries(d Dialect, prefix string) feedQueries {
 	q := func(s string) string { return rebind(d, s) }
 	return feedQueries{
 		start:     q(`SELECT MAX(seq) FROM ` + changes + ` WHERE ` + olderThan),
-		poll:      `SELECT seq, token_id FROM ` + changes + ` WHERE seq > ?`,
+		poll:      `SELECT seq, token_id FROM ` + changes + ` WHERE seq > ? AND (seq > ?`,
 		hashes:    `SELECT id, key_hash, prev_key_hash FROM ` + tokens + ` WHERE id IN `,
 		keyHashes: `SELECT key_hash, prev_key_hash FROM ` + tokens,
 		pruneFind: q(`SELECT MAX(seq) FROM ` + changes + ` WHERE ` + olderThan),
@@ -154,10 +157,11 @@ func (l *changeLog) isLate(seq int64) bool {
 }
 
 // advance moves low past what was seen and past gaps older than
-// gapTimeout, which it then looks for as late. It reports overflow when
-// there were more such runs than lateCap: the oldest were forgotten, so
-// their changes, if they commit, may be missed.
-func (l *changeLog) advance(now time.Time) (overflow bool) {
+// gapTimeout, which it then looks for as late. It reports reset when a
+// change may have been missed: a run stopped being looked for before all
+// its seqs were seen (most such seqs belong to transactions rolled back,
+// but one may commit later still), or there were more runs than lateCap.
+func (l *changeLog) advance(now time.Time) (reset bool) {
 	if n := len(l.noticed); l.max > l.low && (n == 0 || l.noticed[n-1].upTo < l.max) {
 		l.noticed = append(l.noticed, notice{l.max, now})
 	}
@@ -186,43 +190,52 @@ func (l *changeLog) advance(now time.Time) (overflow bool) {
 		i++
 	}
 	l.noticed = slices.Delete(l.noticed, 0, i)
-	if n := len(l.late) - lateCap; n > 0 {
-		overflow = true
-		l.forget(l.late[:n])
+	n := max(len(l.late)-lateCap, 0)
+	// Runs are given up on in seq order, so they expire in that order.
+	for n < len(l.late) && now.After(l.late[n].until) {
+		n++
+	}
+	if n > 0 {
+		reset = l.forget(l.late[:n])
 		l.late = slices.Delete(l.late, 0, n)
 	}
-	// Runs are given up on in seq order, so they expire in that order.
-	i = 0
-	for i < len(l.late) && now.After(l.late[i].until) {
-		i++
-	}
-	l.forget(l.late[:i])
-	l.late = slices.Delete(l.late, 0, i)
-	return overflow
+	return reset
 }
 
-// forget drops what lateSeen holds of runs.
-func (l *changeLog) forget(runs []lateRun) {
+// forget drops what lateSeen holds of runs, and reports whether any of
+// their seqs was never seen.
+func (l *changeLog) forget(runs []lateRun) (unseen bool) {
+	seen := make([]int64, len(runs))
 	for seq := range l.lateSeen {
-		for _, r := range runs {
+		for i, r := range runs {
 			if r.from <= seq && seq <= r.to {
 				delete(l.lateSeen, seq)
+				seen[i]++
 				break
 			}
 		}
 	}
+	for i, r := range runs {
+		if seen[i] < r.to-r.from+1 {
+			return true
+		}
+	}
+	return false
 }
 
-// pollQuery returns the read of the log above low, and of the late seqs.
-func (l *changeLog) pollQuery(d Dialect, base string) (string, []any) {
+// pollQuery returns the read of the log above low, and of the late seqs,
+// after the seq after: a poll pages through the log by the last seq it
+// read, so that neither the seen rows above a gap nor a late run's rows
+// fill every batch and hide what follows.
+func (l *changeLog) pollQuery(d Dialect, base string, after int64) (string, []any) {
 	var b strings.Builder
 	b.WriteString(base)
-	args := []any{l.low}
+	args := []any{after, l.low}
 	for _, r := range l.late {
 		b.WriteString(" OR seq BETWEEN ? AND ?")
 		args = append(args, r.from, r.to)
 	}
-	b.WriteString(" ORDER BY seq LIMIT ")
+	b.WriteString(") ORDER BY seq LIMIT ")
 	b.WriteString(strconv.Itoa(pollBatch))
 	return rebind(d, b.String()), args
 }
@@ -231,26 +244,28 @@ func (l *changeLog) pollQuery(d Dialect, base string) (string, []any) {
 // changed, in log order, each token once, with the key hashes it has now.
 // A nil changed only moves l.
 func (s *Store) readChanges(ctx context.Context, l *changeLog, changed func(apitoken.Change)) error {
+	after := int64(math.MinInt64)
 	for {
-		more, err := s.readBatch(ctx, l, changed)
+		more, err := s.readBatch(ctx, l, &after, changed)
 		if !more || err != nil {
 			return err
 		}
 	}
 }
 
-// readBatch reads up to pollBatch rows of the log, within pollTimeout, and
-// reports whether there may be more.
-func (s *Store) readBatch(ctx context.Context, l *changeLog, changed func(apitoken.Change)) (more bool, err error) {
+// readBatch reads up to pollBatch rows of the log after the seq *after,
+// within pollTimeout, moves *after to the last, and reports whether there
+// may be more.
+func (s *Store) readBatch(ctx context.Context, l *changeLog, after *int64, changed func(apitoken.Change)) (more bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.feed.pollTimeout)
 	defer cancel()
-	query, args := l.pollQuery(s.dialect, s.feed.q.poll)
+	query, args := l.pollQuery(s.dialect, s.feed.q.poll, *after)
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return false, err
 	}
 	var ids []string
-	n, reset, progressed := 0, false, false
+	n, reset := 0, false
 	for rows.Next() {
 		var seq int64
 		var id sql.NullString
@@ -259,12 +274,13 @@ func (s *Store) readBatch(ctx context.Context, l *changeLog, changed func(apitok
 			return false, err
 		}
 		n++
+		*after = seq
 		switch fresh, cut := l.take(seq, id); {
 		case cut:
-			ids, reset, progressed = ids[:0], true, true
+			ids, reset = ids[:0], true
 			s.replica.lost(s.feed.now())
 		case fresh:
-			ids, progressed = append(ids, id.String), true
+			ids = append(ids, id.String)
 			s.replica.saw(seq, id.String, s.feed.now())
 		}
 	}
@@ -282,7 +298,7 @@ func (s *Store) readBatch(ctx context.Context, l *changeLog, changed func(apitok
 			return false, err
 		}
 	}
-	return n == pollBatch && progressed, nil
+	return n == pollBatch, nil
 }
 
 // deliver reads the key hashes of the tokens ids, in one query per idChunk

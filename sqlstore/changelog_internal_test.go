@@ -46,18 +46,28 @@ func TestChangeLogGaps(t *testing.T) {
 	l.advance(t0.Add(3*time.Second + time.Second/2))
 	assert.Equal(t, int64(18), l.low)
 
-	l.advance(t0.Add(time.Hour))
+	assert.True(t, l.advance(t0.Add(2*time.Hour)), "14 and 17 were never seen: they may still commit, so a Reset")
 	assert.Empty(t, l.late, "given up on for good")
 	assert.False(t, take(14))
 
 	assert.True(t, take(2_000_018), "a jump of the sequence")
-	l.advance(t0.Add(time.Hour))
-	assert.False(t, l.advance(t0.Add(time.Hour+time.Second)), "one run given up on")
+	l.advance(t0.Add(2 * time.Hour))
+	assert.False(t, l.advance(t0.Add(2*time.Hour+time.Second)), "one run given up on")
 	assert.Equal(t, int64(2_000_018), l.low)
 	assert.Empty(t, l.noticed)
 	assert.True(t, take(1_500_000), "a late commit anywhere in the jump is reported")
 	assert.False(t, take(1_500_000))
 	assert.True(t, take(19))
+
+	// A run whose seqs were all seen ends without a Reset.
+	r := &changeLog{low: 0, max: 0, gapTimeout: time.Second, seen: map[int64]struct{}{}, lateSeen: map[int64]struct{}{}}
+	fresh, _ := r.take(2, tok)
+	require.True(t, fresh)
+	r.advance(t0)
+	assert.False(t, r.advance(t0.Add(time.Second)), "1 given up on")
+	fresh, _ = r.take(1, tok)
+	assert.True(t, fresh, "1 commits late")
+	assert.False(t, r.advance(t0.Add(2*time.Hour)), "every seq of the run was seen")
 
 	fresh, reset := l.take(2_000_030, sql.NullString{})
 	assert.False(t, fresh)
@@ -82,9 +92,9 @@ func TestChangeLogLateOverflow(t *testing.T) {
 	assert.LessOrEqual(t, len(l.late), lateCap)
 	assert.False(t, l.advance(t0.Add(2*time.Second)), "said once")
 
-	query, args := l.pollQuery(SQLite, "SELECT seq FROM changes WHERE seq > ?")
+	query, args := l.pollQuery(SQLite, "SELECT seq FROM changes WHERE seq > ? AND (seq > ?", 7)
 	assert.Contains(t, query, "BETWEEN")
-	assert.Len(t, args, 1+2*len(l.late), "low, and each run's bounds")
+	assert.Len(t, args, 2+2*len(l.late), "the cursor, low, and each run's bounds")
 }
 
 func TestSplitStatements(t *testing.T) {

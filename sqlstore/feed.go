@@ -142,9 +142,11 @@ func (w *watch) end(err error) {
 // passes changed each changed token with the key hashes it has now.
 //
 // A change written by a transaction that commits more than a few seconds
-// after a later one was read may be reported late, within a minute, or
-// after that not at all; if more than 1,000 runs of numbers are missing at
-// once, the watch reports Reset rather than look for some of them only.
+// after a later one was read is reported late, when it commits, if that is
+// within an hour. A watch reports Reset instead when it stops looking for a
+// number it never saw (most are transactions rolled back, but one may
+// commit later still), and when more than 1,000 runs of numbers are
+// missing at once.
 // WatchChanges also prunes log entries older than an hour, at most once a
 // minute; a watch that falls further behind than that reports Reset.
 //
