@@ -98,6 +98,9 @@ type pin struct {
 	seqs    int    // its outstanding seqs
 	pending bool   // written here and not yet reported by a poll
 	after   uint64 // the last poll started before the write returned
+	// reported: a change of the token was seen by a poll that started
+	// after the pending write returned, which saw the write's change too.
+	reported bool
 }
 
 func newReplica(db *sql.DB) *replica {

@@ -68,8 +68,9 @@ func TestReplicaOwnWrites(t *testing.T) {
 	r.polled(early, now)
 	assert.True(t, r.isPinned("tok"), "a poll that started before the write returned")
 
+	n := r.pollStarted() // a poll reads the log after it starts
 	r.saw(9, "tok", now)
-	r.polled(r.pollStarted(), now)
+	r.polled(n, now)
 	assert.True(t, r.open.Load())
 	r.mu.Lock()
 	r.releaseLocked([]int64{9}, now)

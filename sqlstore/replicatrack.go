@@ -87,7 +87,11 @@ func (r *replica) saw(seq int64, id string, now time.Time) {
 		return // another watch saw it first
 	}
 	r.seqs[seq] = wait{id, now}
-	r.pinLocked(id).seqs++
+	p := r.pinLocked(id)
+	p.seqs++
+	if p.pending && r.polls.Load() > p.after {
+		p.reported = true
+	}
 	r.boundLocked(now)
 }
 
@@ -161,14 +165,14 @@ func (r *replica) polled(n uint64, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range r.ids {
-		if p.pending && p.after < n && p.seqs == 0 {
+		if p.pending && p.after < n && !p.reported {
 			r.lostLocked(now) // which unpins everything, but closes first
 			return
 		}
 	}
 	for _, p := range r.ids {
 		if p.pending && p.after < n {
-			p.pending = false
+			p.pending, p.reported = false, false
 		}
 	}
 }
