@@ -119,7 +119,7 @@ type PolicyParams struct {
 	Disabled   *bool      `json:"disabled"`
 	AllowedIPs []string   `json:"allowedIPs"` // non-nil replaces; empty clears
 	RateLimit  *RateLimit `json:"rateLimit"`  // Requests 0 clears
-	Quota      *Quota     `json:"quota"`      // Limit 0 clears; Remaining and RefilledAt are ignored
+	Quota      *Quota     `json:"quota"`      // Limit 0 clears; another limit or refill starts it full; Remaining and RefilledAt are ignored
 }
 
 // applyPolicy makes the changes of p to t's Policy as of now, checking them
@@ -153,6 +153,9 @@ func (s *Service) applyPolicy(t *Token, p PolicyParams, now time.Time, v *Valida
 			v.add("quota", `quota.refill must be "daily", "monthly" or empty`)
 		case s.spender == nil:
 			v.add("quota", "this token store cannot keep usage quotas")
+		case t.Quota != nil && t.Quota.Limit == q.Limit && t.Quota.Refill == q.Refill:
+			// The quota as it is, written back by a caller that read
+			// the token: what is spent stays spent.
 		default:
 			t.Quota = &Quota{Limit: q.Limit, Refill: q.Refill, Remaining: q.Limit, RefilledAt: now}
 		}

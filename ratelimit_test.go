@@ -50,7 +50,9 @@ func TestFailureLimit(t *testing.T) {
 func TestAuditEvents(t *testing.T) {
 	clk := apitokentest.NewClock()
 	var events []apitoken.Event
-	svc, _ := newService(t, apitoken.Config{Clock: clk, OnEvent: func(_ context.Context, e apitoken.Event) { events = append(events, e) }})
+	// The expiry events are TestExpiryNotices's; they would race these.
+	svc, _ := newService(t, apitoken.Config{Clock: clk, ExpiryCheck: -1,
+		OnEvent: func(_ context.Context, e apitoken.Event) { events = append(events, e) }})
 	a := newAPI(t, svc)
 	ctx := context.Background()
 	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "audited", Lifespan: apitoken.Days7})
