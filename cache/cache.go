@@ -132,6 +132,7 @@ type Store struct {
 	// The store's change feed, if it has one and Options.FeedTTL allows.
 	feed     *feedState
 	feedUp   atomic.Bool
+	feedGen  atomic.Uint64 // counts losses and Resets of the feed
 	feedLost atomic.Uint64
 	known    atomic.Pointer[filter] // nil: refuse nothing unasked
 	filtered atomic.Uint64

@@ -15,6 +15,10 @@ const DefaultFeedTTL = time.Minute
 // feedRetry bounds the wait before a lost change feed is watched again.
 const feedRetry = 5 * time.Second
 
+// filterReadTimeout bounds one read of the known keys, so that a
+// connection that stopped answering does not keep the filter away for good.
+const filterReadTimeout = 2 * time.Minute
+
 // FeedStats says how the store's change feed fares, for a host's metrics.
 type FeedStats struct {
 	// Running is true while the feed reports changes: found tokens are
@@ -45,10 +49,11 @@ type feedState struct {
 	// gen counts the times the filter was dropped (the feed was lost, or
 	// reported a Reset): a filter whose read of the known keys began
 	// before may lack keys made since, and is not put in service.
-	gen      uint64
-	building bool
-	pending  []filterKey    // added while a filter is built
-	builds   sync.WaitGroup // the filter's build, for Close
+	gen        uint64
+	building   bool
+	pending    []filterKey        // reported since the build's read began
+	cancelRead context.CancelFunc // ends the build's read
+	builds     sync.WaitGroup     // the filter's build, for Close
 }
 
 // FeedStats returns the state of the change feed; zero when the store has
@@ -62,12 +67,18 @@ func (s *Store) FeedStats() FeedStats {
 }
 
 // Close stops watching the store's change feed. It does not close the
-// store. A cache without a feed needs no Close.
+// store, and the cache may still be used: as without a feed, entries then
+// live for TTL at most and no filter refuses keys. A cache without a feed
+// needs no Close.
 func (s *Store) Close() error {
 	if s.feed != nil {
 		s.feed.cancel()
 		<-s.feed.done
 		s.feed.builds.Wait()
+		if s.feedUp.Swap(false) {
+			s.dropFilter()
+			s.shorten()
+		}
 	}
 	return nil
 }
@@ -134,9 +145,22 @@ func (s *Store) changed(c apitoken.Change) {
 	}
 }
 
-// entryTTL is how long a token found now is kept.
-func (s *Store) entryTTL() time.Duration {
-	if s.feedUp.Load() {
+// feedMark is the state of the feed when a query was asked: a token read
+// then is kept for FeedTTL only if the feed ran then and has neither been
+// lost nor reset since, so that a change it never reported (made while it
+// was down) is seen within TTL.
+type feedMark struct {
+	up  bool
+	gen uint64
+}
+
+func (s *Store) markFeed() feedMark {
+	return feedMark{s.feedUp.Load(), s.feedGen.Load()}
+}
+
+// entryTTL is how long a token read under m is kept.
+func (s *Store) entryTTL(m feedMark) time.Duration {
+	if m.up && s.feedUp.Load() && m.gen == s.feedGen.Load() {
 		return s.feed.ttl
 	}
 	return s.ttl
@@ -159,12 +183,23 @@ func (s *Store) shorten() {
 }
 
 // dropFilter takes the filter out of service, and makes any build in
-// progress read the known keys again.
+// progress read the known keys again, cutting its read short.
 func (s *Store) dropFilter() {
 	s.feed.mu.Lock()
 	defer s.feed.mu.Unlock()
 	s.feed.gen++
+	s.feedGen.Add(1)
 	s.known.Store(nil)
+	if s.feed.cancelRead != nil {
+		s.feed.cancelRead()
+	}
+}
+
+// dropped reports whether the filter was dropped since gen.
+func (s *Store) dropped(gen uint64) bool {
+	s.feed.mu.Lock()
+	defer s.feed.mu.Unlock()
+	return gen != s.feed.gen
 }
 
 // buildFilter builds a new filter of known keys in the background, unless
@@ -190,14 +225,20 @@ func (s *Store) buildFilterLocked() {
 func (s *Store) fillFilter() {
 	wait := 100 * time.Millisecond
 	for {
+		// What the feed reported before this read began is in it: a
+		// change is reported once committed.
 		s.feed.mu.Lock()
 		gen := s.feed.gen
+		s.feed.pending = nil
+		ctx, cancel := context.WithTimeout(s.feed.ctx, filterReadTimeout)
+		s.feed.cancelRead = cancel
 		s.feed.mu.Unlock()
-		f, err := s.readFilter()
+		f, err := s.readFilter(ctx)
+		cancel()
 		if s.filled(gen, f, err) {
 			return
 		}
-		if err != nil {
+		if err != nil && !s.dropped(gen) {
 			s.log.Warn("cache: reading the known keys failed; unknown keys reach the store", "err", err, "retry_in", wait)
 			select {
 			case <-s.feed.after(wait):
@@ -211,9 +252,9 @@ func (s *Store) fillFilter() {
 }
 
 // readFilter returns a filter of every key hash the store has.
-func (s *Store) readFilter() (*filter, error) {
+func (s *Store) readFilter(ctx context.Context) (*filter, error) {
 	var keys []filterKey // 16 bytes a key while the filter is sized
-	if err := s.feed.feed.KeyHashes(s.feed.ctx, func(h apitoken.Hash) { keys = append(keys, keyOf(&h)) }); err != nil {
+	if err := s.feed.feed.KeyHashes(ctx, func(h apitoken.Hash) { keys = append(keys, keyOf(&h)) }); err != nil {
 		return nil, err
 	}
 	f := newFilter(len(keys))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,13 +35,18 @@ func until(t *testing.T, clk *apitokentest.Clock, cond func() bool, msg string) 
 	}, 5*time.Second, time.Millisecond, msg)
 }
 
-// snapshotThenHold returns a KeyHashes that reads the store at once, then
-// waits for release (or its context) before reporting what it read: a
-// read that straddles whatever the test does meanwhile. held is closed
-// when it has read; returned when it has returned.
+// snapshotThenHold returns a KeyHashes that, the first time, reads the
+// store at once, then waits for release (or its context) before reporting
+// what it read: a read that straddles whatever the test does meanwhile.
+// held is closed when it has read; returned when it has returned. Later
+// calls read the store.
 func snapshotThenHold(db *shared) (f func(context.Context, func(apitoken.Hash)) error, held, release, returned chan struct{}) {
 	held, release, returned = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var calls atomic.Int64
 	f = func(ctx context.Context, add func(apitoken.Hash)) error {
+		if calls.Add(1) > 1 {
+			return db.Store.KeyHashes(ctx, add)
+		}
 		defer close(returned)
 		var hs []apitoken.Hash
 		if err := db.Store.KeyHashes(ctx, func(h apitoken.Hash) { hs = append(hs, h) }); err != nil {

@@ -109,7 +109,7 @@ func (s *Store) load(ctx context.Context, sh *shard, hash apitoken.Hash) (*apito
 // fails, a found entry within Options.StaleIfError of its expiry answers
 // instead.
 func (s *Store) query(ctx context.Context, sh *shard, hash apitoken.Hash, c *call) {
-	asked := s.elapsed()
+	asked, mark := s.elapsed(), s.markFeed()
 	defer close(c.done)
 	defer func() {
 		sh.mu.Lock()
@@ -146,7 +146,7 @@ func (s *Store) query(ctx context.Context, sh *shard, hash apitoken.Hash, c *cal
 			// its answer, which may have been slow. A random share of
 			// it off each entry's life spreads the expiry of entries
 			// filled together.
-			ttl := s.entryTTL()
+			ttl := s.entryTTL(mark)
 			sh.putFound(hash, c.token, asked+ttl-rand.N(ttl/5+1))
 		}
 	}()
