@@ -31,7 +31,7 @@ func ExampleNew() {
 	defer svc.Close(ctx)
 
 	auth, err := grpcauth.New(grpcauth.Config{Service: svc, Actions: map[string]string{
-		"/grpc.health.v1.Health/Check": "api::health.health.find",
+		"/grpc.health.v1.Health/Check": "api::health.health.find", // read-only tokens may call it
 	}})
 	if err != nil {
 		log.Fatal(err)

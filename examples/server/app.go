@@ -176,6 +176,7 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 		return nil, err
 	}
 	mux.Handle("POST /graphql", a.svc.Authenticated(gql))
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 
 	admin, err := adminHandler(a.svc)
 	if err != nil {
