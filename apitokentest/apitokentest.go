@@ -26,8 +26,11 @@ import (
 const Salt = "apitokentest-fixed-salt-not-for-production"
 
 // New returns a Service for cfg, closed when t ends (Close must succeed).
-// Unset fields of cfg take test defaults: a fresh memstore, Salt, and a
-// logger that discards, so that tests print nothing. Everything else is as
+// Unset fields of cfg take test defaults: a fresh memstore, Salt, a logger
+// that discards, so that tests print nothing, and no background expiry
+// check (ExpiryCheck -1), whose timer would be one more on a test's Clock;
+// CheckExpiry still works, and a test of the check sets ExpiryCheck.
+// Everything else is as
 // apitoken.New makes it; in particular actions must be known (mount the
 // routes first, or set cfg.Actions or cfg.AnyAction) before custom tokens
 // may name them.
@@ -41,6 +44,9 @@ func New(t testing.TB, cfg apitoken.Config) *apitoken.Service {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ExpiryCheck == 0 {
+		cfg.ExpiryCheck = -1
 	}
 	svc, err := apitoken.New(cfg)
 	if err != nil {

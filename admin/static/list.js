@@ -51,6 +51,8 @@ function query() {
 
 const filtered = () => $('search').value.trim() !== '' || $('filter-type').value !== '' || $('filter-status').value !== '';
 
+let listSeq = 0;
+
 export async function showList() {
   $('list-view').hidden = false;
   $('create-link').hidden = !can('create');
@@ -61,13 +63,17 @@ export async function showList() {
     $('list-body').hidden = true;
     return;
   }
+  // Answers may come back out of order (a user paging fast): only the
+  // latest request's answer is shown.
+  const seq = ++listSeq;
   let tokens;
   try {
     tokens = await api('GET', 'api-tokens?' + query());
   } catch (e) {
-    failed(e, showList);
+    if (seq === listSeq) failed(e, showList);
     return;
   }
+  if (seq !== listSeq) return;
   const p = (tokens.meta && tokens.meta.pagination) || { page: 1, pageCount: 1, total: tokens.length, pageSize: tokens.length };
   if (p.page > 1 && tokens.length === 0 && p.total > 0) { // the last page emptied: go back one
     state.list.page = p.pageCount;
