@@ -90,6 +90,7 @@ var errorResponses = []struct {
 	{ErrTooManyFailures, http.StatusTooManyRequests, "RateLimitError", "Too many failed authentication attempts", false, ""},
 	{ErrUnavailable, http.StatusServiceUnavailable, "ServiceUnavailableError", "Token store unavailable", false, ""},
 	{ErrNotFound, http.StatusNotFound, "NotFoundError", "API Token not found", false, ""},
+	{ErrRotationInProgress, http.StatusConflict, "ConflictError", "The previous key still works; rotate again when the overlap ends", false, ""},
 	{ErrStale, http.StatusPreconditionFailed, "PreconditionFailedError", "The token was changed since it was read; reload it and try again", false, ""},
 	{ErrNotRecoverable, http.StatusBadRequest, "ApplicationError", "This key cannot be shown again", false, ""},
 	{ErrValidation, http.StatusBadRequest, "ValidationError", "Validation error", false, ""},

@@ -176,6 +176,9 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 		return nil, err
 	}
 	mux.Handle("POST /graphql", a.svc.Authenticated(gql))
+	self := http.StripPrefix("/api/tokens", a.svc.SelfHandler())
+	mux.Handle("GET /api/tokens/self", self)
+	mux.Handle("POST /api/tokens/self/rotate", self)
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 
 	admin, err := adminHandler(a.svc)

@@ -162,9 +162,17 @@ func TestOpenAPI(t *testing.T) {
 	o.check("findArticle", 200, false, "GET", "/api/articles", "", bearer(custom))
 	o.check("findCategory", 403, false, "GET", "/api/categories", "", bearer(custom))
 
+	o.check("readSelf", 200, false, "GET", "/api/tokens/self", "", bearer(ro))
+	o.check("readSelf", 401, true, "GET", "/api/tokens/self", "")
+	o.check("rotateSelf", 403, false, "POST", "/api/tokens/self/rotate", "", bearer(ro))
+	o.check("rotateSelf", 400, true, "POST", "/api/tokens/self/rotate", `{"overlap":-1}`, bearer(full))
+	res := o.check("rotateSelf", 200, false, "POST", "/api/tokens/self/rotate", `{"overlap":60000}`, bearer(full))
+	assert.Contains(t, res.body, "accessKey")
+	o.check("rotateSelf", 409, false, "POST", "/api/tokens/self/rotate", "", bearer(full))
+
 	const query = `{"query":"{ articles { documentId title } }"}`
 	o.check("graphql", 200, false, "POST", "/graphql", query, bearer(ro))
-	res := o.check("graphql", 200, false, "POST", "/graphql", `{"query":"mutation { createArticle(data: {title: \"No\"}) { documentId } }"}`, bearer(ro))
+	res = o.check("graphql", 200, false, "POST", "/graphql", `{"query":"mutation { createArticle(data: {title: \"No\"}) { documentId } }"}`, bearer(ro))
 	assert.Contains(t, res.body, "FORBIDDEN")
 	o.check("graphql", 401, true, "POST", "/graphql", query)
 	o.check("graphql", 400, true, "POST", "/graphql", `{"variables":{}}`, bearer(ro))
