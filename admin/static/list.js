@@ -19,6 +19,7 @@ export function setupList() {
   });
   $('filter-type').addEventListener('change', () => reload(1));
   $('filter-status').addEventListener('change', () => reload(1));
+  $('filter-idle').addEventListener('change', () => reload(1));
   $('page-size').addEventListener('change', () => reload(1));
   $('page-prev').addEventListener('click', () => reload(state.list.page - 1));
   $('page-next').addEventListener('click', () => reload(state.list.page + 1));
@@ -46,10 +47,11 @@ function query() {
   if (q) p.set('q', q);
   if ($('filter-type').value) p.set('type', $('filter-type').value);
   if ($('filter-status').value) p.set('status', $('filter-status').value);
+  if ($('filter-idle').value) p.set('idle', $('filter-idle').value);
   return p;
 }
 
-const filtered = () => $('search').value.trim() !== '' || $('filter-type').value !== '' || $('filter-status').value !== '';
+const filtered = () => $('search').value.trim() !== '' || ['filter-type', 'filter-status', 'filter-idle'].some((id) => $(id).value !== '');
 
 export async function showList() {
   $('list-view').hidden = false;
@@ -150,6 +152,7 @@ function row(t) {
   name.scope = 'row';
   name.className = 'token-name';
   name.append(clipped(t.name, 'truncate'));
+  if (t.disabled) name.append(badge('Disabled', 'muted'));
   tr.append(name);
 
   tr.append(cell('Description', clipped(t.description, 'clamp')));
