@@ -205,6 +205,7 @@ export async function save(emptyOK) {
   clearFieldErrors();
   $('form-error').hidden = true;
   alertError('');
+  notify(''); // an earlier "Saved." must not stand beside this save's errors
   if (tooLong()) return;
   const editing = state.token !== null;
   const policy = policyChanges(state.token);

@@ -14,6 +14,13 @@ const maxQuota = 9007199254740992n;
 // setupPolicy wires the disabled banner's Enable button.
 export function setupPolicy() {
   $('enable').addEventListener('click', enable);
+  $('enabled').addEventListener('change', switched);
+}
+
+// switched says plainly what a switch turned off means.
+function switched() {
+  $('enabled-off').hidden = $('enabled').checked;
+  $('enabled-off').textContent = state.token && state.token.disabled ? 'Off: the key is refused (401).' : 'Off: once saved, the key is refused (401).';
 }
 
 // address shows a single-address network as the address alone.
@@ -53,6 +60,8 @@ export function fillPolicy(t) {
   const v = initial(t);
   $('enabled').checked = v.enabled;
   $('allowedIPs').value = v.ips.join('\n');
+  $('allowedIPs').rows = Math.min(Math.max(3, v.ips.length + 1), 10);
+  switched();
   windowOptions(v.window);
   $('rateLimit').value = v.requests;
   $('rateLimit-window').value = v.window;
@@ -126,6 +135,7 @@ async function enable() {
   }
   state.token = u;
   $('enabled').checked = true;
+  switched();
   showPolicyState(u);
   notify('“' + u.name + '” is enabled: its key works again.');
   $('form-title').focus(); // the banner, and the button that had the focus, are gone
