@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/admin"
 	"github.com/go-apitoken/apitoken/apitokentest"
 )
 
@@ -303,4 +304,38 @@ func TestBrowserIdleFilter(t *testing.T) {
 	p.wait(`!document.getElementById('no-match').hidden`)
 	assert.False(t, p.visible("empty"), "a filter that finds nothing is not the first-token invitation")
 	p.fits("no match")
+
+	// An administrator who may only read sees the restrictions, and cannot
+	// change them: no Enable, no switch to flip.
+	s.perms.Store(&[]string{admin.PermAccess, admin.PermRead})
+	paused := s.tokenNamed(t, "paused")
+	p.open(s.url+"/admin/", "#/tokens/"+paused.ID)
+	assert.True(t, p.visible("disabled-banner"))
+	assert.False(t, p.visible("enable"))
+	assert.True(t, eval[bool](p, `['enabled', 'allowedIPs', 'rateLimit', 'rateLimit-window', 'quota', 'quota-refill'].every(id => document.getElementById(id).matches(':disabled'))`))
+}
+
+// TestBrowserRestrictionsOddWindow: a rate limit set through the API with a
+// window the screen does not offer is shown as it is, and a save of
+// something else keeps it.
+func TestBrowserRestrictionsOddWindow(t *testing.T) {
+	s := newSite(t)
+	tok, _, err := s.svc.Create(context.Background(), apitoken.CreateParams{Name: "odd", PolicyParams: apitoken.PolicyParams{
+		RateLimit: &apitoken.RateLimit{Requests: 7, Window: apitoken.Duration(30 * time.Second)}}})
+	require.NoError(t, err)
+	p := newPage(t)
+	p.open(s.url+"/admin/", "#/tokens/"+tok.ID)
+	assert.Equal(t, "30000", eval[string](p, `document.getElementById('rateLimit-window').value`))
+	assert.Equal(t, "30 seconds", eval[string](p, `document.getElementById('rateLimit-window').selectedOptions[0].textContent`))
+	assert.Equal(t, "7", eval[string](p, `document.getElementById('rateLimit').value`))
+	p.do(chromedp.SendKeys(chromedp.ID("description"), "edited"), chromedp.Click(chromedp.ID("save")))
+	p.wait(`document.getElementById('notice').textContent === 'Saved.'`)
+	got, _ := s.adminToken(t, tok.ID)
+	assert.Equal(t, "edited", got.Description)
+	assert.Equal(t, &apitoken.RateLimit{Requests: 7, Window: apitoken.Duration(30 * time.Second)}, got.RateLimit)
+	p.retype("rateLimit", "8")
+	p.do(chromedp.Click(chromedp.ID("save")))
+	p.wait(`document.getElementById('rateLimit').value === '8' && document.getElementById('notice').textContent === 'Saved.'`)
+	got, _ = s.adminToken(t, tok.ID)
+	assert.Equal(t, &apitoken.RateLimit{Requests: 8, Window: apitoken.Duration(30 * time.Second)}, got.RateLimit, "the window kept")
 }
