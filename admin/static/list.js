@@ -53,6 +53,11 @@ function query() {
 
 const filtered = () => $('search').value.trim() !== '' || ['filter-type', 'filter-status', 'filter-idle'].some((id) => $(id).value !== '');
 
+// latest numbers the list's requests, so that an answer overtaken by a
+// later request (quick clicks on Next, a filter changed twice) is dropped
+// rather than drawn over the newer one.
+let latest = 0;
+
 export async function showList() {
   $('list-view').hidden = false;
   $('create-link').hidden = !can('create');
@@ -64,12 +69,14 @@ export async function showList() {
     return;
   }
   let tokens;
+  const seq = ++latest;
   try {
     tokens = await api('GET', 'api-tokens?' + query());
   } catch (e) {
-    failed(e, showList);
+    if (seq === latest) failed(e, showList);
     return;
   }
+  if (seq !== latest) return;
   const p = (tokens.meta && tokens.meta.pagination) || { page: 1, pageCount: 1, total: tokens.length, pageSize: tokens.length };
   if (p.page > 1 && tokens.length === 0 && p.total > 0) { // the last page emptied: go back one
     state.list.page = p.pageCount;
