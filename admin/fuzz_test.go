@@ -52,7 +52,7 @@ func FuzzBodies(f *testing.F) {
 // with a list, or 400 naming what it refused; never 500, never a panic.
 func FuzzListQuery(f *testing.F) {
 	for _, s := range []string{"", "page=2&pageSize=10", "sort=expiresAt:desc", "q=ci&type=custom&status=expiring",
-		"page=0", "pageSize=1000", "sort=name:up", "q=%ff", "q=a&q=b", "%zz", "a;b", "filters[name][$eq]=x", "page=+1",
+		"page=0", "pageSize=1000", "sort=name:up", "idle=90d", "idle=90d&status=active&sort=lastUsedAt:desc", "idle=0d", "q=%ff", "q=a&q=b", "%zz", "a;b", "filters[name][$eq]=x", "page=+1",
 		"page=1&page=1", "sort=", "status=expired&status=", "q=" + strings.Repeat("é", 201)} {
 		f.Add(s)
 	}

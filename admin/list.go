@@ -22,16 +22,18 @@ const (
 	maxQueryLen = 200 // characters of q
 	// expiringWithin is how soon a token must expire for status=expiring.
 	expiringWithin = 7 * 24 * time.Hour
+	maxIdleDays    = 3650 // idle=3650d: ten years unused
 )
 
 // listQuery is what GET /api-tokens was asked for: which tokens (q, type,
-// status), in which order, and which page. Without page and pageSize the
+// status, idle), in which order, and which page. Without page and pageSize the
 // whole list is answered, as Strapi does, without a meta block.
 type listQuery struct {
 	q        string
 	typ      apitoken.Type
-	status   string // "", "expired", "expiring" (within 7 days, not yet expired), "active" (not expired)
-	sort     string // name, createdAt, updatedAt, lastUsedAt, expiresAt
+	status   string        // "", "expired", "expiring" (within 7 days, not yet expired), "active" (not expired)
+	idle     time.Duration // unused for at least this long (never used: since created); 0 for any
+	sort     string        // name, createdAt, updatedAt, lastUsedAt, expiresAt
 	desc     bool
 	paged    bool
 	page     int
@@ -67,6 +69,12 @@ func parseListQuery(r *http.Request) (listQuery, error) {
 				return lq, queryError(name, "status must be expired, expiring or active")
 			}
 			lq.status = value
+		case "idle":
+			days, ok := parseDays(value)
+			if !ok {
+				return lq, queryError(name, "idle must be a number of days from 1 to "+strconv.Itoa(maxIdleDays)+", such as 90d")
+			}
+			lq.idle = time.Duration(days) * 24 * time.Hour
 		case "sort":
 			field, dir, hasDir := strings.Cut(value, ":")
 			switch {
@@ -93,6 +101,23 @@ func parseListQuery(r *http.Request) (listQuery, error) {
 		}
 	}
 	return lq, nil
+}
+
+// parseDays reads "90d": a whole number of days from 1 to maxIdleDays, in
+// plain digits without a sign or leading zero, so that each value has one
+// spelling.
+func parseDays(s string) (int, bool) {
+	digits, ok := strings.CutSuffix(s, "d")
+	if !ok || len(digits) == 0 || len(digits) > 4 || digits[0] == '0' {
+		return 0, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(digits)
+	return n, err == nil && n <= maxIdleDays
 }
 
 func queryError(param, msg string) error {
@@ -132,7 +157,21 @@ func (lq *listQuery) match(t *apitoken.Token, now time.Time) bool {
 			return false
 		}
 	}
+	if lq.idle > 0 && !idleSince(t, now.Add(-lq.idle)) {
+		return false
+	}
 	return lq.q == "" || strings.Contains(strings.ToLower(t.Name), lq.q) || strings.Contains(strings.ToLower(t.Description), lq.q)
+}
+
+// idleSince reports whether t was last used, or if never used created, at
+// or before cutoff: Service.Idle's rule, applied here so that the filter
+// pages with the others.
+func idleSince(t *apitoken.Token, cutoff time.Time) bool {
+	last := t.CreatedAt
+	if t.LastUsedAt != nil {
+		last = *t.LastUsedAt
+	}
+	return !last.After(cutoff)
 }
 
 // compare orders tokens as lq asks: by its field, tokens without the time

@@ -138,6 +138,80 @@ func TestListFilterSort(t *testing.T) {
 	}
 }
 
+// TestListIdle: idle=Nd lists the tokens unused for N days, never-used ones
+// counting from their creation, and pages with the other filters.
+func TestListIdle(t *testing.T) {
+	clk := apitokentest.NewClock()
+	e := newEnv(t, apitoken.Config{Clock: clk})
+	ctx := t.Context()
+	mk := func(name string, typ apitoken.Type) *apitoken.Token {
+		tok, _, err := e.svc.Create(ctx, apitoken.CreateParams{Name: name, Type: typ})
+		require.NoError(t, err)
+		return tok
+	}
+	use := func(tok *apitoken.Token) {
+		_, err := e.svc.Verify(ctx, mustKey(t, e, tok.ID))
+		require.NoError(t, err)
+		require.NoError(t, e.svc.Flush(ctx))
+	}
+	mk("ancient", apitoken.ReadOnly) // never used, created 400 days ago
+	clk.Add(100 * 24 * time.Hour)
+	for i := range 12 {
+		mk(fmt.Sprintf("old %02d", i), apitoken.FullAccess) // never used, created 300 days ago
+	}
+	mk("was busy", apitoken.ReadOnly)
+	clk.Add(200 * 24 * time.Hour)
+	use(e.tokenNamed("was busy")) // last used 100 days ago
+	clk.Add(60 * 24 * time.Hour)
+	lately := mk("lately", apitoken.ReadOnly)
+	use(lately)                  // created and used 40 days ago
+	clk.Add(40*24*time.Hour - 1) // a moment short of 40 days since
+
+	old := make([]string, 12)
+	for i := range old {
+		old[i] = fmt.Sprintf("old %02d", i)
+	}
+	for _, tt := range []struct {
+		query string
+		want  []string
+	}{
+		{"idle=30d", append(append([]string{"ancient", "lately"}, old...), "was busy")},
+		{"idle=40d", append(append([]string{"ancient"}, old...), "was busy")}, // lately: a moment short
+		{"idle=90d", append(append([]string{"ancient"}, old...), "was busy")},
+		{"idle=101d", append([]string{"ancient"}, old...)},
+		{"idle=365d", []string{"ancient"}},
+		{"idle=3650d", []string{}},
+		{"idle=90d&type=read-only", []string{"ancient", "was busy"}},
+		{"idle=90d&q=busy", []string{"was busy"}},
+		{"idle=90d&sort=lastUsedAt:desc&type=read-only", []string{"was busy", "ancient"}},
+	} {
+		assert.Equal(t, tt.want, names(e.list(tt.query)), tt.query)
+	}
+	clk.Add(1)
+	assert.Contains(t, names(e.list("idle=40d")), "lately", "40 days to the instant")
+
+	// Paged: the filter applies before paging, so totals and pages agree.
+	p := e.list("idle=90d&page=2&pageSize=5")
+	require.NotNil(t, p.Meta)
+	assert.Equal(t, 14, p.Meta.Pagination.Total)
+	assert.Equal(t, 3, p.Meta.Pagination.PageCount)
+	assert.Equal(t, old[4:9], names(p))
+	assert.Equal(t, []string{"old 09", "old 10", "old 11", "was busy"}, names(e.list("idle=90d&page=3&pageSize=5")))
+}
+
+func (e *env) tokenNamed(name string) *apitoken.Token {
+	e.t.Helper()
+	list, err := e.svc.List(e.t.Context())
+	require.NoError(e.t, err)
+	for _, tok := range list {
+		if tok.Name == name {
+			return tok
+		}
+	}
+	require.FailNow(e.t, "no token named "+name)
+	return nil
+}
+
 func mustKey(t *testing.T, e *env, id string) string {
 	t.Helper()
 	r := e.do("POST", "/api-tokens/"+id+"/regenerate", "")
@@ -163,6 +237,22 @@ func TestListQueryRefused(t *testing.T) {
 		{"sort=name;drop", "", "malformed"},
 		{"type=admin", "type", "read-only, full-access or custom"},
 		{"status=soon", "status", "expired, expiring or active"},
+		{"idle=90", "idle", "idle must be a number of days from 1 to 3650, such as 90d"},
+		{"idle=0d", "idle", "from 1 to 3650"},
+		{"idle=090d", "idle", "from 1 to 3650"},
+		{"idle=-1d", "idle", "from 1 to 3650"},
+		{"idle=%2B90d", "idle", "from 1 to 3650"},
+		{"idle=3651d", "idle", "from 1 to 3650"},
+		{"idle=99999999999999999999d", "idle", "from 1 to 3650"},
+		{"idle=1e3d", "idle", "from 1 to 3650"},
+		{"idle=90h", "idle", "from 1 to 3650"},
+		{"idle=d", "idle", "from 1 to 3650"},
+		{"idle=", "idle", "from 1 to 3650"},
+		{"idle=%EF%BC%99%EF%BC%90d", "idle", "from 1 to 3650"}, // fullwidth digits
+		{"idle=90d%00", "idle", "from 1 to 3650"},
+		{"idle=" + strings.Repeat("9", 500) + "d", "idle", "from 1 to 3650"},
+		{"idle=30d&idle=90d", "idle", "more than once"},
+		{"Idle=90d", "Idle", "not a known query parameter"},
 		{"q=" + strings.Repeat("x", 201), "q", "at most 200 characters"},
 		{"q=%ff", "q", "valid text"},
 		{"q=a&q=b", "q", "more than once"},

@@ -80,8 +80,9 @@ func (p *page) axe(src, view string) {
 
 // TestBrowserAccessibility runs axe-core on every view of the screen, wide
 // and at 390 px: the empty list, the list, create, custom, a key shown, the
-// edit page, an expired token, the sign-in-again state, not found, and each
-// dialog.
+// edit page, an expired token, a disabled token with every restriction and
+// its field errors, the idle filter matching nothing, the sign-in-again
+// state, not found, and each dialog.
 func TestBrowserAccessibility(t *testing.T) {
 	src := axeSource(t)
 	ctx := context.Background()
@@ -117,10 +118,21 @@ func TestBrowserAccessibility(t *testing.T) {
 				}
 				_, _, err = s.svc.Create(ctx, apitoken.CreateParams{Name: "expiring", Lifespan: apitoken.Days7})
 				require.NoError(t, err)
+				off := true
+				_, _, err = s.svc.Create(ctx, apitoken.CreateParams{Name: "restricted", Description: "disabled, with every restriction",
+					PolicyParams: apitoken.PolicyParams{Disabled: &off, AllowedIPs: []string{"203.0.113.0/24", "2001:db8::1"},
+						RateLimit: &apitoken.RateLimit{Requests: 100, Window: apitoken.Duration(time.Minute)},
+						Quota:     &apitoken.Quota{Limit: 1000, Refill: apitoken.Daily}}})
+				require.NoError(t, err)
 				_ = lapsed
 				p.open(screen, "#/")
 			}
 			view("list")
+			p.choose("filter-idle", "365d")
+			p.wait(`!document.getElementById('no-match').hidden`)
+			view("list, idle filter matching nothing")
+			p.choose("filter-idle", "")
+			p.wait(`document.getElementById('no-match').hidden`)
 			p.do(chromedp.Click(chromedp.CSS(`#token-rows button.delete`)))
 			p.wait(`document.getElementById('delete-dialog').open`)
 			view("delete dialog")
@@ -148,6 +160,21 @@ func TestBrowserAccessibility(t *testing.T) {
 			p.choose("lifespan", "unlimited")
 			p.choose("type", "full-access")
 			view("edit page with warnings")
+
+			restricted := s.tokenNamed(t, "restricted")
+			p.open(screen, "#/tokens/"+restricted.ID)
+			require.True(t, p.visible("disabled-banner"))
+			require.True(t, p.visible("quota-status"))
+			view("disabled token with restrictions")
+			p.do(chromedp.SendKeys(chromedp.ID("allowedIPs"), "\nnope"), chromedp.SendKeys(chromedp.ID("rateLimit"), "x"),
+				chromedp.Click(chromedp.ID("enabled")))
+			p.do(chromedp.Click(chromedp.ID("save")))
+			p.wait(`!document.getElementById('rateLimit-error').hidden`)
+			view("restriction refused before sending")
+			p.retype("rateLimit", "100")
+			p.do(chromedp.Click(chromedp.ID("save")))
+			p.wait(`!document.getElementById('allowedIPs-error').hidden`)
+			view("restriction refused by the server")
 
 			lapsed := s.tokenNamed(t, "lapsed")
 			p.open(screen, "#/tokens/"+lapsed.ID)

@@ -309,6 +309,10 @@ func TestDocument(t *testing.T) {
 
 	// Read.
 	r.do(call{op: "listTokens", method: "GET", path: "/api-tokens", status: 200})
+	r.do(call{op: "listTokens", method: "GET", path: "/api-tokens?page=1&pageSize=10&sort=expiresAt:desc&q=ci&type=custom&status=active&idle=1d", status: 200})
+	r.do(call{op: "listTokens", method: "GET", path: "/api-tokens?idle=90", status: 400, badRequest: true})
+	r.do(call{op: "listTokens", method: "GET", path: "/api-tokens?idle=9999d", status: 400}) // of the form, out of range
+	r.do(call{op: "listTokens", method: "GET", path: "/api-tokens?status=soon", status: 400, badRequest: true})
 	r.do(call{op: "getToken", method: "GET", path: "/api-tokens/" + custom.ID, status: 200})
 	r.do(call{op: "getToken", method: "GET", path: "/api-tokens/no-such-id", status: 404})
 	r.do(call{op: "revealKey", method: "GET", path: "/api-tokens/" + custom.ID + "/access-key", status: 200})

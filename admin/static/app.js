@@ -6,6 +6,7 @@ import { $, api, clearMessages, copyKey, failed, hideKey, hideSignIn, notify, st
 import { setupList, showList } from './list.js';
 import { save, setupForm, showForm, updateExpiryPreview } from './form.js';
 import { confirmRegenerate, reveal, showKeyState } from './keys.js';
+import { setupPolicy } from './policy.js';
 
 // route shows the view the hash names, scrolled to the top, and moves the
 // focus to where the view starts: its heading, the create form's first
@@ -53,6 +54,7 @@ async function start() {
   wireDialog('delete');
   wireDialog('regenerate');
   setupForm();
+  setupPolicy();
   setupList();
   $('copy-key').addEventListener('click', copyKey);
   $('regenerate').addEventListener('click', () => confirmRegenerate(state.token, regenerated));

@@ -5,6 +5,7 @@ import { DAY, dateTimeFmt, durationLabel } from './format.js';
 import { confirmDelete } from './list.js';
 import { renderPermissions, showTypeImplies, tick, ticked, typeChanged, typeWarning } from './perms.js';
 import { showKeyState } from './keys.js';
+import { fillPolicy, policyChanges } from './policy.js';
 
 // setupForm wires the form's controls.
 export function setupForm() {
@@ -133,6 +134,7 @@ function fillForm(t) {
   $('lifespan').value = lifespanOption(editing ? t.lifespan : def);
   $('lifespan').dataset.initial = $('lifespan').value;
   $('lifespan-note').hidden = !editing;
+  fillPolicy(t);
   renderPermissions();
   if (editing && t.type === 'custom') tick(t.permissions || []);
   else showTypeImplies();
@@ -203,7 +205,14 @@ export async function save(emptyOK) {
   clearFieldErrors();
   $('form-error').hidden = true;
   alertError('');
+  notify(''); // an earlier "Saved." must not stand beside this save's errors
   if (tooLong()) return;
+  const editing = state.token !== null;
+  const policy = policyChanges(state.token);
+  if (policy.errors.length) {
+    showFieldErrors({ fields: policy.errors, message: '' });
+    return;
+  }
   const body = {
     name: $('name').value,
     description: $('description').value,
@@ -216,7 +225,7 @@ export async function save(emptyOK) {
       return;
     }
   }
-  const editing = state.token !== null;
+  Object.assign(body, policy.body);
   // An edit sends the lifespan only when the duration was changed, so that
   // editing a description keeps the expiry.
   if (!editing || $('lifespan').value !== $('lifespan').dataset.initial) body.lifespan = lifespanValue();

@@ -19,6 +19,7 @@ export function setupList() {
   });
   $('filter-type').addEventListener('change', () => reload(1));
   $('filter-status').addEventListener('change', () => reload(1));
+  $('filter-idle').addEventListener('change', () => reload(1));
   $('page-size').addEventListener('change', () => reload(1));
   $('page-prev').addEventListener('click', () => reload(state.list.page - 1));
   $('page-next').addEventListener('click', () => reload(state.list.page + 1));
@@ -46,12 +47,16 @@ function query() {
   if (q) p.set('q', q);
   if ($('filter-type').value) p.set('type', $('filter-type').value);
   if ($('filter-status').value) p.set('status', $('filter-status').value);
+  if ($('filter-idle').value) p.set('idle', $('filter-idle').value);
   return p;
 }
 
-const filtered = () => $('search').value.trim() !== '' || $('filter-type').value !== '' || $('filter-status').value !== '';
+const filtered = () => $('search').value.trim() !== '' || ['filter-type', 'filter-status', 'filter-idle'].some((id) => $(id).value !== '');
 
-let listSeq = 0;
+// latest numbers the list's requests, so that an answer overtaken by a
+// later request (quick clicks on Next, a filter changed twice) is dropped
+// rather than drawn over the newer one.
+let latest = 0;
 
 export async function showList() {
   $('list-view').hidden = false;
@@ -63,17 +68,15 @@ export async function showList() {
     $('list-body').hidden = true;
     return;
   }
-  // Answers may come back out of order (a user paging fast): only the
-  // latest request's answer is shown.
-  const seq = ++listSeq;
   let tokens;
+  const seq = ++latest;
   try {
     tokens = await api('GET', 'api-tokens?' + query());
   } catch (e) {
-    if (seq === listSeq) failed(e, showList);
+    if (seq === latest) failed(e, showList);
     return;
   }
-  if (seq !== listSeq) return;
+  if (seq !== latest) return;
   const p = (tokens.meta && tokens.meta.pagination) || { page: 1, pageCount: 1, total: tokens.length, pageSize: tokens.length };
   if (p.page > 1 && tokens.length === 0 && p.total > 0) { // the last page emptied: go back one
     state.list.page = p.pageCount;
@@ -156,6 +159,7 @@ function row(t) {
   name.scope = 'row';
   name.className = 'token-name';
   name.append(clipped(t.name, 'truncate'));
+  if (t.disabled) name.append(badge('Disabled', 'muted'));
   tr.append(name);
 
   tr.append(cell('Description', clipped(t.description, 'clamp')));
