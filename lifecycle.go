@@ -20,10 +20,12 @@ func (s *Service) Expiring(ctx context.Context, within time.Duration) ([]*Token,
 // created that long ago.
 func (s *Service) Idle(ctx context.Context, unusedFor time.Duration) ([]*Token, error) {
 	cutoff := s.now().Add(-unusedFor)
-	return s.filter(ctx, func(t *Token) bool { return idleSince(t, cutoff) })
+	return s.filter(ctx, func(t *Token) bool { return t.UnusedSince(cutoff) })
 }
 
-func idleSince(t *Token, cutoff time.Time) bool {
+// UnusedSince reports whether t was last used, or if never used created, no
+// later than cutoff: Service.Idle's rule, for lists that filter themselves.
+func (t *Token) UnusedSince(cutoff time.Time) bool {
 	last := t.CreatedAt
 	if t.LastUsedAt != nil {
 		last = *t.LastUsedAt
@@ -53,7 +55,7 @@ func (s *Service) RevokeIdle(ctx context.Context, unusedFor time.Duration) ([]*T
 			continue
 		case err != nil:
 			return revoked, err
-		case !idleSince(cur, cutoff):
+		case !cur.UnusedSince(cutoff):
 			continue
 		}
 		if _, err := s.Delete(ctx, t.ID); err != nil && !errors.Is(err, ErrNotFound) {

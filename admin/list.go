@@ -157,21 +157,10 @@ func (lq *listQuery) match(t *apitoken.Token, now time.Time) bool {
 			return false
 		}
 	}
-	if lq.idle > 0 && !idleSince(t, now.Add(-lq.idle)) {
+	if lq.idle > 0 && !t.UnusedSince(now.Add(-lq.idle)) {
 		return false
 	}
 	return lq.q == "" || strings.Contains(strings.ToLower(t.Name), lq.q) || strings.Contains(strings.ToLower(t.Description), lq.q)
-}
-
-// idleSince reports whether t was last used, or if never used created, at
-// or before cutoff: Service.Idle's rule, applied here so that the filter
-// pages with the others.
-func idleSince(t *apitoken.Token, cutoff time.Time) bool {
-	last := t.CreatedAt
-	if t.LastUsedAt != nil {
-		last = *t.LastUsedAt
-	}
-	return !last.After(cutoff)
 }
 
 // compare orders tokens as lq asks: by its field, tokens without the time
