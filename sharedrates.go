@@ -78,7 +78,8 @@ func (sr *sharedRates) take(ctx context.Context, id string, rl RateLimit) (remai
 	start := now.Truncate(window)
 	reset = start.Add(window).Sub(now)
 	if l.limit != rl || !l.start.Equal(start) {
-		*l = lease{turn: l.turn, limit: rl, start: start}
+		// Field by field: turn is read by others without the turn.
+		l.limit, l.start, l.left, l.count, l.full = rl, start, 0, 0, false
 	}
 	if l.left == 0 && !l.full {
 		n := batch(rl.Requests, l.count)
