@@ -109,7 +109,7 @@ type grant struct {
 // spend spends one use of t's rate limit and quota, if it has them, once a
 // request is otherwise allowed, so that refused requests cost nothing. It
 // returns a *LimitError when either is used up, and ErrUnavailable when the
-// quota cannot be spent.
+// shared rate count (Config.SharedRates) or the quota cannot be reached.
 func (s *Service) spend(ctx context.Context, t *Token) (grant, error) {
 	if t.RateLimit == nil && t.Quota == nil {
 		return grant{}, nil
@@ -119,7 +119,15 @@ func (s *Service) spend(ctx context.Context, t *Token) (grant, error) {
 	if rl := t.RateLimit; rl != nil {
 		g.limit = rl
 		var ok bool
-		if g.remaining, g.reset, ok = s.rates.take(t.ID, *rl, now); !ok {
+		if s.shared != nil {
+			var err error
+			if g.remaining, g.reset, ok, err = s.shared.take(ctx, t.ID, *rl); err != nil {
+				return grant{}, err
+			}
+		} else {
+			g.remaining, g.reset, ok = s.rates.take(t.ID, *rl, now)
+		}
+		if !ok {
 			return g, &LimitError{Err: ErrRateLimited, RetryAfter: g.reset}
 		}
 	}

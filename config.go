@@ -107,6 +107,18 @@ type Config struct {
 	// audit events use that client. Default none: the client is the peer.
 	TrustedProxies []netip.Prefix
 
+	// SharedRates, when set, counts the requests of tokens with a
+	// Policy.RateLimit for every Service given the same counter (such as
+	// a sqlstore.Store on one database, or a redisrate.Counter), so that
+	// instances enforce each limit together rather than each on its own.
+	// Each Service leases a batch of a window's requests at a time: one
+	// round trip per batch, not per request. Windows are then aligned to
+	// the clock. When the counter fails, rate-limited tokens get 503
+	// (ErrUnavailable); tokens without a RateLimit never touch it.
+	// Default: each Service counts alone, in memory, with windows that
+	// start at a token's first request.
+	SharedRates RateCounter
+
 	// ExpiryWarning is how long before a token's expiry EventExpiring is
 	// given (see CheckExpiry). Default DefaultExpiryWarning (7 days);
 	// negative turns the expiry events off.
@@ -150,6 +162,7 @@ type Service struct {
 
 	trustedProxies []netip.Prefix
 	rates          tokenRates
+	shared         *sharedRates // nil: rates are counted in memory
 	notices        notices
 	spender        QuotaSpender // the store, if it is one
 }
@@ -240,6 +253,9 @@ func New(cfg Config) (*Service, error) {
 	s.now = clock.Now
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if cfg.SharedRates != nil {
+		s.shared = &sharedRates{counter: cfg.SharedRates, now: s.now, bounded: s.bounded}
 	}
 	if s.limiter, err = newFailureLimiter(cfg.FailureLimit, s.now, s.clientName); err != nil {
 		return nil, err

@@ -36,7 +36,7 @@ type Policy struct {
 }
 
 // RateLimit is a number of requests per window, counted for each token on
-// each Service.
+// each Service, or across Services through Config.SharedRates.
 type RateLimit struct {
 	Requests int      `json:"requests"`
 	Window   Duration `json:"window"` // in milliseconds in JSON

@@ -25,6 +25,7 @@ type Store struct {
 	feed   feed // changes, for WatchChanges
 
 	notices map[notice]bool // given, for ClaimNotice
+	rates   rates           // for TakeRate
 }
 
 type entry struct {

@@ -94,7 +94,7 @@ func dropTables(t testing.TB, db *sql.DB, d sqlstore.Dialect, prefix string) {
 	t.Cleanup(func() {
 		// The tables take their triggers with them; PostgreSQL's
 		// trigger functions are dropped after them.
-		drops := []string{"TABLE permissions", "TABLE tokens", "TABLE changes", "TABLE notices", "TABLE migrations"}
+		drops := []string{"TABLE permissions", "TABLE tokens", "TABLE changes", "TABLE notices", "TABLE rates", "TABLE migrations"}
 		if d == sqlstore.Postgres {
 			drops = append(drops, "FUNCTION tokens_changed()", "FUNCTION permissions_changed()")
 		}

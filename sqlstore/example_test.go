@@ -122,3 +122,58 @@ func ExampleNew_replica() {
 	defer tokens.Close()
 	_ = tokens // store.Migrate(ctx), then apitoken.Config{Store: tokens}
 }
+
+// Instances sharing a database enforce each token's rate limit together
+// when the store counts their requests (Config.SharedRates): here two
+// Services, as two instances would be, share a limit of 2 a minute.
+func ExampleStore_TakeRate() {
+	dir, err := os.MkdirTemp("", "apitoken")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "tokens.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	store, err := sqlstore.New(db, sqlstore.Options{Dialect: sqlstore.SQLite})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	var instances []*apitoken.Service
+	for range 2 {
+		svc, err := apitoken.New(apitoken.Config{
+			Store:       cache.New(store, cache.Options{}),
+			SharedRates: store, // one round trip per batch of requests
+			Salt:        "an example salt of 16+ bytes",
+			Logger:      slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer svc.Close(ctx)
+		instances = append(instances, svc)
+	}
+	_, key, err := instances[0].Create(ctx, apitoken.CreateParams{Name: "script", PolicyParams: apitoken.PolicyParams{
+		RateLimit: &apitoken.RateLimit{Requests: 2, Window: apitoken.Duration(time.Minute)}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := instances[i%2].Verify(ctx, key); err != nil {
+			fmt.Println(apitoken.StatusCode(err), err)
+		} else {
+			fmt.Println("ok")
+		}
+	}
+	// Output:
+	// ok
+	// ok
+	// 429 apitoken: token rate limit exceeded
+}

@@ -21,6 +21,8 @@ type queries struct {
 	spendQuota  string
 	quotaLeft   string
 	claimNotice string
+	takeRate    string
+	pruneRates  string
 }
 
 // tokenColumns are the columns scanToken reads, in order, followed by the
@@ -31,7 +33,8 @@ const tokenColumns = `t.id, t.name, t.description, t.type, t.lifespan_ms, t.expi
 	t.quota_limit, t.quota_remaining, t.quota_refilled_at`
 
 func buildQueries(d Dialect, prefix string) queries {
-	r := strings.NewReplacer("{{tokens}}", prefix+"tokens", "{{permissions}}", prefix+"permissions", "{{notices}}", prefix+"notices")
+	r := strings.NewReplacer("{{tokens}}", prefix+"tokens", "{{permissions}}", prefix+"permissions", "{{notices}}", prefix+"notices",
+		"{{rates}}", prefix+"rates")
 	q := func(s string) string { return rebind(d, r.Replace(s)) }
 	// A token comes back as one row per permission (or one row with a NULL
 	// permission): one round trip, on every engine. Aggregating in SQL
@@ -67,6 +70,8 @@ func buildQueries(d Dialect, prefix string) queries {
 		spendQuota:  spendQuota(d, q),
 		quotaLeft:   q(`SELECT quota_remaining FROM {{tokens}} WHERE id = ?`),
 		claimNotice: claimNotice(d, q),
+		takeRate:    takeRate(d, q),
+		pruneRates:  q(`DELETE FROM {{rates}} WHERE window_end < ?`),
 	}
 }
 

@@ -132,6 +132,8 @@ type Store struct {
 
 	replica  *replica // nil without Options.Replica
 	replicaQ replicaQueries
+
+	ratesPruned atomic.Int64 // Unix milliseconds of the window start of TakeRate's next prune
 }
 
 var (

@@ -106,6 +106,7 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limi
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t), ls) })
 	}
+	t.Run("TakeRate", func(t *testing.T) { testTakeRateStore(t, newStore) })
 }
 
 // base is a fixed instant with millisecond precision, which every store keeps.

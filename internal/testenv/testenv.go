@@ -1,4 +1,4 @@
-// Package testenv finds the databases and browser that tests need. On a
+// Package testenv finds the databases, Redis and browser that tests need. On a
 // developer's machine a missing one skips the test; in CI (CI=true) it fails
 // it, so that nothing passes by not running.
 package testenv
@@ -40,6 +40,20 @@ func DSN(t testing.TB, env string) string {
 		Need(t, env+" is not set: point it at a test database (see .ci/run)")
 	}
 	return dsn
+}
+
+// RedisEnv is the environment variable that points the tests at Redis
+// (host:port); .ci/run sets it.
+const RedisEnv = "APITOKEN_TEST_REDIS_ADDR"
+
+// RedisAddr returns the address of a test Redis, from RedisEnv.
+func RedisAddr(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv(RedisEnv)
+	if addr == "" {
+		Need(t, RedisEnv+" is not set: point it at a test Redis, such as 127.0.0.1:6379 (see .ci/run)")
+	}
+	return addr
 }
 
 // Chromium returns the path of a Chromium binary: $CHROMIUM, or chromium on
