@@ -14,8 +14,9 @@ import (
 // checks this). The store's apitoken.ChangeFeed is the cache's own to
 // consume: a cache is the end of a feed, and does not claim one.
 var (
-	_ apitoken.BatchToucher = (*Store)(nil)
-	_ apitoken.QuotaSpender = (*Store)(nil)
+	_ apitoken.BatchToucher  = (*Store)(nil)
+	_ apitoken.QuotaSpender  = (*Store)(nil)
+	_ apitoken.NoticeClaimer = (*Store)(nil)
 )
 
 // TouchMany implements apitoken.BatchToucher with apitoken.TouchAll: the
@@ -34,4 +35,15 @@ func (s *Store) SpendQuota(ctx context.Context, id string, now, periodStart time
 		return 0, fmt.Errorf("cache: %T cannot spend quotas: %w", s.store, errors.ErrUnsupported)
 	}
 	return qs.SpendQuota(ctx, id, now, periodStart)
+}
+
+// ClaimNotice implements apitoken.NoticeClaimer: it always asks the store,
+// where instances share their claims. It fails with errors.ErrUnsupported
+// when the store cannot claim notices.
+func (s *Store) ClaimNotice(ctx context.Context, id string, expiresAt time.Time, kind apitoken.EventKind) (bool, error) {
+	nc, ok := s.store.(apitoken.NoticeClaimer)
+	if !ok {
+		return false, fmt.Errorf("cache: %T cannot claim notices: %w", s.store, errors.ErrUnsupported)
+	}
+	return nc.ClaimNotice(ctx, id, expiresAt, kind)
 }

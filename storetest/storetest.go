@@ -744,8 +744,8 @@ func testPeek(t *testing.T, s apitoken.Store, l limits) {
 
 // Forwards fails t for each optional capability that the Service uses and
 // inner has but wrapper, a Store wrapping inner (such as a cache), hides:
-// today apitoken.BatchToucher, without which lastUsedAt is written one token
-// at a time.
+// apitoken.BatchToucher (without it lastUsedAt is written one token at a
+// time), QuotaSpender (no quotas) and NoticeClaimer (no expiry events).
 func Forwards(t *testing.T, inner, wrapper apitoken.Store) {
 	t.Helper()
 	if _, ok := inner.(apitoken.BatchToucher); ok {
@@ -755,5 +755,9 @@ func Forwards(t *testing.T, inner, wrapper apitoken.Store) {
 	if _, ok := inner.(apitoken.QuotaSpender); ok {
 		_, ok := wrapper.(apitoken.QuotaSpender)
 		assert.True(t, ok, "%T hides the QuotaSpender of %T", wrapper, inner)
+	}
+	if _, ok := inner.(apitoken.NoticeClaimer); ok {
+		_, ok := wrapper.(apitoken.NoticeClaimer)
+		assert.True(t, ok, "%T hides the NoticeClaimer of %T", wrapper, inner)
 	}
 }
