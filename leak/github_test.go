@@ -236,7 +236,7 @@ func TestGitHubDocsSample(t *testing.T) {
 	keys, err := json.Marshal(map[string]any{"public_keys": []map[string]any{{"key_identifier": id, "key": pub, "is_current": true}}})
 	require.NoError(t, err)
 	f := newFixture(t, apitoken.Config{})
-	h, err := leak.NewGitHub(leak.GitHubConfig{Service: f.svc, KeysJSON: keys, RawToken: true})
+	h, err := leak.NewGitHub(leak.GitHubConfig{Service: f.svc, KeysJSON: keys, RawToken: true, Logger: discard()})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
