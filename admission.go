@@ -57,6 +57,12 @@ func (s *Service) trusted(a netip.Addr) bool {
 	return false
 }
 
+// ClientName names r's client as audit events and the failure limit do:
+// its address, read through Config.TrustedProxies, or the host of
+// RemoteAddr when there is none. Handlers that limit requests per client,
+// such as those of package leak, use it.
+func (s *Service) ClientName(r *http.Request) string { return s.clientName(r) }
+
 // clientName names r's client for audit events and the failure limit: its
 // address by clientAddr, or the peer as Go reports it.
 func (s *Service) clientName(r *http.Request) string {

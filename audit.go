@@ -19,6 +19,7 @@ const (
 	EventSaltMoved   EventKind = "salt-moved"  // a key's hash moved to the current salt
 	EventExpiredKey  EventKind = "expired-key" // an expired key was used
 	EventAuthFailed  EventKind = "auth-failed" // a request was refused for its credentials
+	EventLeaked      EventKind = "leaked"      // a key was reported leaked, and its token revoked or disabled (RevokeLeaked)
 )
 
 // Event is an audit record. It names the token, never its key.
@@ -29,6 +30,7 @@ type Event struct {
 	TokenName string
 	Err       error  // why authentication failed, for EventExpiredKey and EventAuthFailed
 	Client    string // the client's address, for events of requests
+	Where     string // where a leaked key was found, for EventLeaked
 }
 
 // LogValue makes slog record the event's fields.
@@ -42,6 +44,9 @@ func (e Event) LogValue() slog.Value {
 	}
 	if e.Client != "" {
 		attrs = append(attrs, slog.String("client", e.Client))
+	}
+	if e.Where != "" {
+		attrs = append(attrs, slog.String("where", e.Where))
 	}
 	return slog.GroupValue(attrs...)
 }
@@ -77,7 +82,12 @@ func (s *Service) event(ctx context.Context, kind EventKind, t *Token, err error
 	if t != nil {
 		e.TokenID, e.TokenName = t.ID, t.Name
 	}
-	s.log.LogAttrs(ctx, level, "apitoken: "+string(kind), slog.Any("event", e))
+	s.emit(ctx, level, e)
+}
+
+// emit logs e at level and passes it to Config.OnEvent.
+func (s *Service) emit(ctx context.Context, level slog.Level, e Event) {
+	s.log.LogAttrs(ctx, level, "apitoken: "+string(e.Kind), slog.Any("event", e))
 	if s.onEvent != nil {
 		s.onEvent(ctx, e)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/go-apitoken/apitoken/cache"
 	"github.com/go-apitoken/apitoken/internal/dbopen"
 	"github.com/go-apitoken/apitoken/internal/saltfile"
+	"github.com/go-apitoken/apitoken/leak"
 )
 
 // config is what the server is started with.
@@ -38,6 +39,9 @@ type config struct {
 	// failureLimit limits failed authentications per client; nil for
 	// none. -failure-limit sets it, on by default.
 	failureLimit *apitoken.FailureLimit
+	// githubKeys is the file of GitHub's secret scanning keys; "" leaves
+	// POST /secret-scanning/github off.
+	githubKeys string
 }
 
 // HTTP server limits. Each bounds what a slow or hostile client can hold.
@@ -78,6 +82,8 @@ type app struct {
 	log     *slog.Logger
 	grace   time.Duration // how long to drain before Shutdown
 	hosts   hostSet       // the hosts requests may name
+	leaks   *leak.Revoke  // POST /api/revoke-leaked-key, waited for at close
+	github  http.Handler  // POST /secret-scanning/github; nil when off
 }
 
 // newApp opens the database, finds the salt and the admin login, and builds
@@ -138,6 +144,10 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if !a.hosts.any && a.hosts.names == nil {
 		a.hosts, _ = parseHosts("", "")
 	}
+	if err := a.leakRoutes(cfg); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
 	if a.handler, err = a.routes(newAdminAuth(creds, cfg.log)); err != nil {
 		a.close(ctx)
 		return nil, err
@@ -180,6 +190,10 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 	mux.Handle("GET /api/tokens/self", self)
 	mux.Handle("POST /api/tokens/self/rotate", self)
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	mux.Handle("POST /api/revoke-leaked-key", a.leaks)
+	if a.github != nil {
+		mux.Handle("POST /secret-scanning/github", a.github)
+	}
 
 	admin, err := adminHandler(a.svc)
 	if err != nil {
@@ -282,6 +296,9 @@ func (a *app) drain(draining *atomic.Bool, errc <-chan error) error {
 
 // close writes recorded token use and closes the database.
 func (a *app) close(ctx context.Context) error {
+	if a.leaks != nil {
+		a.leaks.Wait()
+	}
 	err := a.svc.Close(ctx)
 	if err != nil {
 		err = fmt.Errorf("writing lastUsedAt: %w", err)

@@ -84,6 +84,7 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	hexKeys := fs.Bool("hex-keys", false, "issue Strapi's 256-hex keys instead of prefixed, scannable ones (both always verify)")
 	allowShort := fs.Bool("allow-short-password", false, "accept an ADMIN_PASSWORD shorter than 12 characters")
 	allowedHosts := fs.String("allowed-hosts", "", "host names and IP addresses that requests may name in their Host header, comma-separated, or * for any (default: the host of -addr, localhost, 127.0.0.1 and ::1)")
+	githubKeys := fs.String("github-keys", "", "a JSON file of GitHub's secret scanning public keys (https://api.github.com/meta/public_keys/secret_scanning): turns on POST /secret-scanning/github (default $"+githubKeysEnv+"; off when neither is set)")
 	failureLimit := fs.String("failure-limit", defaultFailureLimit, "failed authentications a client may have, as N/DURATION: N in a row, then N per DURATION; past it, 429 unchecked (off: no limit)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, "", err
@@ -108,10 +109,14 @@ func parseFlags(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if err != nil {
 		return config{}, "", err
 	}
+	if *githubKeys == "" {
+		*githubKeys = getenv(githubKeysEnv)
+	}
 	return config{
 		db: *db, saltFile: *saltFile, getenv: getenv, stdout: stdout, log: slog.New(slog.NewTextHandler(stderr, nil)),
 		cacheTTL: *cacheTTL, staleTTL: *staleTTL, hexKeys: *hexKeys, shutdownGrace: *grace,
 		allowedHosts: hosts, allowShortPassword: *allowShort, failureLimit: limit,
+		githubKeys: *githubKeys,
 	}, *addr, nil
 }
 

@@ -1,0 +1,212 @@
+package leak
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+// Defaults of RevokeConfig.
+const (
+	DefaultRevokeBurst   = 10
+	DefaultRevokeMaxBody = 4 << 10
+	DefaultRevokeWorkers = 4
+)
+
+// DefaultRevokeRate is RevokeConfig.Rate's default: one report a minute,
+// after DefaultRevokeBurst in a row.
+var DefaultRevokeRate = rate.Every(time.Minute)
+
+// revokeTimeout bounds the revocation of one reported key.
+const revokeTimeout = 30 * time.Second
+
+// Accepted is the body of every accepted report, whether or not its key
+// was issued here.
+const Accepted = `{"status":"accepted","message":"If this key was issued here, it is being revoked. Thank you for reporting it."}` + "\n"
+
+// RevokeConfig configures NewRevoke.
+type RevokeConfig struct {
+	// Service issues the keys reported. Required.
+	Service *apitoken.Service
+
+	// Disable disables the token of a reported key (Policy.Disabled)
+	// instead of deleting it. See apitoken.Leak.
+	Disable bool
+
+	// Rate and Burst limit the reports of each client: Burst in a row,
+	// then Rate a second. Past it, 429 with Retry-After. Defaults
+	// DefaultRevokeRate (one a minute) and DefaultRevokeBurst (10).
+	Rate  rate.Limit
+	Burst int
+
+	// ClientKey names the client of a request for the limit. Default
+	// Service.ClientName (which reads Config.TrustedProxies). An IPv6
+	// address counts per /64.
+	ClientKey func(*http.Request) string
+
+	// MaxClients bounds the clients remembered. Default 100,000; when
+	// full, those that have all their reports back are forgotten first.
+	MaxClients int
+
+	// MaxBody bounds a report, in bytes. Default DefaultRevokeMaxBody
+	// (4 KiB); larger ones are refused with 413.
+	MaxBody int64
+
+	// Workers bounds the revocations under way; a report waits for one
+	// to finish. Default DefaultRevokeWorkers (4).
+	Workers int
+
+	// Logger receives the failures of revocations, never a key. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Revoke is the handler of reports of leaked keys from anyone: POST the key
+// as the body (text, or JSON {"key": "…"} with Content-Type
+// application/json; "Bearer <key>" is taken too). Every well-formed report
+// gets 202 and the body Accepted, at once and whatever the key: it is
+// looked up and its token revoked in the background (Service.RevokeLeaked,
+// with an audit event), so that neither the answer nor its timing tells
+// whether the key was issued here, or anything about other keys. Reports
+// are limited per client (429 with Retry-After); an empty or malformed
+// body is 400, one over MaxBody 413, a method other than POST 405.
+type Revoke struct {
+	cfg    RevokeConfig
+	limits clientLimits
+	slots  chan struct{}
+	work   sync.WaitGroup
+	log    *slog.Logger
+}
+
+// NewRevoke returns the handler of reports of leaked keys.
+func NewRevoke(cfg RevokeConfig) (*Revoke, error) {
+	if cfg.Service == nil {
+		return nil, errors.New("leak: RevokeConfig.Service is required")
+	}
+	if cfg.Rate < 0 || cfg.Burst < 0 {
+		return nil, errors.New("leak: RevokeConfig.Rate and Burst must not be negative")
+	}
+	if cfg.Rate == 0 {
+		cfg.Rate = DefaultRevokeRate
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = DefaultRevokeBurst
+	}
+	if cfg.ClientKey == nil {
+		cfg.ClientKey = cfg.Service.ClientName
+	}
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = 100_000
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultRevokeMaxBody
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultRevokeWorkers
+	}
+	h := &Revoke{cfg: cfg, slots: make(chan struct{}, cfg.Workers), log: cfg.Logger}
+	h.limits = clientLimits{rate: cfg.Rate, burst: cfg.Burst, max: cfg.MaxClients, m: map[string]*rate.Limiter{}}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	return h, nil
+}
+
+func (h *Revoke) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	client := normalise(h.cfg.ClientKey(r))
+	if wait := h.limits.take(client, h.cfg.Service.Now()); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "Request Entity Too Large", http.StatusRequestEntityTooLarge)
+		} else {
+			http.Error(w, "Bad Request", http.StatusBadRequest)
+		}
+		return
+	}
+	key, err := reportedKey(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		http.Error(w, "Bad Request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	select {
+	case h.slots <- struct{}{}:
+	case <-r.Context().Done():
+		return // the client left before a worker was free
+	}
+	h.work.Add(1)
+	go h.revoke(context.WithoutCancel(r.Context()), key, client)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, Accepted)
+}
+
+// revoke revokes the token of key, if there is one, and frees its slot.
+func (h *Revoke) revoke(ctx context.Context, key, client string) {
+	defer h.work.Done()
+	defer func() { <-h.slots }()
+	ctx, cancel := context.WithTimeout(ctx, revokeTimeout)
+	defer cancel()
+	_, err := h.cfg.Service.RevokeLeaked(ctx, key, apitoken.Leak{
+		Where: "reported to the leaked key endpoint", Client: client, Disable: h.cfg.Disable,
+	})
+	if err != nil && !errors.Is(err, apitoken.ErrInvalidKey) {
+		h.log.LogAttrs(ctx, slog.LevelError, "leak: a reported key could not be looked up or revoked",
+			slog.String("client", client), slog.String("err", err.Error()))
+	}
+}
+
+// Wait returns once the revocations of every report answered so far are
+// done. Call it when the server no longer hands requests to h, as after
+// http.Server.Shutdown.
+func (h *Revoke) Wait() { h.work.Wait() }
+
+// reportedKey returns the key of a report's body: the body itself, or its
+// "key" for JSON, trimmed, without a "Bearer " in front.
+func reportedKey(contentType string, body []byte) (string, error) {
+	key := string(body)
+	if mt, _, _ := mime.ParseMediaType(contentType); mt == "application/json" {
+		var v struct {
+			Key string `json:"key"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil {
+			return "", errors.New(`the body must be {"key": "…"}`)
+		}
+		key = v.Key
+	}
+	key = strings.TrimSpace(key)
+	if k, err := apitoken.ParseBearer(key); err == nil {
+		key = k
+	}
+	switch {
+	case key == "":
+		return "", errors.New("no key")
+	case strings.ContainsFunc(key, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return "", errors.New("a key has no spaces or control characters")
+	}
+	return key, nil
+}
