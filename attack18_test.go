@@ -3,6 +3,7 @@ package apitoken_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -82,7 +83,7 @@ func TestAttack18SelfRotateRacesOverlap(t *testing.T) {
 	a := <-done
 
 	assert.Equal(t, http.StatusConflict, a.status,
-		"a rotation by a key that is by now the previous key must be refused: %s", a.body)
+		"a rotation by a key that is by now the previous key must be refused: %.80s", a.body)
 	if a.status == http.StatusOK {
 		var out struct {
 			Data struct {
@@ -96,4 +97,43 @@ func TestAttack18SelfRotateRacesOverlap(t *testing.T) {
 		_, err = svc.Verify(ctx, out.Data.AccessKey)
 		assert.Error(t, err, "the old key's holder holds the token's only key")
 	}
+}
+
+// TestAttack18SelfRotateTrailingGarbage: POST /self/rotate decodes only the
+// first JSON value of its body, so a body that is not "empty or
+// {"overlap": milliseconds}" — a value followed by anything — is taken,
+// and the key is rotated, instead of the 400 that bad input gets.
+func TestAttack18SelfRotateTrailingGarbage(t *testing.T) {
+	svc, _ := newService(t, apitoken.Config{Clock: apitokentest.NewClock()})
+	srv := httptest.NewServer(http.StripPrefix("/api/tokens", svc.SelfHandler()))
+	t.Cleanup(srv.Close)
+	for i, body := range []string{`{"overlap": 60000} {"overlap": "x"`, `{} garbage`, `null`} {
+		_, key := mustCreate(t, svc, apitoken.CreateParams{Name: fmt.Sprintf("ci%d", i), Type: apitoken.Custom,
+			Permissions: []string{apitoken.SelfRotateAction}})
+		req, err := http.NewRequest("POST", srv.URL+"/api/tokens/self/rotate", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode, "body %q rotated the key: %.80s", body, b)
+	}
+}
+
+// TestAttack18RevokeIdleNegative: RevokeIdle takes any duration. A negative
+// one (a sign slip, or a duration parsed as "-1h") puts the cutoff in the
+// future, so every token, the one used a moment ago included, is "idle" and
+// deleted, with no error.
+func TestAttack18RevokeIdleNegative(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t, apitoken.Config{Clock: apitokentest.NewClock()})
+	_, key := mustCreate(t, svc, apitoken.CreateParams{Name: "busy"})
+	_, err := svc.Verify(ctx, key)
+	require.NoError(t, err)
+	revoked, err := svc.RevokeIdle(ctx, -time.Hour)
+	assert.Error(t, err, "a negative idle time is not a time unused")
+	assert.Empty(t, revoked, "a token used just now is not idle")
+	_, err = svc.Verify(ctx, key)
+	assert.NoError(t, err, "the busy token was deleted")
 }
