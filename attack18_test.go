@@ -137,3 +137,30 @@ func TestAttack18RevokeIdleNegative(t *testing.T) {
 	_, err = svc.Verify(ctx, key)
 	assert.NoError(t, err, "the busy token was deleted")
 }
+
+// TestAttack18RevokeLeakedDeadPreviousKey: Lookup's doc says the previous
+// key of a regeneration counts "while its overlap lasts". The store keeps
+// the old hash after the overlap (until the next key change) and returns
+// the token under it with its expiry clamped to the overlap's end; Lookup
+// checks no expiry, so RevokeLeaked — the public revoke endpoint — deletes
+// the token for a key that has been dead since the overlap ended. Whoever
+// holds an old, rotated-away key (the very key the rotation was for) can
+// have the token, and the owner's new key, revoked.
+func TestAttack18RevokeLeakedDeadPreviousKey(t *testing.T) {
+	ctx := context.Background()
+	clk := apitokentest.NewClock()
+	svc, _ := newService(t, apitoken.Config{Clock: clk})
+	tok, oldKey := mustCreate(t, svc, apitoken.CreateParams{Name: "ci"})
+	_, newKey, err := svc.RegenerateWithOverlap(ctx, tok.ID, time.Hour)
+	require.NoError(t, err)
+	clk.Add(2 * time.Hour)
+	_, err = svc.Verify(ctx, oldKey)
+	require.Error(t, err, "the old key is dead after the overlap")
+
+	_, err = svc.Lookup(ctx, oldKey)
+	assert.ErrorIs(t, err, apitoken.ErrInvalidKey, "Lookup of a key dead since its overlap ended")
+	_, err = svc.RevokeLeaked(ctx, oldKey, apitoken.Leak{Where: "an old paste"})
+	assert.ErrorIs(t, err, apitoken.ErrInvalidKey, "RevokeLeaked of a dead previous key")
+	_, err = svc.Verify(ctx, newKey)
+	assert.NoError(t, err, "the token's current key was revoked through a dead key")
+}
