@@ -29,7 +29,7 @@ func (s *Service) Lookup(ctx context.Context, key string) (*Token, error) {
 		t, err = s.lookupPrevious(ctx, key, sum)
 	}
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound), err == nil && t.deadPreviousKey(s.now()):
 		return nil, ErrInvalidKey
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)

@@ -19,6 +19,9 @@ func (s *Service) Expiring(ctx context.Context, within time.Duration) ([]*Token,
 // name: those used last that long ago, and those never used that were
 // created that long ago.
 func (s *Service) Idle(ctx context.Context, unusedFor time.Duration) ([]*Token, error) {
+	if err := positive(unusedFor); err != nil {
+		return nil, err
+	}
 	cutoff := s.now().Add(-unusedFor)
 	return s.filter(ctx, func(t *Token) bool { return t.UnusedSince(cutoff) })
 }
@@ -39,6 +42,9 @@ func (t *Token) UnusedSince(cutoff time.Time) bool {
 // tokens unused for a year, but a token used once a year may be one that
 // matters. It stops at the first failure, returning what it deleted.
 func (s *Service) RevokeIdle(ctx context.Context, unusedFor time.Duration) ([]*Token, error) {
+	if err := positive(unusedFor); err != nil {
+		return nil, err
+	}
 	if err := s.Flush(ctx); err != nil { // uses noted here are not lost to the check
 		return nil, err
 	}
@@ -79,4 +85,15 @@ func (s *Service) filter(ctx context.Context, keep func(*Token) bool) ([]*Token,
 		}
 	}
 	return out, nil
+}
+
+// positive refuses an idle time that is not positive, which would make
+// every token idle, including one used a moment ago.
+func positive(unusedFor time.Duration) error {
+	if unusedFor > 0 {
+		return nil
+	}
+	v := &ValidationError{}
+	v.add("unusedFor", "the idle time must be positive")
+	return v
 }

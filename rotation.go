@@ -3,6 +3,7 @@ package apitoken
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // verifyPrevious looks key up under the previous salts, and moves the hash
@@ -101,4 +102,13 @@ func (s *Service) encrypt(key string) string {
 		return ""
 	}
 	return s.cipher.encrypt(key)
+}
+
+// deadPreviousKey reports whether t, as GetByHash returned it, was found by
+// its previous key after that key's overlap ended: the store then caps
+// ExpiresAt at the overlap's end, which has passed. Such a key was rotated
+// away; it is refused as unknown, and may not revoke the token.
+func (t *Token) deadPreviousKey(now time.Time) bool {
+	p := t.PreviousKeyExpiresAt
+	return p != nil && !now.Before(*p) && t.ExpiresAt != nil && !t.ExpiresAt.After(*p)
 }

@@ -1,6 +1,7 @@
 package apitoken
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,9 +53,16 @@ func (s *Service) serveRotate(w http.ResponseWriter, r *http.Request) {
 	// The only key is "overlap", exactly: encoding/json would match any
 	// case of it.
 	var body map[string]*int64
-	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSelfBody)).Decode(&body)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSelfBody))
+	if raw = bytes.TrimSpace(raw); err == nil && len(raw) > 0 {
+		if raw[0] != '{' {
+			err = errors.New("not an object")
+		} else {
+			err = json.Unmarshal(raw, &body) // refuses anything after the object
+		}
+	}
 	_, hasOverlap := body["overlap"]
-	if err != nil && !errors.Is(err, io.EOF) || len(body) > 1 || len(body) == 1 && !hasOverlap {
+	if err != nil || len(body) > 1 || len(body) == 1 && !hasOverlap {
 		v := &ValidationError{}
 		v.add("body", `the body must be empty or {"overlap": milliseconds}`)
 		s.errorHandler(w, r, v)

@@ -294,6 +294,14 @@ func (s *Service) verify(ctx context.Context, key string, c caller) (*Token, err
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	now := s.now()
+	if t.deadPreviousKey(now) {
+		// A key rotated away is no key of the token's: it says
+		// neither that the token exists nor that it expired.
+		if s.memo != nil {
+			s.memo.forget(digest)
+		}
+		return nil, ErrInvalidKey
+	}
 	if t.Expired(now) {
 		if s.memo != nil {
 			// The memo vouches for keys to the failure limit: an

@@ -50,17 +50,16 @@ func (s *Store) TakeRate(ctx context.Context, id string, start time.Time, window
 		if err != nil {
 			return err
 		}
-		rows, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if rows == 1 { // inserted: the window's first take
-			granted, count = m, m
-			return nil
-		}
+		// Not the affected rows, which clientFoundRows makes 1 for an
+		// update that changed nothing: an insert sets no insert id (0),
+		// and an update's packed value has a count of at least 1.
 		packed, err := res.LastInsertId()
 		if err != nil {
 			return err
+		}
+		if packed == 0 { // inserted: the window's first take
+			granted, count = m, m
+			return nil
 		}
 		granted, count = int(packed&(1<<32-1)), int(packed>>32)
 		return nil
