@@ -82,7 +82,14 @@ func (s *Service) serveRotate(w http.ResponseWriter, r *http.Request) {
 		s.errorHandler(w, r, ErrRotationInProgress)
 		return
 	}
-	nt, key, err := s.RegenerateWithOverlap(r.Context(), t.ID, overlap)
+	// The key that asks must still be the token's current one when the
+	// new key lands (a rotation may have come between).
+	presented, _ := splitBearer(r.Header.Get("Authorization"))
+	current := s.hasher.Sum(presented)
+	nt, key, err := s.regenerate(r.Context(), t.ID, overlap, &current)
+	if errors.Is(err, ErrStale) {
+		err = ErrRotationInProgress
+	}
 	if err != nil {
 		s.errorHandler(w, r, err)
 		return

@@ -197,6 +197,12 @@ func (s *Service) Regenerate(ctx context.Context, id string) (*Token, string, er
 // since a new key that is dead on arrival would be of no use. Its old key
 // stays dead: there is no overlap.
 func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap time.Duration) (*Token, string, error) {
+	return s.regenerate(ctx, id, overlap, nil)
+}
+
+// regenerate is RegenerateWithOverlap, on the condition that the token's
+// key hash is still *ifHash when that is set (else ErrStale).
+func (s *Service) regenerate(ctx context.Context, id string, overlap time.Duration, ifHash *Hash) (*Token, string, error) {
 	if overlap < 0 || overlap > maxOverlap {
 		v := &ValidationError{}
 		v.add("overlap", fmt.Sprintf("overlap must be between 0 and %d days", maxOverlap/(24*time.Hour)))
@@ -204,7 +210,8 @@ func (s *Service) RegenerateWithOverlap(ctx context.Context, id string, overlap 
 	}
 	key := s.newKey()
 	now := s.stamp()
-	k := NewKey{Hash: s.hasher.Sum(key), EncryptedKey: s.encrypt(key), SaltID: s.hasher.ID(), KeyHint: keyHint(key), UpdatedAt: now}
+	k := NewKey{Hash: s.hasher.Sum(key), EncryptedKey: s.encrypt(key), SaltID: s.hasher.ID(), KeyHint: keyHint(key), UpdatedAt: now,
+		IfHash: ifHash}
 	cur, err := s.store.Get(ctx, id)
 	if err != nil {
 		return nil, "", unavailable(err)

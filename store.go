@@ -85,6 +85,11 @@ type NewKey struct {
 	// PreviousValidUntil, when not zero, keeps the old key working until
 	// then, so that clients can switch without downtime.
 	PreviousValidUntil time.Time
+	// IfHash, when set, makes SetKey change the key only while the
+	// token's current key hash is *IfHash, else return ErrStale: a key
+	// that rotates itself must still be the current one when the change
+	// lands. A store that cannot compare returns errors.ErrUnsupported.
+	IfHash *Hash
 }
 
 // BatchToucher is a Store that can record many uses in one round trip. The

@@ -170,6 +170,9 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error 
 	if other, ok := s.byHash[k.Hash]; ok && other != e {
 		return errDuplicate("key hash")
 	}
+	if k.IfHash != nil && *k.IfHash != e.hash {
+		return apitoken.ErrStale
+	}
 	s.dropPrevious(e)
 	if k.PreviousValidUntil.IsZero() {
 		delete(s.byHash, e.hash)

@@ -20,6 +20,7 @@ type queries struct {
 	touch       string
 	spendQuota  string
 	quotaLeft   string
+	keyHash     string
 	claimNotice string
 	takeRate    string
 	pruneRates  string
@@ -69,6 +70,7 @@ func buildQueries(d Dialect, prefix string) queries {
 			WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`),
 		spendQuota:  spendQuota(d, q),
 		quotaLeft:   q(`SELECT quota_remaining FROM {{tokens}} WHERE id = ?`),
+		keyHash:     q(`SELECT key_hash FROM {{tokens}} WHERE id = ?`),
 		claimNotice: claimNotice(d, q),
 		takeRate:    takeRate(d, q),
 		pruneRates:  q(`DELETE FROM {{rates}} WHERE window_end < ?`),

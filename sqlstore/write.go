@@ -129,6 +129,18 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) (err e
 	defer s.wrote(id, &err)
 	d := s.dialect
 	return s.inTx(ctx, "set key", func(tx *sql.Tx) error {
+		if k.IfHash != nil {
+			if err := s.lock(ctx, tx, id); err != nil {
+				return err
+			}
+			var cur string
+			if err := tx.QueryRowContext(ctx, s.q.keyHash, id).Scan(&cur); err != nil {
+				return err
+			}
+			if cur != k.IfHash.Hex() {
+				return apitoken.ErrStale
+			}
+		}
 		var res sql.Result
 		var err error
 		if k.PreviousValidUntil.IsZero() {

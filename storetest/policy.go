@@ -173,3 +173,27 @@ func testClaimNotice(t *testing.T, s apitoken.Store, l limits) {
 	require.NoError(t, err)
 	assert.False(t, ok)
 }
+
+// testSetKeyIfHash: a conditional key change lands only while the token's
+// key is still the one named, else ErrStale; a store that cannot compare
+// says so with errors.ErrUnsupported.
+func testSetKeyIfHash(t *testing.T, s apitoken.Store, l limits) {
+	ctx := context.Background()
+	tok := newToken("rotating", apitoken.ReadOnly)
+	h := create(t, s, tok)
+	stale := newHash(t)
+	err := s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: newHash(t), UpdatedAt: base, IfHash: &stale})
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skip("the store cannot change a key conditionally")
+	}
+	require.ErrorIs(t, err, apitoken.ErrStale, "the key named is not the token's")
+	_, err = s.GetByHash(ctx, h)
+	require.NoError(t, err, "nothing changed")
+	next := newHash(t)
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: next, UpdatedAt: base, IfHash: &h}))
+	got, err := s.GetByHash(ctx, next)
+	require.NoError(t, err)
+	assert.Equal(t, tok.ID, got.ID)
+	_, err = s.GetByHash(ctx, h)
+	assert.ErrorIs(t, err, apitoken.ErrNotFound)
+}

@@ -102,6 +102,7 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limi
 		{"SpendQuota", testSpendQuota},
 		{"SpendQuotaConcurrent", testSpendQuotaConcurrent},
 		{"ClaimNotice", testClaimNotice},
+		{"SetKeyIfHash", testSetKeyIfHash},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t), ls) })

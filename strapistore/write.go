@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -280,6 +281,9 @@ func (s *Store) deletePermission(ctx context.Context, q querier, id int64) error
 func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error {
 	if !k.PreviousValidUntil.IsZero() {
 		return ErrUnsupported
+	}
+	if k.IfHash != nil {
+		return fmt.Errorf("strapistore: set key: a conditional key change is not supported: %w", errors.ErrUnsupported)
 	}
 	n, ok := parseID(id)
 	if !ok {
