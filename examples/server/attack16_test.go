@@ -316,5 +316,5 @@ func TestAttack16ThrottleEvictionResetsEmailLimit(t *testing.T) {
 			attempt()
 		}
 	}
-	assert.LessOrEqual(t, guesses, loginAttempts, "guesses of the administrator's password in no time, from %d addresses", addr)
+	assert.LessOrEqual(t, guesses, emailAttempts, "guesses of the administrator's password in no time, from %d addresses", addr)
 }
