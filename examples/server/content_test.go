@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // serveContent runs one request against the REST handlers of a fresh
@@ -115,4 +116,48 @@ func TestRunRefusesBadFlags(t *testing.T) {
 	assert.Error(t, run(context.Background(), []string{"-nope"}, env, &out, &errb), "unknown flag accepted")
 	assert.ErrorContains(t, run(context.Background(), []string{"-db", "redis://x/0"}, env, &out, &errb), "unknown database scheme", "redis URL")
 	assert.Error(t, run(context.Background(), []string{"extra"}, env, &out, &errb), "stray argument accepted")
+}
+
+// TestContentBytesBounded: a collection holds at most maxContentBytes of
+// values, counted in bytes (a body of 65,536 four-byte characters is 256
+// KiB); a refused create or update changes nothing, and a delete frees
+// its bytes.
+func TestContentBytesBounded(t *testing.T) {
+	t.Parallel()
+	c := articles()
+	wide := strings.Repeat("\U0001D11E", 64<<10)
+	body := `{"data":{"title":"wide","body":"` + wide + `"}}`
+	var ids []string
+	for {
+		w := serveContent(t, c, "POST", "/api/articles", body)
+		if w.Code != http.StatusCreated {
+			assert.Equal(t, http.StatusBadRequest, w.Code)
+			assert.Contains(t, w.Body.String(), "MiB of content per collection")
+			break
+		}
+		var v struct{ Data struct{ DocumentID string } }
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v))
+		ids = append(ids, v.Data.DocumentID)
+	}
+	assert.Len(t, ids, maxContentBytes/(len(wide)+4), "bodies of 256 KiB that fit")
+	c.mu.RLock()
+	held := c.bytes
+	c.mu.RUnlock()
+	assert.LessOrEqual(t, held, maxContentBytes)
+
+	// Growing a document past the cap is refused, and changes nothing.
+	small, err := c.create(map[string]string{"title": "s", "body": ""})
+	if err == nil {
+		w := serveContent(t, c, "PUT", "/api/articles/"+small.DocumentID, body)
+		assert.Equal(t, http.StatusBadRequest, w.Code, "%.200s", w.Body)
+		d, _ := c.get(small.DocumentID)
+		assert.Empty(t, d.Attrs["body"], "a refused update changed the document")
+	}
+	// Shrinking one is always allowed, and a delete frees its bytes.
+	w := serveContent(t, c, "PUT", "/api/articles/"+ids[0], `{"data":{"body":"short"}}`)
+	assert.Equal(t, http.StatusOK, w.Code)
+	w = serveContent(t, c, "DELETE", "/api/articles/"+ids[1], "")
+	assert.Equal(t, http.StatusNoContent, w.Code)
+	w = serveContent(t, c, "POST", "/api/articles", body)
+	assert.Equal(t, http.StatusCreated, w.Code, "after freeing 512 KiB: %.200s", w.Body)
 }

@@ -238,9 +238,12 @@ func (r *resolver) UpdateArticle(ctx context.Context, args struct {
 	if err != nil {
 		return nil, err
 	}
-	d, ok := r.articles.update(string(args.DocumentID), attrs)
+	d, ok, err := r.articles.update(string(args.DocumentID), attrs)
 	if !ok {
 		return nil, notFound()
+	}
+	if err != nil {
+		return nil, badInput(err)
 	}
 	return &articleResolver{d: d, b: budgetFrom(ctx)}, nil
 }
