@@ -272,6 +272,7 @@ func graphqlHandler(svc *apitoken.Service, uid string, articles *collection) (ht
 		graphql.MaxDepth(maxQueryDepth),
 		graphql.MaxSelections(maxQueryCost),
 		graphql.MaxParallelism(4),
+		graphql.OverlapValidationLimit(libraryOverlapPairs),
 	)
 	if err != nil {
 		return nil, err
@@ -314,6 +315,10 @@ func graphqlHandler(svc *apitoken.Service, uid string, articles *collection) (ht
 		case cost.values > maxQueryCost:
 			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("query cost %d exceeds the limit of %d: each field counts once per article "+
 				"of each list around it (lists count at their longest, %d) and once per alias; ask for fewer", cost.values, maxQueryCost, maxPageSize), "GRAPHQL_VALIDATION_FAILED")
+			return
+		case cost.pairs > maxOverlapPairs:
+			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("the query's selection sets compare %d pairs of fields and fragments "+
+				"in validation, past the limit of %d: spread fewer fragments side by side, or repeat fewer fields", cost.pairs, maxOverlapPairs), "GRAPHQL_VALIDATION_FAILED")
 			return
 		case cost.bytes > maxResponseBytes:
 			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("the keys of the response alone could exceed the limit of %d bytes: use shorter aliases or fewer fields", maxResponseBytes), "GRAPHQL_VALIDATION_FAILED")
