@@ -257,7 +257,9 @@ func (r *resolver) DeleteArticle(ctx context.Context, args struct{ DocumentID gr
 		return nil, err
 	}
 	r.articles.remove(string(args.DocumentID))
-	return &deleteResponse{args.DocumentID}, nil
+	// The answer echoes the ID it was given, which may be as long as the
+	// body allows: it is charged like any value read from the store.
+	return &deleteResponse{graphql.ID(budgetFrom(ctx).charge(string(args.DocumentID)))}, nil
 }
 
 // graphqlHandler serves POST /graphql with application/json bodies of the
@@ -340,27 +342,30 @@ func graphqlHandler(svc *apitoken.Service, uid string, articles *collection) (ht
 		budget := new(responseBudget)
 		budget.left.Store(maxResponseBytes - cost.bytes)
 		resp := schema.Exec(context.WithValue(r.Context(), budgetKey{}, budget), req.Query, req.OperationName, req.Variables)
-		if budget.spent() {
+		if budget.spent() || !writeResponse(w, resp) {
 			resp = nil // let it go before the refusal is written
 			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("the response would exceed the limit of %d bytes: ask for fewer fields, "+
 				"or page through the REST API", maxResponseBytes), "RESPONSE_TOO_LARGE")
 			return
 		}
-		writeResponse(w, resp)
 	}), nil
 }
 
 // writeResponse writes resp as json.Marshal would, but without a copy of
 // its data, which the library has encoded already: a response near the cap
-// would otherwise be held three times over.
-func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
+// would otherwise be held three times over. It writes nothing and returns
+// false when the response would be larger than maxResponseBytes: the
+// budget charges the values the resolvers return, and this bounds what it
+// does not see, such as introspection's descriptions (whose memory the
+// cost bounds: 10,000 values of the schema's longest string, 560 bytes).
+func writeResponse(w http.ResponseWriter, resp *graphql.Response) bool {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	if len(resp.Errors) > 0 {
 		errs, err := json.Marshal(resp.Errors)
 		if err != nil {
 			writeGraphQLError(w, http.StatusInternalServerError, "Internal Server Error", "INTERNAL_SERVER_ERROR")
-			return
+			return true
 		}
 		b.WriteString(`"errors":`)
 		b.Write(errs)
@@ -371,12 +376,17 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 		}
 		b.WriteString(`"data":`)
 	}
+	size := b.Len() + len(resp.Data) + 1
+	if size > maxResponseBytes {
+		return false
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(b.Len()+len(resp.Data)+1))
+	w.Header().Set("Content-Length", strconv.Itoa(size))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b.Bytes())
 	w.Write(resp.Data)
 	w.Write([]byte{'}'})
+	return true
 }
 
 // newCostModel returns the cost model of schema: the article list has at
