@@ -280,7 +280,7 @@ func graphqlHandler(svc *apitoken.Service, uid string, articles *collection) (ht
 		return nil, err
 	}
 	model := newCostModel(schema)
-	slots := make(chan struct{}, maxConcurrentQueries)
+	a := newAdmission()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 			writeGraphQLError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json", "BAD_REQUEST")
@@ -326,11 +326,34 @@ func graphqlHandler(svc *apitoken.Service, uid string, articles *collection) (ht
 			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("the keys of the response alone could exceed the limit of %d bytes: use shorter aliases or fewer fields", maxResponseBytes), "GRAPHQL_VALIDATION_FAILED")
 			return
 		}
-		wait := time.NewTimer(queryWait)
+		// The answer's memory is reserved, at its largest, before the query
+		// runs, and held until it is written; the slot only while it runs,
+		// so that clients slow to read their answers hold memory, bounded,
+		// and not the queries of everyone else.
+		leave, ok := a.enter(clientAddr(r))
+		if !ok {
+			w.Header().Set("Retry-After", "1")
+			writeGraphQLError(w, http.StatusServiceUnavailable, fmt.Sprintf("more than %d GraphQL queries at once from one client: try again", maxQueriesPerClient), "SERVICE_UNAVAILABLE")
+			return
+		}
+		defer leave()
+		deadline := time.Now().Add(queryWait)
+		wctx, cancel := context.WithDeadline(r.Context(), deadline)
+		err = a.answers.Acquire(wctx, maxResponseBytes)
+		cancel()
+		if err != nil {
+			if r.Context().Err() == nil {
+				w.Header().Set("Retry-After", "1")
+				writeGraphQLError(w, http.StatusServiceUnavailable, "too many GraphQL answers being written: try again", "SERVICE_UNAVAILABLE")
+			}
+			return
+		}
+		held := int64(maxResponseBytes)
+		defer func() { a.answers.Release(held) }()
+		wait := time.NewTimer(time.Until(deadline))
 		select {
-		case slots <- struct{}{}:
+		case a.slots <- struct{}{}:
 			wait.Stop()
-			defer func() { <-slots }()
 		case <-wait.C:
 			w.Header().Set("Retry-After", "1")
 			writeGraphQLError(w, http.StatusServiceUnavailable, "too many GraphQL queries at once: try again", "SERVICE_UNAVAILABLE")
@@ -342,6 +365,16 @@ func graphqlHandler(svc *apitoken.Service, uid string, articles *collection) (ht
 		budget := new(responseBudget)
 		budget.left.Store(maxResponseBytes - cost.bytes)
 		resp := schema.Exec(context.WithValue(r.Context(), budgetKey{}, budget), req.Query, req.OperationName, req.Variables)
+		<-a.slots
+		if !budget.spent() {
+			if size := responseSize(resp); size <= held {
+				a.answers.Release(held - size)
+				held = size
+			}
+			// A client gets answerWriteTimeout to read its answer, not
+			// the server's WriteTimeout. (A recorder cannot set one.)
+			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerWriteTimeout))
+		}
 		if budget.spent() || !writeResponse(w, resp) {
 			resp = nil // let it go before the refusal is written
 			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("the response would exceed the limit of %d bytes: ask for fewer fields, "+
@@ -349,6 +382,19 @@ func graphqlHandler(svc *apitoken.Service, uid string, articles *collection) (ht
 			return
 		}
 	}), nil
+}
+
+// responseSize returns the size of resp as writeResponse writes it.
+func responseSize(resp *graphql.Response) int64 {
+	n := int64(len(resp.Data)) + 2
+	if len(resp.Errors) > 0 {
+		errs, _ := json.Marshal(resp.Errors)
+		n += int64(len(errs)+len(`"errors":,`))
+	}
+	if resp.Data != nil {
+		n += int64(len(`"data":`))
+	}
+	return n
 }
 
 // writeResponse writes resp as json.Marshal would, but without a copy of
