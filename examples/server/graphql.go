@@ -389,7 +389,7 @@ func responseSize(resp *graphql.Response) int64 {
 	n := int64(len(resp.Data)) + 2
 	if len(resp.Errors) > 0 {
 		errs, _ := json.Marshal(resp.Errors)
-		n += int64(len(errs)+len(`"errors":,`))
+		n += int64(len(errs) + len(`"errors":,`))
 	}
 	if resp.Data != nil {
 		n += int64(len(`"data":`))
