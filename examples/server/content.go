@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -383,6 +385,12 @@ func (c *collection) readAttrs(w http.ResponseWriter, r *http.Request, create bo
 // readData reads a body of the form {"data":{…}}, at most maxBodyBytes, and
 // answers the request itself when it cannot.
 func readData(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, bool) {
+	// Strapi parses a body by its Content-Type: text or a form is not
+	// JSON, and so has no "data" object.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		writeError(w, http.StatusBadRequest, "ValidationError", `Missing "data" payload in the request body`)
+		return nil, false
+	}
 	var body map[string]json.RawMessage
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	err := dec.Decode(&body)

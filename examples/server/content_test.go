@@ -26,7 +26,9 @@ func serveContent(t *testing.T, c *collection, method, target, body string) *htt
 	mux.Handle("PUT /api/articles/{id}", update)
 	mux.Handle("DELETE /api/articles/{id}", remove)
 	w := httptest.NewRecorder()
-	mux.ServeHTTP(w, httptest.NewRequest(method, target, strings.NewReader(body)))
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	mux.ServeHTTP(w, r)
 	return w
 }
 
@@ -103,6 +105,26 @@ func TestContentValidation(t *testing.T) {
 		assert.Equal(t, tt.status, w.Code, "%s %s %.40s: %s", tt.method, tt.path, tt.body, w.Body)
 		assert.Contains(t, w.Body.String(), tt.message, "%s %s %.40s", tt.method, tt.path, tt.body)
 		assert.Equal(t, "application/json; charset=utf-8", w.Header().Get("Content-Type"), "%s %s %.40s", tt.method, tt.path, tt.body)
+	}
+	// A body that is not JSON by its Content-Type has no "data", as in
+	// Strapi, whatever it holds; creates nothing.
+	_, _, create, _, _ := restHandlers(c)
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx"} {
+		r := httptest.NewRequest("POST", "/api/articles", strings.NewReader(`{"data":{"title":"by `+ct+`"}}`))
+		if ct != "" {
+			r.Header.Set("Content-Type", ct)
+		}
+		w := httptest.NewRecorder()
+		create.ServeHTTP(w, r)
+		assert.Equal(t, http.StatusBadRequest, w.Code, "%q", ct)
+		assert.Contains(t, w.Body.String(), `Missing \"data\" payload`, "%q", ct)
+	}
+	for _, ct := range []string{"application/json; charset=utf-8", "application/vnd.api+json"} {
+		r := httptest.NewRequest("POST", "/api/articles", strings.NewReader(`{"data":{"title":"by json"}}`))
+		r.Header.Set("Content-Type", ct)
+		w := httptest.NewRecorder()
+		create.ServeHTTP(w, r)
+		assert.Equal(t, http.StatusCreated, w.Code, "%q", ct)
 	}
 	// JSON escaping keeps markup inert.
 	w := serveContent(t, c, "GET", "/api/articles", "")
