@@ -2,6 +2,7 @@ package apitoken
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -208,7 +209,7 @@ func (s *Service) guard(next http.Handler, check func(*http.Request) (*Token, er
 				return
 			}
 		}
-		if s.failed(r.Context(), t, err, caller{r: r}) && s.limiter != nil {
+		if s.failed(r.Context(), t, err, caller{r: r}) && s.limiter != nil && presentedKey(err) {
 			s.limiter.fail(client)
 		}
 		s.errorHandler(w, r, err)
@@ -227,6 +228,16 @@ func (s *Service) failed(ctx context.Context, t *Token, err error, c caller) boo
 		s.event(ctx, EventAuthFailed, nil, err, c)
 	}
 	return true
+}
+
+// presentedKey reports whether a failed authentication's err comes from a
+// key that was presented and checked: only those count against the failure
+// limit. A request without an Authorization header, or with one that is not
+// a single "bearer <key>", guesses nothing and costs no HMAC or lookup; were
+// it counted, any web page could lock a client out with an <img> of the
+// server's URL.
+func presentedKey(err error) bool {
+	return !errors.Is(err, ErrNoCredentials) && !errors.Is(err, ErrMalformedHeader) && !errors.Is(err, ErrMultipleHeaders)
 }
 
 // Collection holds the handlers of a collection type's REST routes. Nil

@@ -16,6 +16,12 @@ import (
 // FailureLimit limits failed authentications per client, so that guessing
 // keys is slow and a flood of bad keys costs no HMAC or store lookup.
 //
+// Only requests that present a key count: one with no Authorization header,
+// or with one that is not a single "bearer <key>" (ErrNoCredentials,
+// ErrMalformedHeader, ErrMultipleHeaders), guesses nothing and costs
+// nothing to refuse, and counting it would let any web page lock a client
+// out with an <img> of the API's URL.
+//
 // A limited client is not locked out: a request that presents a key this
 // Service has verified before and still remembers (Config.KeyMemo) is
 // checked as usual, so that an attacker sharing an address with honest

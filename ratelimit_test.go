@@ -47,6 +47,40 @@ func TestFailureLimit(t *testing.T) {
 	assert.Error(t, err, "a limit needs a rate")
 }
 
+// TestFailureLimitCountsOnlyKeys: requests that present no key, or a
+// header that is not one "bearer <key>", guess nothing and cost no HMAC or
+// lookup, so they do not count: else any web page could lock a client out
+// with an <img> of the API's URL. They are still refused, and audited.
+func TestFailureLimitCountsOnlyKeys(t *testing.T) {
+	clk := apitokentest.NewClock()
+	var failures int
+	svc, _ := newService(t, apitoken.Config{Clock: clk, FailureLimit: &apitoken.FailureLimit{Rate: rate.Every(time.Hour), Burst: 3},
+		OnEvent: func(_ context.Context, e apitoken.Event) {
+			if e.Kind == apitoken.EventAuthFailed {
+				failures++
+			}
+		}})
+	a := newAPI(t, svc)
+	_, key := mustCreate(t, svc, apitoken.CreateParams{Name: "reader"})
+	for _, h := range []http.Header{
+		nil, bearer(""), bearer("Basic dXNlcjpwYXNz"), bearer("Bearer"), bearer("Bearer  "),
+		{"Authorization": {"Bearer x", "Bearer y"}},
+	} {
+		for range 5 {
+			r := a.do(t, "GET", "/api/articles", h)
+			require.Contains(t, []int{400, 401}, r.status, "%v", h)
+		}
+	}
+	assert.Equal(t, 30, failures, "each is audited")
+	assert.Equal(t, 200, a.do(t, "GET", "/api/articles", bearer("Bearer "+key)).status, "a key never verified here, after 30 requests without one")
+
+	bad := bearer("Bearer " + strings.Repeat("0", 256))
+	for i := range 3 {
+		assert.Equal(t, 401, a.do(t, "GET", "/api/articles", bad).status, "wrong key %d", i+1)
+	}
+	assert.Equal(t, 429, a.do(t, "GET", "/api/articles", bad).status, "wrong keys still count")
+}
+
 func TestAuditEvents(t *testing.T) {
 	clk := apitokentest.NewClock()
 	var events []apitoken.Event

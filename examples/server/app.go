@@ -186,7 +186,7 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 		return nil, err
 	}
 	mux.Handle("POST /graphql", a.svc.Authenticated(gql))
-	self := http.StripPrefix("/api/tokens", a.svc.SelfHandler())
+	self := stripPrefix("/api/tokens", a.svc.SelfHandler())
 	mux.Handle("GET /api/tokens/self", self)
 	mux.Handle("POST /api/tokens/self/rotate", self)
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
@@ -204,7 +204,7 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 	// Sec-Fetch-Site or Origin header and pass.
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(crossOriginRefused)
-	mux.Handle("/admin/", cop.Handler(auth.protect(http.StripPrefix("/admin", admin))))
+	mux.Handle("/admin/", cop.Handler(auth.protect(stripPrefix("/admin", admin))))
 	login := cop.Handler(auth.loginHandler()) // serves both paths
 	mux.Handle("/admin/login", login)
 	mux.Handle("/admin/logout", login)

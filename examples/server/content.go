@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -22,7 +24,13 @@ import (
 const (
 	maxBodyBytes = 1 << 20 // request bodies of the content API and GraphQL
 	maxDocuments = 10000   // per collection
-	maxPageSize  = 100
+	// maxContentBytes bounds the bytes of the attribute values a
+	// collection holds. Fields are bounded in characters, as Strapi's
+	// maxLength is, and a character may take four bytes: without it, a
+	// key that may create articles could make the process hold 10,000
+	// bodies of 256 KiB, 2.6 GB.
+	maxContentBytes = 8 << 20
+	maxPageSize     = 100
 )
 
 // field is an attribute of a collection type. All are strings.
@@ -49,6 +57,7 @@ type collection struct {
 	mu     sync.RWMutex
 	docs   []*document // by ID
 	nextID int
+	bytes  int // of the attribute values in docs, at most maxContentBytes
 }
 
 func newCollection(fields ...field) *collection { return &collection{fields: fields, nextID: 1} }
@@ -76,7 +85,19 @@ func (c *collection) get(id string) (document, bool) {
 	return document{}, false
 }
 
-var errFull = errors.New("the demo keeps at most 10000 documents per collection")
+var (
+	errFull      = fmt.Errorf("the demo keeps at most %d documents per collection", maxDocuments)
+	errFullBytes = fmt.Errorf("the demo keeps at most %d MiB of content per collection", maxContentBytes>>20)
+)
+
+// size is the bytes of attrs' values.
+func size(attrs map[string]string) int {
+	n := 0
+	for _, v := range attrs {
+		n += len(v)
+	}
+	return n
+}
 
 func (c *collection) create(attrs map[string]string) (document, error) {
 	c.mu.Lock()
@@ -84,6 +105,11 @@ func (c *collection) create(attrs map[string]string) (document, error) {
 	if len(c.docs) >= maxDocuments {
 		return document{}, errFull
 	}
+	n := size(attrs)
+	if c.bytes+n > maxContentBytes {
+		return document{}, errFullBytes
+	}
+	c.bytes += n
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	d := &document{ID: c.nextID, DocumentID: newDocumentID(), Attrs: attrs, CreatedAt: now, UpdatedAt: now, PublishedAt: now}
 	c.nextID++
@@ -91,19 +117,28 @@ func (c *collection) create(attrs map[string]string) (document, error) {
 	return d.copy(), nil
 }
 
-// update sets the given attributes of the document; false if there is none.
-func (c *collection) update(id string, attrs map[string]string) (document, bool) {
+// update sets the given attributes of the document; false if there is
+// none, errFullBytes if the collection cannot hold them.
+func (c *collection) update(id string, attrs map[string]string) (document, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d := c.find(id)
 	if d == nil {
-		return document{}, false
+		return document{}, false, nil
 	}
+	grow := 0
+	for k, v := range attrs {
+		grow += len(v) - len(d.Attrs[k])
+	}
+	if grow > 0 && c.bytes+grow > maxContentBytes {
+		return document{}, true, errFullBytes
+	}
+	c.bytes += grow
 	for k, v := range attrs {
 		d.Attrs[k] = v
 	}
 	d.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
-	return d.copy(), true
+	return d.copy(), true, nil
 }
 
 // remove deletes the document, if there is one, and reports whether there was.
@@ -114,6 +149,7 @@ func (c *collection) remove(id string) bool {
 	if i < 0 {
 		return false
 	}
+	c.bytes -= size(c.docs[i].Attrs)
 	c.docs = slices.Delete(c.docs, i, i+1)
 	return true
 }
@@ -290,9 +326,13 @@ func restHandlers(c *collection) (find, findOne, create, update, remove http.Han
 		if !ok {
 			return
 		}
-		d, ok := c.update(id, attrs)
+		d, ok, err := c.update(id, attrs)
 		if !ok { // deleted meanwhile
 			writeError(w, http.StatusNotFound, "NotFoundError", "Not Found")
+			return
+		}
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "ApplicationError", err.Error())
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"data": c.marshal(d), "meta": struct{}{}})
@@ -345,6 +385,12 @@ func (c *collection) readAttrs(w http.ResponseWriter, r *http.Request, create bo
 // readData reads a body of the form {"data":{…}}, at most maxBodyBytes, and
 // answers the request itself when it cannot.
 func readData(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, bool) {
+	// Strapi parses a body by its Content-Type: text or a form is not
+	// JSON, and so has no "data" object.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		writeError(w, http.StatusBadRequest, "ValidationError", `Missing "data" payload in the request body`)
+		return nil, false
+	}
 	var body map[string]json.RawMessage
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	err := dec.Decode(&body)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // serveContent runs one request against the REST handlers of a fresh
@@ -25,7 +26,9 @@ func serveContent(t *testing.T, c *collection, method, target, body string) *htt
 	mux.Handle("PUT /api/articles/{id}", update)
 	mux.Handle("DELETE /api/articles/{id}", remove)
 	w := httptest.NewRecorder()
-	mux.ServeHTTP(w, httptest.NewRequest(method, target, strings.NewReader(body)))
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	mux.ServeHTTP(w, r)
 	return w
 }
 
@@ -103,6 +106,26 @@ func TestContentValidation(t *testing.T) {
 		assert.Contains(t, w.Body.String(), tt.message, "%s %s %.40s", tt.method, tt.path, tt.body)
 		assert.Equal(t, "application/json; charset=utf-8", w.Header().Get("Content-Type"), "%s %s %.40s", tt.method, tt.path, tt.body)
 	}
+	// A body that is not JSON by its Content-Type has no "data", as in
+	// Strapi, whatever it holds; creates nothing.
+	_, _, create, _, _ := restHandlers(c)
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx"} {
+		r := httptest.NewRequest("POST", "/api/articles", strings.NewReader(`{"data":{"title":"by `+ct+`"}}`))
+		if ct != "" {
+			r.Header.Set("Content-Type", ct)
+		}
+		w := httptest.NewRecorder()
+		create.ServeHTTP(w, r)
+		assert.Equal(t, http.StatusBadRequest, w.Code, "%q", ct)
+		assert.Contains(t, w.Body.String(), `Missing \"data\" payload`, "%q", ct)
+	}
+	for _, ct := range []string{"application/json; charset=utf-8", "application/vnd.api+json"} {
+		r := httptest.NewRequest("POST", "/api/articles", strings.NewReader(`{"data":{"title":"by json"}}`))
+		r.Header.Set("Content-Type", ct)
+		w := httptest.NewRecorder()
+		create.ServeHTTP(w, r)
+		assert.Equal(t, http.StatusCreated, w.Code, "%q", ct)
+	}
 	// JSON escaping keeps markup inert.
 	w := serveContent(t, c, "GET", "/api/articles", "")
 	assert.NotContains(t, w.Body.String(), "<script>", "markup is not escaped")
@@ -115,4 +138,48 @@ func TestRunRefusesBadFlags(t *testing.T) {
 	assert.Error(t, run(context.Background(), []string{"-nope"}, env, &out, &errb), "unknown flag accepted")
 	assert.ErrorContains(t, run(context.Background(), []string{"-db", "redis://x/0"}, env, &out, &errb), "unknown database scheme", "redis URL")
 	assert.Error(t, run(context.Background(), []string{"extra"}, env, &out, &errb), "stray argument accepted")
+}
+
+// TestContentBytesBounded: a collection holds at most maxContentBytes of
+// values, counted in bytes (a body of 65,536 four-byte characters is 256
+// KiB); a refused create or update changes nothing, and a delete frees
+// its bytes.
+func TestContentBytesBounded(t *testing.T) {
+	t.Parallel()
+	c := articles()
+	wide := strings.Repeat("\U0001D11E", 64<<10)
+	body := `{"data":{"title":"wide","body":"` + wide + `"}}`
+	var ids []string
+	for {
+		w := serveContent(t, c, "POST", "/api/articles", body)
+		if w.Code != http.StatusCreated {
+			assert.Equal(t, http.StatusBadRequest, w.Code)
+			assert.Contains(t, w.Body.String(), "MiB of content per collection")
+			break
+		}
+		var v struct{ Data struct{ DocumentID string } }
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v))
+		ids = append(ids, v.Data.DocumentID)
+	}
+	assert.Len(t, ids, maxContentBytes/(len(wide)+4), "bodies of 256 KiB that fit")
+	c.mu.RLock()
+	held := c.bytes
+	c.mu.RUnlock()
+	assert.LessOrEqual(t, held, maxContentBytes)
+
+	// Growing a document past the cap is refused, and changes nothing.
+	small, err := c.create(map[string]string{"title": "s", "body": ""})
+	if err == nil {
+		w := serveContent(t, c, "PUT", "/api/articles/"+small.DocumentID, body)
+		assert.Equal(t, http.StatusBadRequest, w.Code, "%.200s", w.Body)
+		d, _ := c.get(small.DocumentID)
+		assert.Empty(t, d.Attrs["body"], "a refused update changed the document")
+	}
+	// Shrinking one is always allowed, and a delete frees its bytes.
+	w := serveContent(t, c, "PUT", "/api/articles/"+ids[0], `{"data":{"body":"short"}}`)
+	assert.Equal(t, http.StatusOK, w.Code)
+	w = serveContent(t, c, "DELETE", "/api/articles/"+ids[1], "")
+	assert.Equal(t, http.StatusNoContent, w.Code)
+	w = serveContent(t, c, "POST", "/api/articles", body)
+	assert.Equal(t, http.StatusCreated, w.Code, "after freeing 512 KiB: %.200s", w.Body)
 }

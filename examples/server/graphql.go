@@ -238,9 +238,12 @@ func (r *resolver) UpdateArticle(ctx context.Context, args struct {
 	if err != nil {
 		return nil, err
 	}
-	d, ok := r.articles.update(string(args.DocumentID), attrs)
+	d, ok, err := r.articles.update(string(args.DocumentID), attrs)
 	if !ok {
 		return nil, notFound()
+	}
+	if err != nil {
+		return nil, badInput(err)
 	}
 	return &articleResolver{d: d, b: budgetFrom(ctx)}, nil
 }
@@ -254,7 +257,9 @@ func (r *resolver) DeleteArticle(ctx context.Context, args struct{ DocumentID gr
 		return nil, err
 	}
 	r.articles.remove(string(args.DocumentID))
-	return &deleteResponse{args.DocumentID}, nil
+	// The answer echoes the ID it was given, which may be as long as the
+	// body allows: it is charged like any value read from the store.
+	return &deleteResponse{graphql.ID(budgetFrom(ctx).charge(string(args.DocumentID)))}, nil
 }
 
 // graphqlHandler serves POST /graphql with application/json bodies of the
@@ -269,12 +274,13 @@ func graphqlHandler(svc *apitoken.Service, uid string, articles *collection) (ht
 		graphql.MaxDepth(maxQueryDepth),
 		graphql.MaxSelections(maxQueryCost),
 		graphql.MaxParallelism(4),
+		graphql.OverlapValidationLimit(libraryOverlapPairs),
 	)
 	if err != nil {
 		return nil, err
 	}
 	model := newCostModel(schema)
-	slots := make(chan struct{}, maxConcurrentQueries)
+	a := newAdmission()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 			writeGraphQLError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json", "BAD_REQUEST")
@@ -312,15 +318,42 @@ func graphqlHandler(svc *apitoken.Service, uid string, articles *collection) (ht
 			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("query cost %d exceeds the limit of %d: each field counts once per article "+
 				"of each list around it (lists count at their longest, %d) and once per alias; ask for fewer", cost.values, maxQueryCost, maxPageSize), "GRAPHQL_VALIDATION_FAILED")
 			return
+		case cost.pairs > maxOverlapPairs:
+			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("the query's selection sets compare %d pairs of fields and fragments "+
+				"in validation, past the limit of %d: spread fewer fragments side by side, or repeat fewer fields", cost.pairs, maxOverlapPairs), "GRAPHQL_VALIDATION_FAILED")
+			return
 		case cost.bytes > maxResponseBytes:
 			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("the keys of the response alone could exceed the limit of %d bytes: use shorter aliases or fewer fields", maxResponseBytes), "GRAPHQL_VALIDATION_FAILED")
 			return
 		}
-		wait := time.NewTimer(queryWait)
+		// The answer's memory is reserved, at its largest, before the query
+		// runs, and held until it is written; the slot only while it runs,
+		// so that clients slow to read their answers hold memory, bounded,
+		// and not the queries of everyone else.
+		leave, ok := a.enter(clientAddr(r))
+		if !ok {
+			w.Header().Set("Retry-After", "1")
+			writeGraphQLError(w, http.StatusServiceUnavailable, fmt.Sprintf("more than %d GraphQL queries at once from one client: try again", maxQueriesPerClient), "SERVICE_UNAVAILABLE")
+			return
+		}
+		defer leave()
+		deadline := time.Now().Add(queryWait)
+		wctx, cancel := context.WithDeadline(r.Context(), deadline)
+		err = a.answers.Acquire(wctx, maxResponseBytes)
+		cancel()
+		if err != nil {
+			if r.Context().Err() == nil {
+				w.Header().Set("Retry-After", "1")
+				writeGraphQLError(w, http.StatusServiceUnavailable, "too many GraphQL answers being written: try again", "SERVICE_UNAVAILABLE")
+			}
+			return
+		}
+		held := int64(maxResponseBytes)
+		defer func() { a.answers.Release(held) }()
+		wait := time.NewTimer(time.Until(deadline))
 		select {
-		case slots <- struct{}{}:
+		case a.slots <- struct{}{}:
 			wait.Stop()
-			defer func() { <-slots }()
 		case <-wait.C:
 			w.Header().Set("Retry-After", "1")
 			writeGraphQLError(w, http.StatusServiceUnavailable, "too many GraphQL queries at once: try again", "SERVICE_UNAVAILABLE")
@@ -332,27 +365,53 @@ func graphqlHandler(svc *apitoken.Service, uid string, articles *collection) (ht
 		budget := new(responseBudget)
 		budget.left.Store(maxResponseBytes - cost.bytes)
 		resp := schema.Exec(context.WithValue(r.Context(), budgetKey{}, budget), req.Query, req.OperationName, req.Variables)
-		if budget.spent() {
+		<-a.slots
+		if !budget.spent() {
+			if size := responseSize(resp); size <= held {
+				a.answers.Release(held - size)
+				held = size
+			}
+			// A client gets answerWriteTimeout to read its answer, not
+			// the server's WriteTimeout. (A recorder cannot set one.)
+			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerWriteTimeout))
+		}
+		if budget.spent() || !writeResponse(w, resp) {
 			resp = nil // let it go before the refusal is written
 			writeGraphQLError(w, http.StatusOK, fmt.Sprintf("the response would exceed the limit of %d bytes: ask for fewer fields, "+
 				"or page through the REST API", maxResponseBytes), "RESPONSE_TOO_LARGE")
 			return
 		}
-		writeResponse(w, resp)
 	}), nil
+}
+
+// responseSize returns the size of resp as writeResponse writes it.
+func responseSize(resp *graphql.Response) int64 {
+	n := int64(len(resp.Data)) + 2
+	if len(resp.Errors) > 0 {
+		errs, _ := json.Marshal(resp.Errors)
+		n += int64(len(errs) + len(`"errors":,`))
+	}
+	if resp.Data != nil {
+		n += int64(len(`"data":`))
+	}
+	return n
 }
 
 // writeResponse writes resp as json.Marshal would, but without a copy of
 // its data, which the library has encoded already: a response near the cap
-// would otherwise be held three times over.
-func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
+// would otherwise be held three times over. It writes nothing and returns
+// false when the response would be larger than maxResponseBytes: the
+// budget charges the values the resolvers return, and this bounds what it
+// does not see, such as introspection's descriptions (whose memory the
+// cost bounds: 10,000 values of the schema's longest string, 560 bytes).
+func writeResponse(w http.ResponseWriter, resp *graphql.Response) bool {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	if len(resp.Errors) > 0 {
 		errs, err := json.Marshal(resp.Errors)
 		if err != nil {
 			writeGraphQLError(w, http.StatusInternalServerError, "Internal Server Error", "INTERNAL_SERVER_ERROR")
-			return
+			return true
 		}
 		b.WriteString(`"errors":`)
 		b.Write(errs)
@@ -363,12 +422,17 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 		}
 		b.WriteString(`"data":`)
 	}
+	size := b.Len() + len(resp.Data) + 1
+	if size > maxResponseBytes {
+		return false
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(b.Len()+len(resp.Data)+1))
+	w.Header().Set("Content-Length", strconv.Itoa(size))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b.Bytes())
 	w.Write(resp.Data)
 	w.Write([]byte{'}'})
+	return true
 }
 
 // newCostModel returns the cost model of schema: the article list has at

@@ -25,6 +25,12 @@ func (b *responseBudget) charge(s string) string {
 	if b == nil {
 		return s
 	}
+	// A string longer than what is left is refused without a scan: an
+	// echoed argument may be a megabyte, repeated by every alias.
+	if left := b.left.Load(); left < 0 || int64(len(s))+2 > left {
+		b.left.Store(-1)
+		return ""
+	}
 	if b.left.Add(-jsonSize(s)) < 0 {
 		return ""
 	}

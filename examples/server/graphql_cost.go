@@ -28,6 +28,9 @@ type queryCost struct {
 	// bytes bounds the response's size without the text of string values:
 	// the keys, the punctuation and the type names, at the same counts.
 	bytes int64
+	// pairs estimates the comparisons of the library's validation of
+	// overlapping fields, in the whole document (see overlapPairs).
+	pairs int64
 }
 
 // costLimit is above every limit, where saturated counts stop.
@@ -45,11 +48,11 @@ func satMul(a, b int64) int64 {
 }
 
 func (c queryCost) add(d queryCost) queryCost {
-	return queryCost{satAdd(c.values, d.values), satAdd(c.bytes, d.bytes)}
+	return queryCost{values: satAdd(c.values, d.values), bytes: satAdd(c.bytes, d.bytes)}
 }
 
 func (c queryCost) times(n int64) queryCost {
-	return queryCost{satMul(c.values, n), satMul(c.bytes, n)}
+	return queryCost{values: satMul(c.values, n), bytes: satMul(c.bytes, n)}
 }
 
 // costModel counts the cost of queries against a schema.
@@ -101,7 +104,7 @@ func (m *costModel) cost(query string) (queryCost, error) {
 		return queryCost{}, err
 	}
 	w := &costWalk{model: m, fragments: doc.fragments, memo: map[string]queryCost{}, busy: map[string]bool{}}
-	var worst queryCost
+	worst := queryCost{pairs: overlapPairs(doc)}
 	for _, op := range doc.operations {
 		root := m.schema.RootOperationTypes[op.kind]
 		if root == nil {
@@ -132,7 +135,7 @@ const maxWalk = 1000
 // selections returns the cost of sels on one value of type typeName.
 func (w *costWalk) selections(sels []selection, typeName string, depth int) queryCost {
 	if depth > maxWalk {
-		return queryCost{costLimit, costLimit}
+		return queryCost{values: costLimit, bytes: costLimit}
 	}
 	var c queryCost
 	for _, s := range sels {
@@ -157,7 +160,7 @@ func (w *costWalk) field(s selection, typeName string, depth int) queryCost {
 	if key == "" {
 		key = s.field
 	}
-	own := queryCost{1, int64(len(key)) + valueBytes}
+	own := queryCost{values: 1, bytes: int64(len(key)) + valueBytes}
 	var t ast.Type
 	switch s.field {
 	case "__typename":
@@ -189,7 +192,7 @@ func (w *costWalk) field(s selection, typeName string, depth int) queryCost {
 	}
 	named, ok := t.(ast.NamedType)
 	if !ok || len(s.sels) == 0 {
-		return own.add(queryCost{0, satMul(n, valueBytes)})
+		return own.add(queryCost{bytes: satMul(n, valueBytes)})
 	}
 	return own.add(w.selections(s.sels, named.TypeName(), depth+1).times(n))
 }

@@ -13,20 +13,32 @@ import (
 )
 
 // Password checks are throttled as Strapi throttles its admin login: 5
-// attempts per 5 minutes per client address and per email. An attempt is a
-// check of a password, by the login form or by Basic auth; a throttled
-// request is refused before any bcrypt work, so a flood of guesses costs
-// the server nothing and cannot hold the bcrypt slots that the
-// administrator's login waits for.
+// attempts per 5 minutes per client address. Strapi keys its limit on the
+// email, the path and the address together; the address alone here is
+// stricter, and counts the login form and Basic auth as one. An attempt is
+// a check of a password; a throttled request is refused before any bcrypt
+// work, so a flood of guesses costs the server nothing and cannot hold the
+// bcrypt slots that the administrator's login waits for.
 //
-// A successful login gives its attempt back, and spares its address the
-// email's limit from then on: whoever guesses the administrator's email
-// could otherwise keep them out with one wrong password a minute. An
-// address that has not logged in since the server started has no such
-// pass, and waits with everyone else.
+// An email also has a loose limit of its own whatever the address,
+// emailAttempts per 5 minutes: a backstop against guessing from many
+// addresses (an IPv6 /48 holds 65,536 /64s), loose enough that one address,
+// or a few, guessing slowly do not keep the administrator out. A strict
+// per-email limit did: one wrong password a minute from anywhere kept the
+// administrator out of every address for good. A successful login gives
+// its attempt back, and spares its address the email's limit from then on.
+//
+// The tables of addresses and emails are bounded, and forget only entries
+// whose attempts have all come back: forgetting a busy one would give it
+// its attempts back. When a table is full of busy entries, a newcomer is
+// refused until one is full again; filling it takes maxThrottled wrong
+// passwords, each a bcrypt check, within loginWindow/loginAttempts.
 const (
 	loginAttempts = 5
 	loginWindow   = 5 * time.Minute
+	// emailAttempts is the email's limit per loginWindow, whatever the
+	// address.
+	emailAttempts = 100
 	// maxThrottled bounds the addresses and emails remembered, each.
 	maxThrottled = 10_000
 	// trustFor is how long an address that logged in is spared the
@@ -39,32 +51,87 @@ type loginLimiter struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	addrs   map[string]*bucket
-	emails  map[string]*bucket
+	addrs   table
+	emails  table
 	trusted map[string]time.Time // address → when its last login was
 }
 
 func newLoginLimiter(now func() time.Time) *loginLimiter {
-	return &loginLimiter{now: now, addrs: map[string]*bucket{}, emails: map[string]*bucket{}, trusted: map[string]time.Time{}}
+	return &loginLimiter{
+		now:     now,
+		addrs:   table{m: map[string]*bucket{}, burst: loginAttempts, refill: loginWindow / loginAttempts},
+		emails:  table{m: map[string]*bucket{}, burst: emailAttempts, refill: loginWindow / emailAttempts},
+		trusted: map[string]time.Time{},
+	}
 }
 
-// bucket holds the attempts of one address or email: loginAttempts at
-// most, one coming back every loginWindow/loginAttempts. It is
-// x/time/rate's token bucket, but one that can give an attempt back once
-// taken (a Reservation can only be cancelled before it takes effect).
+// table holds the buckets of addresses or of emails, each of burst
+// attempts at most, one coming back every refill.
+type table struct {
+	m      map[string]*bucket
+	burst  float64
+	refill time.Duration
+	// fullUntil is, when m was found full of busy buckets, when the
+	// first of them is full again: until then none can be forgotten.
+	fullUntil time.Time
+}
+
+// bucket holds the attempts of one address or email. It is x/time/rate's
+// token bucket, but one that can give an attempt back once taken (a
+// Reservation can only be cancelled before it takes effect).
 type bucket struct {
 	tokens float64 // at at
 	at     time.Time
 }
 
-const refill = loginWindow / loginAttempts
-
-func (b *bucket) level(now time.Time) float64 {
-	return min(loginAttempts, b.tokens+float64(now.Sub(b.at))/float64(refill))
+func (t *table) level(b *bucket, now time.Time) float64 {
+	return min(t.burst, b.tokens+float64(now.Sub(b.at))/float64(t.refill))
 }
 
-func (b *bucket) add(now time.Time, n float64) {
-	b.tokens, b.at = min(loginAttempts, b.level(now)+n), now
+func (t *table) add(b *bucket, now time.Time, n float64) {
+	b.tokens, b.at = min(t.burst, t.level(b, now)+n), now
+}
+
+// wait returns how long b must wait for an attempt, or 0.
+func (t *table) wait(b *bucket, now time.Time) time.Duration {
+	if level := t.level(b, now); level < 1 {
+		return time.Duration(math.Ceil((1 - level) * float64(t.refill)))
+	}
+	return 0
+}
+
+// bucket returns the bucket of key, made if need be; or, when the table is
+// full of busy buckets, nil and how long until one is full again.
+func (t *table) bucket(key string, now time.Time) (*bucket, time.Duration) {
+	if b, ok := t.m[key]; ok {
+		return b, 0
+	}
+	if len(t.m) >= maxThrottled {
+		if now.Before(t.fullUntil) {
+			return nil, t.fullUntil.Sub(now)
+		}
+		soonest := time.Duration(math.MaxInt64)
+		for k, b := range t.m {
+			if t.level(b, now) >= t.burst {
+				delete(t.m, k)
+			} else {
+				soonest = min(soonest, time.Duration(math.Ceil((t.burst-t.level(b, now))*float64(t.refill))))
+			}
+		}
+		if len(t.m) >= maxThrottled {
+			t.fullUntil = now.Add(soonest)
+			return nil, soonest
+		}
+	}
+	b := &bucket{tokens: t.burst, at: now}
+	t.m[key] = b
+	return b, 0
+}
+
+// take is a bucket of a table that an attempt takes from.
+type take struct {
+	t *table
+	b *bucket
 }
 
 // wait returns how long addr or email must wait for an attempt, or 0.
@@ -77,18 +144,24 @@ func (l *loginLimiter) wait(addr, email string) time.Duration {
 
 // buckets returns the buckets that an attempt of addr with email takes
 // from, and how long it must wait for one. l.mu must be held.
-func (l *loginLimiter) buckets(addr, email string, now time.Time) (buckets []*bucket, wait time.Duration) {
+func (l *loginLimiter) buckets(addr, email string, now time.Time) (takes []take, wait time.Duration) {
 	email = strings.ToLower(strings.TrimSpace(truncate(email, 320)))
-	buckets = []*bucket{l.bucket(l.addrs, addr, now)}
+	b, wait := l.addrs.bucket(addr, now)
+	if b == nil {
+		return nil, wait
+	}
+	takes = []take{{&l.addrs, b}}
 	if at, ok := l.trusted[addr]; !ok || now.Sub(at) > trustFor {
-		buckets = append(buckets, l.bucket(l.emails, email, now))
-	}
-	for _, b := range buckets {
-		if level := b.level(now); level < 1 {
-			wait = max(wait, time.Duration(math.Ceil((1-level)*float64(refill))))
+		b, wait := l.emails.bucket(email, now)
+		if b == nil {
+			return nil, wait
 		}
+		takes = append(takes, take{&l.emails, b})
 	}
-	return buckets, wait
+	for _, tk := range takes {
+		wait = max(wait, tk.t.wait(tk.b, now))
+	}
+	return takes, wait
 }
 
 // reserve takes an attempt from addr and from email, and returns release,
@@ -98,12 +171,12 @@ func (l *loginLimiter) reserve(addr, email string) (release func(ok bool), wait 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	buckets, wait := l.buckets(addr, email, now)
+	takes, wait := l.buckets(addr, email, now)
 	if wait > 0 {
 		return nil, wait
 	}
-	for _, b := range buckets {
-		b.add(now, -1)
+	for _, tk := range takes {
+		tk.t.add(tk.b, now, -1)
 	}
 	return func(ok bool) {
 		if !ok {
@@ -112,38 +185,14 @@ func (l *loginLimiter) reserve(addr, email string) (release func(ok bool), wait 
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		now := l.now()
-		for _, b := range buckets {
-			b.add(now, 1)
+		for _, tk := range takes {
+			tk.t.add(tk.b, now, 1)
 		}
 		if _, known := l.trusted[addr]; !known && len(l.trusted) >= maxThrottled {
 			forgetOldest(l.trusted)
 		}
 		l.trusted[addr] = now
 	}, 0
-}
-
-// bucket returns the bucket of key in m, made if need be, forgetting the
-// buckets that are full again when m is.
-func (l *loginLimiter) bucket(m map[string]*bucket, key string, now time.Time) *bucket {
-	if b, ok := m[key]; ok {
-		return b
-	}
-	if len(m) >= maxThrottled {
-		for k, b := range m {
-			if b.level(now) >= loginAttempts {
-				delete(m, k)
-			}
-		}
-		for k := range m { // all busy: an arbitrary tenth goes
-			if len(m) < maxThrottled*9/10 {
-				break
-			}
-			delete(m, k)
-		}
-	}
-	b := &bucket{tokens: loginAttempts, at: now}
-	m[key] = b
-	return b
 }
 
 // forgetOldest drops the oldest tenth of m.
