@@ -55,7 +55,7 @@ func TestPreviousKeyExpiresAt(t *testing.T) {
 	require.NotNil(t, list[0].PreviousKeyExpiresAt)
 	clk.Add(time.Hour)
 	_, err = svc.Verify(ctx, old)
-	assert.ErrorIs(t, err, apitoken.ErrExpired, "the old key's time is up")
+	assert.ErrorIs(t, err, apitoken.ErrInvalidKey, "the old key's time is up: it is no key of the token's any more")
 	got, err := svc.Get(ctx, tok.ID)
 	require.NoError(t, err)
 	assert.Nil(t, got.PreviousKeyExpiresAt, "Get no longer mentions it")

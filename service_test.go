@@ -216,7 +216,7 @@ func TestRegenerateWithOverlap(t *testing.T) {
 	assert.NoError(t, err, "the old key works during the overlap")
 	clk.Add(time.Millisecond)
 	_, err = svc.Verify(ctx, old)
-	assert.ErrorIs(t, err, apitoken.ErrExpired, "and expires at its end")
+	assert.ErrorIs(t, err, apitoken.ErrInvalidKey, "and is refused as unknown at its end (not as expired, which would say the token exists)")
 	got, err := svc.Verify(ctx, fresh)
 	require.NoError(t, err)
 	assert.Equal(t, tok.ExpiresAt, got.ExpiresAt, "the new key keeps the token's expiry")
