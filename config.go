@@ -131,6 +131,12 @@ type Config struct {
 	// CheckExpiry is called.
 	ExpiryCheck time.Duration
 
+	// DisableOnReuse disables a token (Policy.Disabled) when a key that a
+	// regeneration replaced is used after it stopped working, since its
+	// current key may have leaked with it. EventKeyReused is given either
+	// way. Default false: only the event.
+	DisableOnReuse bool
+
 	// Clock tells the time and times the background writer's waits. Tests
 	// set an apitokentest.Clock and move it by hand. Default: the system
 	// clock.
@@ -164,6 +170,7 @@ type Service struct {
 	rates          tokenRates
 	shared         *sharedRates // nil: rates are counted in memory
 	notices        notices
+	disableOnReuse bool
 	spender        QuotaSpender // the store, if it is one
 }
 
@@ -191,6 +198,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.peeker, _ = cfg.Store.(Peeker)
 	s.spender, _ = cfg.Store.(QuotaSpender)
+	s.disableOnReuse = cfg.DisableOnReuse
 	for _, p := range cfg.TrustedProxies {
 		if !p.IsValid() {
 			return nil, errors.New("apitoken: Config.TrustedProxies holds an invalid prefix")

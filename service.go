@@ -217,10 +217,18 @@ func (s *Service) regenerate(ctx context.Context, id string, overlap time.Durati
 		return nil, "", unavailable(err)
 	}
 	expired := cur.Expired(now)
-	if overlap > 0 && !expired {
+	if !expired {
+		// Without an overlap the old key dies now, but the store keeps
+		// its hash as the previous key's, so that its reuse is noticed
+		// (EventKeyReused). A store that keeps no previous key drops it.
 		k.PreviousValidUntil = now.Add(overlap)
 	}
-	if err := s.store.SetKey(ctx, id, k); err != nil {
+	err = s.store.SetKey(ctx, id, k)
+	if errors.Is(err, errors.ErrUnsupported) && overlap == 0 && !k.PreviousValidUntil.IsZero() {
+		k.PreviousValidUntil = time.Time{}
+		err = s.store.SetKey(ctx, id, k)
+	}
+	if err != nil {
 		return nil, "", unavailable(err)
 	}
 	// The new key is set before the expiry moves, so that a failure
@@ -303,10 +311,12 @@ func (s *Service) verify(ctx context.Context, key string, c caller) (*Token, err
 	now := s.now()
 	if t.deadPreviousKey(now) {
 		// A key rotated away is no key of the token's: it says
-		// neither that the token exists nor that it expired.
+		// neither that the token exists nor that it expired. Its use
+		// is audited, as it may have leaked.
 		if s.memo != nil {
 			s.memo.forget(digest)
 		}
+		s.keyReused(ctx, t, c)
 		return nil, ErrInvalidKey
 	}
 	if t.Expired(now) {
