@@ -1,0 +1,60 @@
+package apitoken_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
+)
+
+// TestAttack19CurrentKeyTakenForDeadPrevious: a token regenerated with an
+// overlap that reaches past the token's own expiry. Once both have passed,
+// the CURRENT key is taken for a dead previous key (ExpiresAt <=
+// PreviousKeyExpiresAt <= now): it is refused as unknown instead of
+// expired, raises a false EventKeyReused, and with DisableOnReuse its
+// legitimate holder disables the token, which then stays disabled when
+// the admin regenerates the expired token to give it a new life.
+func TestAttack19CurrentKeyTakenForDeadPrevious(t *testing.T) {
+	ctx := context.Background()
+	clk := apitokentest.NewClock()
+	var mu sync.Mutex
+	var reused int
+	svc, _ := newService(t, apitoken.Config{Clock: clk, DisableOnReuse: true,
+		OnEvent: func(_ context.Context, e apitoken.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			if e.Kind == apitoken.EventKeyReused {
+				reused++
+			}
+		}})
+	tok, _ := mustCreate(t, svc, apitoken.CreateParams{Name: "week", Lifespan: apitoken.Days7})
+	clk.Add(6 * 24 * time.Hour)
+	_, cur, err := svc.RegenerateWithOverlap(ctx, tok.ID, 2*24*time.Hour) // overlap ends a day after expiry
+	require.NoError(t, err)
+	clk.Add(3 * 24 * time.Hour) // past expiry and past the overlap
+
+	_, err = svc.Verify(ctx, cur)
+	assert.ErrorIs(t, err, apitoken.ErrExpired, "the current key of an expired token is expired, not unknown")
+	mu.Lock()
+	assert.Zero(t, reused, "the current key's use is no reuse of a replaced key")
+	mu.Unlock()
+
+	_, err = svc.Lookup(ctx, cur)
+	assert.NoError(t, err, "Lookup (RevokeLeaked) finds an expired token by its current key")
+
+	got, err := svc.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	assert.False(t, got.Disabled, "the legitimate holder of the current key must not disable the token")
+
+	// The admin renews the expired token: it must work again.
+	_, renewed, err := svc.Regenerate(ctx, tok.ID)
+	require.NoError(t, err)
+	_, err = svc.Verify(ctx, renewed)
+	assert.NoError(t, err, "a renewed token is usable")
+}
