@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-apitoken/apitoken"
 	"github.com/go-apitoken/apitoken/apitokentest"
+	"github.com/go-apitoken/apitoken/memstore"
 )
 
 // TestAttack19CurrentKeyTakenForDeadPrevious: a token regenerated with an
@@ -57,4 +58,30 @@ func TestAttack19CurrentKeyTakenForDeadPrevious(t *testing.T) {
 	require.NoError(t, err)
 	_, err = svc.Verify(ctx, renewed)
 	assert.NoError(t, err, "a renewed token is usable")
+}
+
+// TestAttack19DisableOnReuseFailsForUnvalidatableToken: DisableOnReuse
+// disables through Service.Update, which re-validates the whole token. A
+// token that no longer passes validation (one of its actions is no longer
+// registered, e.g. after a deploy dropped a route) cannot be disabled, so a
+// reuse of its replaced key only logs a warning and the current key, which
+// may be in the same hands, keeps working. RevokeLeaked falls back to
+// deleting in this case; keyReused does not.
+func TestAttack19DisableOnReuseFailsForUnvalidatableToken(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	clk := apitokentest.NewClock()
+	before := apitokentest.New(t, apitoken.Config{Store: store, Clock: clk, AnyAction: true})
+	tok, old, err := before.Create(ctx, apitoken.CreateParams{Name: "ci", Type: apitoken.Custom,
+		Permissions: []string{"api::gone.gone.find", "api::kept.kept.find"}})
+	require.NoError(t, err)
+	reg := &apitoken.Registry{}
+	reg.Register("api::kept.kept.find")
+	svc := apitokentest.New(t, apitoken.Config{Store: store, Clock: clk, Actions: reg, DisableOnReuse: true})
+	_, cur, err := svc.Regenerate(ctx, tok.ID)
+	require.NoError(t, err)
+	_, err = svc.Verify(ctx, old)
+	require.ErrorIs(t, err, apitoken.ErrInvalidKey)
+	_, err = svc.Verify(ctx, cur)
+	assert.ErrorIs(t, err, apitoken.ErrDisabled, "DisableOnReuse: the reuse must stop the current key too")
 }
