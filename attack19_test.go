@@ -85,3 +85,45 @@ func TestAttack19DisableOnReuseFailsForUnvalidatableToken(t *testing.T) {
 	_, err = svc.Verify(ctx, cur)
 	assert.ErrorIs(t, err, apitoken.ErrDisabled, "DisableOnReuse: the reuse must stop the current key too")
 }
+
+// TestAttack19ConcurrentReuseDisablesOnce: simultaneous uses of one
+// replaced key (a leaked key replayed in parallel) each see the token
+// enabled and each disable it, so that one reuse gives several
+// EventUpdated records and store writes.
+func TestAttack19ConcurrentReuseDisablesOnce(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	updated := map[string]int{}
+	svc, _ := newService(t, apitoken.Config{DisableOnReuse: true,
+		OnEvent: func(_ context.Context, e apitoken.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			if e.Kind == apitoken.EventUpdated {
+				updated[e.TokenID]++
+			}
+		}})
+	// The race is narrow: try it on 30 tokens, each once.
+	for i := range 30 {
+		tok, old := mustCreate(t, svc, apitoken.CreateParams{Name: "ci" + string(rune('a'+i))})
+		_, _, err := svc.Regenerate(ctx, tok.ID)
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, err := svc.Verify(ctx, old)
+				assert.ErrorIs(t, err, apitoken.ErrInvalidKey)
+			}()
+		}
+		close(start)
+		wg.Wait()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range updated {
+		assert.Equal(t, 1, n, "one disable for one reused key (token %s)", id)
+	}
+}
