@@ -2,6 +2,9 @@ package apitoken_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -152,4 +155,33 @@ func TestAttack19CountBySaltIgnoresPreviousKey(t *testing.T) {
 		_, err = after.Verify(ctx, old)
 		assert.NoError(t, err, "CountBySalt said the previous salt could go, yet the old key in its overlap needs it")
 	}
+}
+
+// TestAttack19SelfShowsDeadPreviousKey: after a regeneration without an
+// overlap the store keeps the replaced key (for reuse detection) with a
+// deadline of now. The admin API (Get, List) hides a previous key once it
+// stopped working; GET /self does not, and shows a previousKeyExpiresAt in
+// the past, as if a graceful regeneration had happened, after every
+// regeneration.
+func TestAttack19SelfShowsDeadPreviousKey(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t, apitoken.Config{})
+	srv := httptest.NewServer(svc.SelfHandler())
+	defer srv.Close()
+	tok, _ := mustCreate(t, svc, apitoken.CreateParams{Name: "ci"})
+	_, cur, err := svc.Regenerate(ctx, tok.ID)
+	require.NoError(t, err)
+	got, err := svc.Get(ctx, tok.ID)
+	require.NoError(t, err)
+	require.Nil(t, got.PreviousKeyExpiresAt, "the admin API shows no previous key")
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/self", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+cur)
+	res, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.NotContains(t, string(body), "previousKeyExpiresAt", "GET /self shows what the admin API hides")
 }
