@@ -22,8 +22,22 @@ func (s *Service) keyReused(ctx context.Context, t *Token, c caller) {
 	if !s.disableOnReuse || t.Disabled {
 		return
 	}
-	yes := true
-	if _, err := s.Update(context.WithoutCancel(ctx), t.ID, UpdateParams{PolicyParams: PolicyParams{Disabled: &yes}}); err != nil {
+	// Straight in the store: a token that no longer passes validation (an
+	// action no route declares any more) is disabled all the same, and
+	// of concurrent reuses one writes.
+	u, err := s.store.Update(context.WithoutCancel(ctx), t.ID, func(t *Token) error {
+		if t.Disabled {
+			return errAlreadyDisabled
+		}
+		t.Disabled, t.UpdatedAt = true, s.stamp()
+		return nil
+	})
+	switch {
+	case err == nil:
+		s.event(ctx, EventUpdated, u, nil, c)
+	case !errors.Is(err, errAlreadyDisabled) && !errors.Is(err, ErrNotFound):
 		s.log.Warn("apitoken: disabling a token whose replaced key was reused failed", "token", t, "err", err)
 	}
 }
+
+var errAlreadyDisabled = errors.New("apitoken: already disabled")

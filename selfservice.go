@@ -45,7 +45,9 @@ func (s *Service) SelfHandler() http.Handler {
 
 func (s *Service) serveSelf(w http.ResponseWriter, r *http.Request) {
 	t, _ := FromContext(r.Context())
-	writeSelf(w, http.StatusOK, t.Clone(), "")
+	t = t.Clone()
+	s.pastOverlap(t)
+	writeSelf(w, http.StatusOK, t, "")
 }
 
 func (s *Service) serveRotate(w http.ResponseWriter, r *http.Request) {

@@ -221,11 +221,19 @@ func (s *Service) regenerate(ctx context.Context, id string, overlap time.Durati
 		// Without an overlap the old key dies now, but the store keeps
 		// its hash as the previous key's, so that its reuse is noticed
 		// (EventKeyReused). A store that keeps no previous key drops it.
+		// The old key ends strictly before the token does, so that a
+		// token found by it is told from one found by its own key
+		// (Token.deadPreviousKey).
 		k.PreviousValidUntil = now.Add(overlap)
+		if e := cur.ExpiresAt; e != nil && !k.PreviousValidUntil.Before(*e) {
+			k.PreviousValidUntil = e.Add(-time.Millisecond)
+		}
 	}
 	err = s.store.SetKey(ctx, id, k)
-	if errors.Is(err, errors.ErrUnsupported) && overlap == 0 && !k.PreviousValidUntil.IsZero() {
-		k.PreviousValidUntil = time.Time{}
+	if errors.Is(err, errors.ErrUnsupported) && overlap == 0 {
+		// A store that keeps no previous key (strapistore) has no old
+		// key that works, so neither it nor the condition is needed.
+		k.PreviousValidUntil, k.IfHash = time.Time{}, nil
 		err = s.store.SetKey(ctx, id, k)
 	}
 	if err != nil {
