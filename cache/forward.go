@@ -30,9 +30,9 @@ func (s *Store) TouchMany(ctx context.Context, uses []apitoken.Use) error {
 // whose count is the one that instances share. It fails with
 // errors.ErrUnsupported when the store cannot spend quotas.
 func (s *Store) SpendQuota(ctx context.Context, id string, now, periodStart time.Time) (int64, error) {
-	qs, ok := s.store.(apitoken.QuotaSpender)
-	if !ok {
-		return 0, fmt.Errorf("cache: %T cannot spend quotas: %w", s.store, errors.ErrUnsupported)
+	qs, err := inner[apitoken.QuotaSpender](s, "spend quotas")
+	if err != nil {
+		return 0, err
 	}
 	return qs.SpendQuota(ctx, id, now, periodStart)
 }
@@ -41,9 +41,20 @@ func (s *Store) SpendQuota(ctx context.Context, id string, now, periodStart time
 // where instances share their claims. It fails with errors.ErrUnsupported
 // when the store cannot claim notices.
 func (s *Store) ClaimNotice(ctx context.Context, id string, expiresAt time.Time, kind apitoken.EventKind) (bool, error) {
-	nc, ok := s.store.(apitoken.NoticeClaimer)
-	if !ok {
-		return false, fmt.Errorf("cache: %T cannot claim notices: %w", s.store, errors.ErrUnsupported)
+	nc, err := inner[apitoken.NoticeClaimer](s, "claim notices")
+	if err != nil {
+		return false, err
 	}
 	return nc.ClaimNotice(ctx, id, expiresAt, kind)
+}
+
+// inner returns the cached store as the capability T, which the cache
+// forwards, or an error matching errors.ErrUnsupported saying it cannot do
+// what.
+func inner[T any](s *Store, what string) (T, error) {
+	c, ok := s.store.(T)
+	if !ok {
+		return c, fmt.Errorf("cache: %T cannot %s: %w", s.store, what, errors.ErrUnsupported)
+	}
+	return c, nil
 }

@@ -749,16 +749,16 @@ func testPeek(t *testing.T, s apitoken.Store, l limits) {
 // time), QuotaSpender (no quotas) and NoticeClaimer (no expiry events).
 func Forwards(t *testing.T, inner, wrapper apitoken.Store) {
 	t.Helper()
-	if _, ok := inner.(apitoken.BatchToucher); ok {
-		_, ok := wrapper.(apitoken.BatchToucher)
-		assert.True(t, ok, "%T hides the BatchToucher of %T", wrapper, inner)
-	}
-	if _, ok := inner.(apitoken.QuotaSpender); ok {
-		_, ok := wrapper.(apitoken.QuotaSpender)
-		assert.True(t, ok, "%T hides the QuotaSpender of %T", wrapper, inner)
-	}
-	if _, ok := inner.(apitoken.NoticeClaimer); ok {
-		_, ok := wrapper.(apitoken.NoticeClaimer)
-		assert.True(t, ok, "%T hides the NoticeClaimer of %T", wrapper, inner)
+	forwards[apitoken.BatchToucher](t, inner, wrapper, "BatchToucher")
+	forwards[apitoken.QuotaSpender](t, inner, wrapper, "QuotaSpender")
+	forwards[apitoken.NoticeClaimer](t, inner, wrapper, "NoticeClaimer")
+}
+
+// forwards fails t if inner is a T and wrapper is not.
+func forwards[T any](t *testing.T, inner, wrapper apitoken.Store, name string) {
+	t.Helper()
+	if _, ok := inner.(T); ok {
+		_, ok := wrapper.(T)
+		assert.True(t, ok, "%T hides the %s of %T", wrapper, name, inner)
 	}
 }
