@@ -26,7 +26,9 @@ func (s *Service) Lookup(ctx context.Context, key string) (*Token, error) {
 	sum := s.hasher.Sum(key)
 	t, err := s.lookup(ctx, sum)
 	if errors.Is(err, ErrNotFound) && len(s.previous) > 0 {
-		t, err = s.lookupPrevious(ctx, key, sum)
+		ctx, cancel := s.bounded(ctx)
+		t, _, err = s.findPrevious(ctx, key, sum)
+		cancel()
 	}
 	switch {
 	case errors.Is(err, ErrNotFound), err == nil && t.deadPreviousKey(s.now()):
@@ -35,20 +37,6 @@ func (s *Service) Lookup(ctx context.Context, key string) (*Token, error) {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return t.Clone(), nil
-}
-
-// lookupPrevious looks key up under the previous salts, and then once more
-// under the current one (sum), in case a request moved it meanwhile.
-func (s *Service) lookupPrevious(ctx context.Context, key string, sum Hash) (*Token, error) {
-	ctx, cancel := s.bounded(ctx)
-	defer cancel()
-	for _, h := range s.previous {
-		t, err := s.store.GetByHash(ctx, h.Sum(key))
-		if !errors.Is(err, ErrNotFound) {
-			return t, err
-		}
-	}
-	return s.store.GetByHash(ctx, sum)
 }
 
 // Leak says where a leaked key was found, for RevokeLeaked.

@@ -24,32 +24,37 @@ import (
 func (s *Service) verifyPrevious(ctx context.Context, key string, sum Hash) (*Token, error) {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
-	for _, h := range s.previous {
-		from := h.Sum(key)
-		t, err := s.store.GetByHash(ctx, from)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil || t.Expired(s.now()) {
+	t, from, err := s.findPrevious(ctx, key, sum)
+	if err != nil || from == sum || t.Expired(s.now()) {
+		return t, err
+	}
+	err = s.store.MoveKey(ctx, t.ID, from, sum, s.hasher.ID())
+	switch {
+	case err == nil:
+		s.event(ctx, EventSaltMoved, t, nil, caller{})
+	case errors.Is(err, ErrNotFound):
+		if t, err = s.store.GetByHash(ctx, sum); !errors.Is(err, ErrNotFound) {
 			return t, err
 		}
-		err = s.store.MoveKey(ctx, t.ID, from, sum, s.hasher.ID())
-		switch {
-		case err == nil:
-			s.event(ctx, EventSaltMoved, t, nil, caller{})
-		case errors.Is(err, ErrNotFound):
-			if t, err = s.store.GetByHash(ctx, sum); !errors.Is(err, ErrNotFound) {
-				return t, err
-			}
-			return s.store.GetByHash(ctx, from)
-		default:
-			s.log.Warn("apitoken: moving a token to the current salt failed; will retry on next use", "token", t, "err", err)
-		}
-		return t, nil
+		return s.store.GetByHash(ctx, from)
+	default:
+		s.log.Warn("apitoken: moving a token to the current salt failed; will retry on next use", "token", t, "err", err)
 	}
-	// Another request may have moved the key between Verify's lookup
-	// under the current salt and these: ask once more.
-	return s.store.GetByHash(ctx, sum)
+	return t, nil
+}
+
+// findPrevious looks key up under the previous salts, and returns the token
+// with the hash it was found by; then, not found under any, once more
+// under the current one (sum), in case a request moved it meanwhile.
+func (s *Service) findPrevious(ctx context.Context, key string, sum Hash) (*Token, Hash, error) {
+	for _, h := range s.previous {
+		from := h.Sum(key)
+		if t, err := s.store.GetByHash(ctx, from); !errors.Is(err, ErrNotFound) {
+			return t, from, err
+		}
+	}
+	t, err := s.store.GetByHash(ctx, sum)
+	return t, sum, err
 }
 
 // RevealKey returns the key of a token again, from its encrypted copy. It
