@@ -149,7 +149,17 @@ func TestBrowserAccessibility(t *testing.T) {
 			p.wait(`document.getElementById('custom-empty-dialog').open`)
 			view("custom with no permission dialog")
 			p.do(chromedp.Click(chromedp.ID("custom-empty-cancel")))
-			p.do(chromedp.Click(chromedp.CSS(`#permissions .perm input[value="api::article.article.find"]`)))
+			p.wait(`!document.getElementById('custom-empty-dialog').open`)
+			// The permissions may be drawn anew as the dialog closes: click
+			// until the box holds its tick.
+			findBox := `#permissions .perm input[value="api::article.article.find"]`
+			for range 10 {
+				p.do(chromedp.Click(chromedp.CSS(findBox)))
+				if eval[bool](p, `document.querySelector('`+findBox+`').checked`) {
+					break
+				}
+			}
+			p.wait(`document.querySelector('` + findBox + `').checked`)
 			view("custom form")
 			p.do(chromedp.Click(chromedp.ID("save")))
 			p.wait(`document.body.dataset.ready.startsWith('#/tokens/') && !document.getElementById('key-banner').hidden`)
