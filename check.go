@@ -18,7 +18,7 @@ import "context"
 // register them once at start-up, as Require does.
 func (s *Service) CheckAuthorization(ctx context.Context, client string, values []string, actions ...string) (context.Context, error) {
 	c := caller{addr: client}
-	t, err := s.authenticateValues(ctx, values, c)
+	t, err := s.authenticateValues(ctx, values, c, KindContentAPI)
 	if t, err = allows(t, err, actions); err == nil {
 		_, err = s.spend(ctx, t)
 	}

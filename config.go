@@ -137,6 +137,18 @@ type Config struct {
 	// way. Default false: only the event.
 	DisableOnReuse bool
 
+	// OwnerPermissions returns the admin permissions that the
+	// administrator owner holds now, as the host grants them: the ceiling
+	// of the admin tokens (KindAdmin) they own. A token is granted only
+	// permissions within it, and on every use is allowed only those of its
+	// permissions still within it, so that an administrator who loses a
+	// permission loses it in their tokens at once (ClampOwner also removes
+	// it from the stored tokens). It returns ErrNotFound for an owner that
+	// no longer exists, whose tokens then fail as unknown keys; any other
+	// error fails the request with ErrUnavailable. Without it, admin tokens
+	// can be neither created nor used.
+	OwnerPermissions func(ctx context.Context, owner string) ([]string, error)
+
 	// Clock tells the time and times the background writer's waits. Tests
 	// set an apitokentest.Clock and move it by hand. Default: the system
 	// clock.
@@ -172,6 +184,7 @@ type Service struct {
 	notices        notices
 	disableOnReuse bool
 	spender        QuotaSpender // the store, if it is one
+	ownerPerms     func(context.Context, string) ([]string, error)
 }
 
 // New returns a Service for cfg. It fails if the store or the salt is missing.
@@ -199,6 +212,7 @@ func New(cfg Config) (*Service, error) {
 	s.peeker, _ = cfg.Store.(Peeker)
 	s.spender, _ = cfg.Store.(QuotaSpender)
 	s.disableOnReuse = cfg.DisableOnReuse
+	s.ownerPerms = cfg.OwnerPermissions
 	for _, p := range cfg.TrustedProxies {
 		if !p.IsValid() {
 			return nil, errors.New("apitoken: Config.TrustedProxies holds an invalid prefix")

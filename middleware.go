@@ -106,12 +106,12 @@ func (s *Service) spent(r *http.Request, check func(*http.Request) (*Token, erro
 // authenticate is Authenticate returning the shared token, which the
 // middleware reads without copying.
 func (s *Service) authenticate(r *http.Request) (*Token, error) {
-	return s.authenticateValues(r.Context(), r.Header["Authorization"], caller{r: r})
+	return s.authenticateValues(r.Context(), r.Header["Authorization"], caller{r: r}, KindContentAPI)
 }
 
-// authenticateValues returns the token of the Authorization values of c's
-// request: exactly one "bearer <key>".
-func (s *Service) authenticateValues(ctx context.Context, vals []string, c caller) (*Token, error) {
+// authenticateValues returns the token of kind of the Authorization values
+// of c's request: exactly one "bearer <key>".
+func (s *Service) authenticateValues(ctx context.Context, vals []string, c caller, kind Kind) (*Token, error) {
 	switch len(vals) {
 	case 0:
 		return nil, ErrNoCredentials
@@ -123,7 +123,7 @@ func (s *Service) authenticateValues(ctx context.Context, vals []string, c calle
 	if err != nil {
 		return nil, err
 	}
-	return s.verify(ctx, key, c)
+	return s.verify(ctx, key, c, kind)
 }
 
 // check is Check returning the shared token.

@@ -40,6 +40,14 @@ type CreateParams struct {
 	Lifespan    Duration `json:"lifespan"` // default Unlimited
 	Permissions []string `json:"permissions"`
 	PolicyParams
+
+	// Kind is the token's kind; default KindContentAPI. An admin token
+	// (KindAdmin) needs Owner, is Custom (the default for it), and is
+	// granted admin permissions within Config.OwnerPermissions(Owner).
+	// Neither is read from JSON: the caller decides them (the admin API
+	// from its route and the administrator asking), never a request body.
+	Kind  Kind   `json:"-"`
+	Owner string `json:"-"`
 }
 
 // Create issues a token and returns it with its key, which is not stored and
@@ -57,13 +65,28 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 		CreatedAt:   now,
 		UpdatedAt:   now,
 		SaltID:      s.hasher.ID(),
+		Kind:        p.Kind,
+		Owner:       p.Owner,
+	}
+	switch {
+	case t.Kind == "":
+		t.Kind = KindContentAPI
+	case t.Kind == KindAdmin && t.Type == "":
+		t.Type = Custom
 	}
 	if t.Type == "" {
 		t.Type = ReadOnly
 	}
 	v := &ValidationError{}
+	var ceiling []string
+	if t.Kind == KindAdmin {
+		var err error
+		if ceiling, err = s.grantCeiling(ctx, t, v); err != nil {
+			return nil, "", err
+		}
+	}
 	s.applyPolicy(t, p.PolicyParams, now, v)
-	if err := s.validate(t, &t.Lifespan, v); err != nil {
+	if err := s.validate(t, &t.Lifespan, ceiling, v); err != nil {
 		return nil, "", err
 	}
 	t.ExpiresAt = expiry(now, t.Lifespan)
@@ -132,8 +155,28 @@ type UpdateParams struct {
 func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token, error) {
 	// The time is taken when the store has the token, not before: an
 	// update that waited for another must see an expiry that passed
-	// meanwhile.
-	t, err := s.store.Update(ctx, id, func(t *Token) error { return s.apply(t, p, s.stamp()) })
+	// meanwhile. Permissions granted to an admin token are checked
+	// against its owner's, which are asked outside the store's
+	// transaction: the first try returns needCeiling, and the second has
+	// them (an owner never changes).
+	var ceiling []string
+	change := func(t *Token) error {
+		if t.Kind == KindAdmin && p.Permissions != nil && ceiling == nil {
+			return needCeiling{t.Clone()}
+		}
+		return s.apply(t, p, s.stamp(), ceiling)
+	}
+	t, err := s.store.Update(ctx, id, change)
+	if nc := (needCeiling{}); errors.As(err, &nc) {
+		v := &ValidationError{}
+		if ceiling, err = s.grantCeiling(ctx, nc.t, v); err != nil {
+			return nil, err
+		}
+		if ceiling == nil {
+			return nil, v.orNil()
+		}
+		t, err = s.store.Update(ctx, id, change)
+	}
 	if err != nil {
 		return nil, unsupported(nameTaken(unavailable(err)))
 	}
@@ -141,8 +184,15 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 	return t, nil
 }
 
-// apply makes the changes of p to t, as they stand at now.
-func (s *Service) apply(t *Token, p UpdateParams, now time.Time) error {
+// needCeiling stops an update of admin token t's permissions until its
+// owner's have been asked.
+type needCeiling struct{ t *Token }
+
+func (needCeiling) Error() string { return "apitoken: the owner's permissions are needed" }
+
+// apply makes the changes of p to t, as they stand at now, granting an
+// admin token permissions within ceiling.
+func (s *Service) apply(t *Token, p UpdateParams, now time.Time, ceiling []string) error {
 	if len(p.IfVersion) > 0 && !slices.Contains(p.IfVersion, t.Version()) {
 		return ErrStale
 	}
@@ -170,7 +220,7 @@ func (s *Service) apply(t *Token, p UpdateParams, now time.Time) error {
 	}
 	v := &ValidationError{}
 	s.applyPolicy(t, p.PolicyParams, now, v)
-	if err := s.validate(t, p.Lifespan, v); err != nil {
+	if err := s.validate(t, p.Lifespan, ceiling, v); err != nil {
 		return err
 	}
 	if p.Lifespan != nil {
@@ -274,7 +324,8 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 	return t, nil
 }
 
-// Verify returns the token whose key is key, and records its use. It returns
+// Verify returns the content-API token whose key is key, and records its
+// use (an admin token is ErrInvalidKey here; see RequireAdmin). It returns
 // ErrInvalidKey for an unknown key, ErrExpired (with the token) for an expired
 // one, and ErrUnavailable when the store cannot be asked. The token is a
 // copy, the caller's to change.
@@ -283,7 +334,7 @@ func (s *Service) Delete(ctx context.Context, id string) (*Token, error) {
 // ErrAddressNotAllowed, since no request names the client: use Check or
 // the middleware. Verify spends a use of the token's rate limit and quota.
 func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
-	t, err := s.verify(ctx, key, caller{})
+	t, err := s.verify(ctx, key, caller{}, KindContentAPI)
 	if err == nil {
 		_, err = s.spend(ctx, t)
 	}
@@ -293,8 +344,8 @@ func (s *Service) Verify(ctx context.Context, key string) (*Token, error) {
 // verify is Verify returning the token the store (or its cache) shares with
 // every request, which the middleware reads without copying. c is the
 // client that presented the key, if known: the audit event of an expired
-// key names it.
-func (s *Service) verify(ctx context.Context, key string, c caller) (*Token, error) {
+// key names it. A token of another kind than kind is no key here.
+func (s *Service) verify(ctx context.Context, key string, c caller, kind Kind) (*Token, error) {
 	if !s.plausibleKey(key) {
 		return nil, ErrInvalidKey
 	}
@@ -325,6 +376,9 @@ func (s *Service) verify(ctx context.Context, key string, c caller) (*Token, err
 			s.memo.forget(digest)
 		}
 		s.keyReused(ctx, t, c)
+		return nil, ErrInvalidKey
+	}
+	if (t.Kind == KindAdmin) != (kind == KindAdmin) {
 		return nil, ErrInvalidKey
 	}
 	if t.Expired(now) {

@@ -43,7 +43,8 @@ type Store interface {
 	// written and Update returns that error. change may be called more than
 	// once (a store may retry after a conflict) and must not keep the
 	// token. The key, creation time, last use, encrypted key, salt id, key
-	// hint and previous key are left alone. Update returns ErrNotFound or ErrNameTaken.
+	// hint, previous key, kind and owner are left alone. Update returns
+	// ErrNotFound or ErrNameTaken.
 	Update(ctx context.Context, id string, change func(*Token) error) (*Token, error)
 
 	// SetKey replaces the key of the token with the given id: its hash,

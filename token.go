@@ -35,6 +35,25 @@ func (t Type) Valid() bool {
 	return t == ReadOnly || t == FullAccess || t == Custom
 }
 
+// Kind says which API a token opens.
+type Kind string
+
+// The token kinds, spelled as Strapi's kind column.
+const (
+	// KindContentAPI tokens authenticate the content API: the
+	// middleware, Check, CheckAuthorization and Verify. A token without a
+	// kind (a row from before kinds, Strapi's NULL) is one.
+	KindContentAPI Kind = "content-api"
+	// KindAdmin tokens authenticate admin routes only (RequireAdmin), on
+	// behalf of the administrator who owns them, with admin permissions
+	// no wider than the owner's (Config.OwnerPermissions). The content
+	// API refuses them, and admin routes refuse content-API tokens.
+	KindAdmin Kind = "admin"
+)
+
+// Valid reports whether k is a token kind.
+func (k Kind) Valid() bool { return k == KindContentAPI || k == KindAdmin }
+
 // Duration is a token's lifespan: how long after creation (or after the edit
 // that set it) the token expires. The zero value, Unlimited, never expires.
 //
@@ -126,6 +145,15 @@ type Token struct {
 	UpdatedAt   time.Time  `json:"updatedAt"`
 	Permissions []string   `json:"permissions"` // only for Custom tokens; sorted
 
+	// Kind is the API the token opens: KindContentAPI or KindAdmin. A
+	// store returns what it keeps; "" reads as KindContentAPI.
+	Kind Kind `json:"kind"`
+	// Owner is the id of the administrator an admin token acts for, as
+	// the host names its administrators; "" for content-API tokens. The
+	// admin token's Permissions are admin permissions (such as
+	// "admin::api-tokens.read"), no wider than the owner's.
+	Owner string `json:"owner,omitempty"`
+
 	// KeyHint is what of the key may be shown, so that people can tell
 	// which key a token holds: the key's prefix and its last 4 characters,
 	// as "apitoken_…Ab12", or "…ab12" for a key without prefix. It is never
@@ -212,11 +240,18 @@ func (t *Token) Clone() *Token {
 
 // String identifies the token for people and logs.
 func (t *Token) String() string {
+	if t.Kind == KindAdmin {
+		return fmt.Sprintf("apitoken.Token{ID:%s Name:%q Kind:admin Owner:%q}", t.ID, t.Name, t.Owner)
+	}
 	return fmt.Sprintf("apitoken.Token{ID:%s Name:%q Type:%s}", t.ID, t.Name, t.Type)
 }
 
 // LogValue makes slog record the token's identity and type.
 func (t *Token) LogValue() slog.Value {
+	if t.Kind == KindAdmin {
+		return slog.GroupValue(slog.String("id", t.ID), slog.String("name", t.Name), slog.String("kind", string(t.Kind)),
+			slog.String("owner", t.Owner))
+	}
 	return slog.GroupValue(
 		slog.String("id", t.ID),
 		slog.String("name", t.Name),

@@ -19,7 +19,9 @@ const (
 
 // validate trims t's text fields and checks them, and lifespan when it is
 // given, collecting every problem into v, which may hold others already.
-func (s *Service) validate(t *Token, lifespan *Duration, v *ValidationError) error {
+// An admin token's permissions are checked against ceiling when it is not
+// nil (see validateKind).
+func (s *Service) validate(t *Token, lifespan *Duration, ceiling []string, v *ValidationError) error {
 	t.Name = strings.TrimSpace(t.Name)
 	t.Description = strings.TrimSpace(t.Description)
 	switch n := utf8.RuneCountInString(t.Name); {
@@ -48,7 +50,9 @@ func (s *Service) validate(t *Token, lifespan *Duration, v *ValidationError) err
 	if lifespan != nil && !slices.Contains(s.durations, *lifespan) {
 		v.add("lifespan", s.lifespanMessage())
 	}
-	s.validatePermissions(t, v)
+	if validateKind(t, ceiling, v); t.Kind != KindAdmin {
+		s.validatePermissions(t, v)
+	}
 	return v.orNil()
 }
 

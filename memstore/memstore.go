@@ -148,6 +148,7 @@ func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Tok
 	u = normalize(u)
 	u.ID, u.CreatedAt, u.LastUsedAt = old.ID, old.CreatedAt, old.LastUsedAt
 	u.EncryptedKey, u.SaltID, u.KeyHint = old.EncryptedKey, old.SaltID, old.KeyHint
+	u.Kind, u.Owner = old.Kind, old.Owner
 	u.PreviousKeyExpiresAt = cloneTime(old.PreviousKeyExpiresAt)
 	delete(s.byName, old.Name)
 	s.byName[u.Name] = e

@@ -79,6 +79,7 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limi
 		{"MoveKey", testMoveKey},
 		{"SetKeyGrace", testSetKeyGrace},
 		{"KeyHint", testKeyHint},
+		{"KindOwner", testKindOwner},
 		{"PreviousKeyExpiresAt", testPreviousKeyExpiresAt},
 		{"Delete", testDelete},
 		{"Touch", testTouch},
@@ -569,6 +570,55 @@ func testKeyHint(t *testing.T, s apitoken.Store, l limits) {
 	hint("…9f3c", "SetKey replaces the hint")
 	require.NoError(t, s.MoveKey(ctx, tok.ID, fresh, newHash(t), ""))
 	hint("…9f3c", "MoveKey leaves the hint alone")
+}
+
+// testKindOwner: an admin token's kind and owner are kept by Create, found
+// by every read, and left alone by Update, SetKey and MoveKey; a
+// content-API token reads as KindContentAPI without an owner.
+func testKindOwner(t *testing.T, s apitoken.Store, l limits) {
+	ctx := context.Background()
+	admin := newToken("admin", apitoken.Custom, "admin::api-tokens.read")
+	admin.Kind, admin.Owner = apitoken.KindAdmin, "alice@example.com"
+	h := create(t, s, admin)
+	content := newToken("content", apitoken.ReadOnly)
+	content.Kind = apitoken.KindContentAPI
+	create(t, s, content)
+	check := func(what string) {
+		t.Helper()
+		got, err := s.Get(ctx, admin.ID)
+		require.NoError(t, err)
+		assert.Equal(t, apitoken.KindAdmin, got.Kind, what+": Get")
+		assert.Equal(t, "alice@example.com", got.Owner, what+": Get")
+		assert.Equal(t, []string{"admin::api-tokens.read"}, got.Permissions, what+": an admin permission is kept as given")
+		byHash, err := s.GetByHash(ctx, h)
+		require.NoError(t, err)
+		assert.Equal(t, apitoken.KindAdmin, byHash.Kind, what+": GetByHash")
+		assert.Equal(t, "alice@example.com", byHash.Owner, what+": GetByHash")
+		list, err := s.List(ctx)
+		require.NoError(t, err)
+		require.Len(t, list, 2)
+		assert.Equal(t, apitoken.KindAdmin, list[0].Kind, what+": List")
+		assert.Equal(t, "alice@example.com", list[0].Owner, what+": List")
+		assert.Equal(t, apitoken.KindContentAPI, list[1].Kind, what+": List, content")
+		assert.Empty(t, list[1].Owner, what+": List, content")
+	}
+	check("Create")
+	_, err := s.Update(ctx, admin.ID, func(t *apitoken.Token) error {
+		t.Description = "edited"
+		t.Kind, t.Owner = apitoken.KindContentAPI, "mallory" // not Update's to change
+		return nil
+	})
+	require.NoError(t, err)
+	check("Update")
+	fresh := newHash(t)
+	require.NoError(t, s.SetKey(ctx, admin.ID, apitoken.NewKey{Hash: fresh, UpdatedAt: base}))
+	h = fresh
+	check("SetKey")
+	if !l.has(NoSaltID) {
+		h = newHash(t)
+		require.NoError(t, s.MoveKey(ctx, admin.ID, fresh, h, "s2"))
+		check("MoveKey")
+	}
 }
 
 // testPreviousKeyExpiresAt: Get and List say until when the previous key of
