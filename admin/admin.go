@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,8 +38,20 @@ const (
 	PermDelete     = "admin::api-tokens.delete"
 )
 
+// The admin permissions of admin tokens' own settings, as Strapi 5's.
+const (
+	PermAdminTokensAccess     = "admin::admin-tokens.access" // the screen
+	PermAdminTokensRead       = "admin::admin-tokens.read"
+	PermAdminTokensCreate     = "admin::admin-tokens.create"
+	PermAdminTokensUpdate     = "admin::admin-tokens.update"
+	PermAdminTokensRegenerate = "admin::admin-tokens.regenerate"
+	PermAdminTokensDelete     = "admin::admin-tokens.delete"
+)
+
 // Permissions lists every admin permission the handler checks.
-var Permissions = []string{PermAccess, PermRead, PermCreate, PermUpdate, PermRegenerate, PermDelete}
+var Permissions = []string{PermAccess, PermRead, PermCreate, PermUpdate, PermRegenerate, PermDelete,
+	PermAdminTokensAccess, PermAdminTokensRead, PermAdminTokensCreate, PermAdminTokensUpdate, PermAdminTokensRegenerate,
+	PermAdminTokensDelete}
 
 // Errors that Config.Authorize returns. They carry their own response, as
 // the handler's other errors do; the apitoken package's errors are answered
@@ -58,7 +71,25 @@ type Config struct {
 	// Authorize is called on every request with the admin permission its
 	// route needs (one of Permissions), or "" for routes any administrator
 	// may use. It returns nil, ErrUnauthenticated or ErrForbidden. Required.
+	//
+	// A request that presents an admin token (see Owner) reaches it only
+	// once the token is valid and allowed permission; r's context then
+	// holds the token (apitoken.FromContext), and Authorize decides
+	// whether the token's Owner may still act at all.
 	Authorize func(r *http.Request, permission string) error
+
+	// Owner returns the id of the administrator making r, once Authorize
+	// has let r through: the owner of the admin tokens they create. With
+	// it, and a Service with Config.OwnerPermissions, the handler serves
+	// admin tokens (apitoken.KindAdmin): their routes under
+	// /admin-tokens, and every route to requests that present one as
+	// "Authorization: Bearer <key>". Content-API tokens are never
+	// accepted. An admin token's key is shown and regenerated to its
+	// owner only, and admin tokens are managed by people only: a request
+	// made with an admin token may read them, never create, change,
+	// regenerate, reveal or delete one. Without Owner there are no admin
+	// tokens here, and a bearer header is left to Authorize.
+	Owner func(r *http.Request) string
 
 	// MaxBodyBytes bounds request bodies. Default 64 KiB.
 	MaxBodyBytes int64
@@ -85,6 +116,7 @@ var static embed.FS
 type handler struct {
 	svc       *apitoken.Service
 	authorize func(*http.Request, string) error
+	owner     func(*http.Request) string // nil: no admin tokens
 	signIn    string
 	signOut   string
 	maxBody   int64
@@ -98,12 +130,15 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Service == nil || cfg.Authorize == nil {
 		return nil, errors.New("admin: Config.Service and Config.Authorize are required")
 	}
+	if cfg.Owner != nil && !cfg.Service.AdminTokens() {
+		return nil, errors.New("admin: Config.Owner serves admin tokens, which need the Service's Config.OwnerPermissions")
+	}
 	for _, u := range []string{cfg.SignInURL, cfg.SignOutURL} {
 		if u != "" && !linkURL(u) {
 			return nil, fmt.Errorf("admin: Config.SignInURL and SignOutURL must be paths or http(s) URLs, not %q", u)
 		}
 	}
-	h := &handler{svc: cfg.Service, authorize: cfg.Authorize, maxBody: cfg.MaxBodyBytes, timeout: cfg.Timeout,
+	h := &handler{svc: cfg.Service, authorize: cfg.Authorize, owner: cfg.Owner, maxBody: cfg.MaxBodyBytes, timeout: cfg.Timeout,
 		log: cfg.Logger, mux: http.NewServeMux(), signIn: cfg.SignInURL, signOut: cfg.SignOutURL}
 	if h.maxBody <= 0 {
 		h.maxBody = 64 << 10
@@ -119,22 +154,32 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 
-	routes := []struct {
+	type route struct {
 		pattern, perm string
 		serve         func(http.ResponseWriter, *http.Request) error
-	}{
+	}
+	routes := []route{
 		{"GET /{$}", PermAccess, h.page},
 		{"GET /settings/api-tokens", PermAccess, h.page},
 		{"GET /me", "", h.me},
 		{"GET /content-api/permissions", "", h.actions},
-		{"POST /api-tokens", PermCreate, h.create},
-		{"GET /api-tokens", PermRead, h.list},
-		{"GET /api-tokens/{id}", PermRead, h.get},
-		{"PUT /api-tokens/{id}", PermUpdate, h.update},
-		{"DELETE /api-tokens/{id}", PermDelete, h.delete},
-		{"POST /api-tokens/{id}/regenerate", PermRegenerate, h.regenerate},
-		{"GET /api-tokens/{id}/access-key", PermRead, h.reveal},
 		{"GET /openapi.json", "", h.serveOpenAPI},
+	}
+	kinds := []kindRoutes{contentTokens}
+	if h.owner != nil {
+		kinds = append(kinds, adminTokens)
+		routes = append(routes, route{"GET /settings/admin-tokens", PermAdminTokensAccess, h.page})
+	}
+	for _, k := range kinds {
+		routes = append(routes,
+			route{"POST " + k.path, k.create, h.create(k)},
+			route{"GET " + k.path, k.read, h.list(k)},
+			route{"GET " + k.path + "/{id}", k.read, h.get(k)},
+			route{"PUT " + k.path + "/{id}", k.update, h.update(k)},
+			route{"DELETE " + k.path + "/{id}", k.delete, h.delete(k)},
+			route{"POST " + k.path + "/{id}/regenerate", k.regenerate, h.regenerate(k)},
+			route{"GET " + k.path + "/{id}/access-key", k.read, h.reveal(k)},
+		)
 	}
 	for _, rt := range routes {
 		h.mux.Handle(rt.pattern, h.guard(rt.perm, rt.serve))
@@ -168,9 +213,11 @@ const DefaultTimeout = 10 * time.Second
 
 // guard checks the route's permission, bounds the request's time and body,
 // and answers errors. It serves a copy of the request, leaving the
-// caller's as it was.
+// caller's as it was. A request that presents a bearer key, when admin
+// tokens are served, must present an admin token allowed perm
+// (apitoken.Service.RequireAdmin) before Authorize sees it.
 func (h *handler) guard(perm string, serve func(http.ResponseWriter, *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h.authorize(r, perm); err != nil {
 			h.fail(w, r, err)
 			return
@@ -187,6 +234,23 @@ func (h *handler) guard(perm string, serve func(http.ResponseWriter, *http.Reque
 			h.fail(w, r, err)
 		}
 	})
+	if h.owner == nil {
+		return inner
+	}
+	withToken := h.svc.RequireAdmin(perm)(inner)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slices.ContainsFunc(r.Header["Authorization"], bearer) {
+			withToken.ServeHTTP(w, r)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+}
+
+// bearer reports whether an Authorization value is of the bearer scheme.
+func bearer(v string) bool {
+	f := strings.Fields(v)
+	return len(f) > 0 && strings.EqualFold(f[0], "bearer")
 }
 
 // csp allows the page its own script and style and nothing else.

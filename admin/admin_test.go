@@ -224,7 +224,7 @@ func TestPermissions(t *testing.T) {
 
 	e.perms = []string{admin.PermRead, admin.PermAccess}
 	r := e.do("GET", "/me", "")
-	assert.JSONEq(t, `{"permissions":["admin::api-tokens.access","admin::api-tokens.read"],"durations":[604800000,2592000000,7776000000,null],"canReveal":false}`, string(r.Data))
+	assert.JSONEq(t, `{"permissions":["admin::api-tokens.access","admin::api-tokens.read"],"durations":[604800000,2592000000,7776000000,null],"canReveal":false,"adminTokens":false}`, string(r.Data))
 }
 
 // API tokens are for the content API, never the admin one.

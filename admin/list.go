@@ -205,7 +205,11 @@ type pagination struct {
 	Total     int `json:"total"`
 }
 
-func (h *handler) list(w http.ResponseWriter, r *http.Request) error {
+func (h *handler) list(k kindRoutes) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error { return h.listKind(w, r, k) }
+}
+
+func (h *handler) listKind(w http.ResponseWriter, r *http.Request, k kindRoutes) error {
 	lq, err := parseListQuery(r)
 	if err != nil {
 		return err
@@ -217,7 +221,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) error {
 	now := h.svc.Now()
 	out := make([]*apitoken.Token, 0, len(list))
 	for _, t := range list {
-		if lq.match(t, now) {
+		if k.of(t) && lq.match(t, now) {
 			out = append(out, tokenJSON(t))
 		}
 	}
