@@ -191,6 +191,18 @@ func validOwner(owner string) bool {
 	return owner != "" && len(owner) <= maxOwnerLen && utf8.ValidString(owner) && strings.IndexFunc(owner, unicode.IsControl) < 0
 }
 
+// OwnerPermissions returns the admin permissions the administrator owner
+// holds now (Config.OwnerPermissions): what their admin tokens may be
+// granted. It returns ErrNotFound for no such administrator, and
+// ErrUnavailable when the host cannot tell or admin tokens are off.
+func (s *Service) OwnerPermissions(ctx context.Context, owner string) ([]string, error) {
+	perms, err := s.ceiling(ctx, owner)
+	if errors.Is(err, errNoOwners) {
+		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return perms, err
+}
+
 // AdminTokens reports whether the Service issues and accepts admin tokens:
 // whether Config.OwnerPermissions is set.
 func (s *Service) AdminTokens() bool { return s.ownerPerms != nil }

@@ -134,6 +134,8 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		LookupTimeout: 5 * time.Second,
 		Logger:        cfg.log,
 		FailureLimit:  cfg.failureLimit,
+		// Admin tokens act for the demo's one administrator.
+		OwnerPermissions: ownerPermissions(creds.email),
 	})
 	if err != nil {
 		tokens.Close()
@@ -195,7 +197,7 @@ func (a *app) routes(auth *adminAuth) (http.Handler, error) {
 		mux.Handle("POST /secret-scanning/github", a.github)
 	}
 
-	admin, err := adminHandler(a.svc)
+	admin, err := adminHandler(a.svc, auth.creds.email)
 	if err != nil {
 		return nil, err
 	}

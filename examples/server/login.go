@@ -200,11 +200,17 @@ func (a *adminAuth) session(r *http.Request) (key [32]byte, ok bool) {
 }
 
 // protect lets the administrator through to next, with a session cookie or
-// Basic auth. Others get 401 JSON, with a Basic challenge unless they are
-// a browser (see fromBrowser), except browsers asking for a page, which are
-// sent to the login form. An API token is never accepted here.
+// Basic auth, and requests with a bearer key, which the admin handler
+// accepts only as an admin token (a content-API token gets 401 there).
+// Others get 401 JSON, with a Basic challenge unless they are a browser
+// (see fromBrowser), except browsers asking for a page, which are sent to
+// the login form.
 func (a *adminAuth) protect(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if presentsBearer(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ok := false
 		withAuth := r.Header.Get("Authorization") != ""
 		if withAuth {
