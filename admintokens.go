@@ -80,11 +80,12 @@ func (s *Service) ceiling(ctx context.Context, owner string) ([]string, error) {
 }
 
 // grantCeiling returns the ceiling of admin token t's permissions, to check
-// a grant against. An owner that cannot be granted anything is a problem in
-// v (and a nil ceiling); only a host that cannot tell is an error.
+// a grant against, never nil. An owner that cannot be granted anything gets
+// an empty ceiling, and a problem in v unless validateKind will say why;
+// only a host that cannot tell is an error.
 func (s *Service) grantCeiling(ctx context.Context, t *Token, v *ValidationError) ([]string, error) {
 	if !validOwner(t.Owner) {
-		return nil, nil // validateKind says why
+		return []string{}, nil // validateKind says why
 	}
 	ceiling, err := s.ceiling(ctx, t.Owner)
 	switch {
@@ -94,8 +95,10 @@ func (s *Service) grantCeiling(ctx context.Context, t *Token, v *ValidationError
 		v.add("owner", "owner is no known administrator")
 	case err != nil:
 		return nil, err
+	default:
+		return ceiling, nil
 	}
-	return ceiling, nil
+	return []string{}, nil
 }
 
 // validateKind checks t's kind and owner, and an admin token's type and

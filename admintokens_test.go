@@ -362,3 +362,31 @@ func TestAdminTokenExpiry(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, status)
 	assert.Contains(t, body, "Token expired")
 }
+
+// TestAdminTokenWithoutOwner: an admin token stored without a valid owner
+// (a row another program wrote) opens nothing and cannot be edited, only
+// deleted.
+func TestAdminTokenWithoutOwner(t *testing.T) {
+	t.Parallel()
+	svc, _ := newAdminService(t, apitoken.Config{})
+	srv := adminServer(t, svc)
+	ctx := context.Background()
+	tok, key := mustCreate(t, svc, apitoken.CreateParams{Name: "ci", Kind: apitoken.KindAdmin, Owner: "alice",
+		Permissions: []string{permRead}})
+	orphan := tok.Clone()
+	orphan.ID, orphan.Name, orphan.Owner = "orphan", "orphan", ""
+	h, err := apitoken.NewHasher(testSalt)
+	require.NoError(t, err)
+	orphanKey := key[:len(key)-4] + "zzzz"
+	require.NoError(t, svc.Store().Create(ctx, orphan, h.Sum(orphanKey)))
+
+	status, _ := call(t, srv, "GET", "/admin/api-tokens", orphanKey)
+	assert.Equal(t, http.StatusUnauthorized, status)
+	_, err = svc.Update(ctx, "orphan", apitoken.UpdateParams{Permissions: []string{permRead}})
+	assert.ErrorContains(t, err, "owner is a required field")
+	name := "renamed"
+	_, err = svc.Update(ctx, "orphan", apitoken.UpdateParams{Name: &name})
+	assert.ErrorContains(t, err, "owner is a required field")
+	_, err = svc.Delete(ctx, "orphan")
+	assert.NoError(t, err)
+}

@@ -172,8 +172,8 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 		if ceiling, err = s.grantCeiling(ctx, nc.t, v); err != nil {
 			return nil, err
 		}
-		if ceiling == nil {
-			return nil, v.orNil()
+		if err := v.orNil(); err != nil {
+			return nil, err
 		}
 		t, err = s.store.Update(ctx, id, change)
 	}
