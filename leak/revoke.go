@@ -30,8 +30,14 @@ const (
 // after DefaultRevokeBurst in a row.
 var DefaultRevokeRate = rate.Every(time.Minute)
 
-// revokeTimeout bounds the revocation of one reported key.
+// revokeTimeout bounds one try at revoking a reported key.
 const revokeTimeout = 30 * time.Second
+
+// DefaultRevokeRetryFor is RevokeConfig.RetryFor's default.
+const DefaultRevokeRetryFor = 10 * time.Minute
+
+// maxRetryWait bounds the wait between tries at a revocation.
+const maxRetryWait = 30 * time.Second
 
 // Accepted is the body of every accepted report, whether or not its key
 // was issued here.
@@ -69,6 +75,16 @@ type RevokeConfig struct {
 	// to finish. Default DefaultRevokeWorkers (4).
 	Workers int
 
+	// RetryFor is how long a revocation that fails because the store is
+	// unavailable is tried again, waiting 1 s, then twice as long each
+	// time, up to 30 s. Default DefaultRevokeRetryFor (10 minutes);
+	// negative: one try. A revocation given up, or stopped by Close, is
+	// logged as lost (never with its key).
+	RetryFor time.Duration
+
+	// Clock times the waits between tries. Default: the system clock.
+	Clock apitoken.Clock
+
 	// Logger receives the failures of revocations, never a key. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -89,6 +105,9 @@ type Revoke struct {
 	slots  chan struct{}
 	work   sync.WaitGroup
 	log    *slog.Logger
+	after  func(time.Duration) <-chan time.Time
+	stop   chan struct{} // closed by Close: no more waits to try again
+	once   sync.Once
 }
 
 // NewRevoke returns the handler of reports of leaked keys.
@@ -117,7 +136,13 @@ func NewRevoke(cfg RevokeConfig) (*Revoke, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultRevokeWorkers
 	}
-	h := &Revoke{cfg: cfg, slots: make(chan struct{}, cfg.Workers), log: cfg.Logger}
+	if cfg.RetryFor == 0 {
+		cfg.RetryFor = DefaultRevokeRetryFor
+	}
+	h := &Revoke{cfg: cfg, slots: make(chan struct{}, cfg.Workers), log: cfg.Logger, after: time.After, stop: make(chan struct{})}
+	if cfg.Clock != nil {
+		h.after = cfg.Clock.After
+	}
 	h.limits = clientLimits{rate: cfg.Rate, burst: cfg.Burst, max: cfg.MaxClients, m: map[string]*rate.Limiter{}}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -165,25 +190,65 @@ func (h *Revoke) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, Accepted)
 }
 
-// revoke revokes the token of key, if there is one, and frees its slot.
+// revoke revokes the token of key, if there is one, trying again while the
+// store is unavailable (see RetryFor), and frees its slot. A report waiting
+// to be tried again keeps its slot, so that an outage holds at most Workers
+// keys in memory and further reports wait (or their clients leave).
 func (h *Revoke) revoke(ctx context.Context, key, client string) {
 	defer h.work.Done()
 	defer func() { <-h.slots }()
+	wait, waited := time.Second, time.Duration(0)
+	for {
+		err := h.try(ctx, key, client)
+		if err == nil || errors.Is(err, apitoken.ErrInvalidKey) {
+			return
+		}
+		retry := errors.Is(err, apitoken.ErrUnavailable) && waited+wait <= h.cfg.RetryFor
+		if retry {
+			select {
+			case <-h.stop:
+				retry = false
+			default:
+			}
+		}
+		if !retry {
+			h.log.LogAttrs(ctx, slog.LevelError, "leak: a reported key could not be looked up or revoked; the report is lost",
+				slog.String("client", client), slog.String("err", err.Error()))
+			return
+		}
+		h.log.LogAttrs(ctx, slog.LevelWarn, "leak: a reported key could not be looked up or revoked; trying again",
+			slog.String("client", client), slog.Duration("in", wait), slog.String("err", err.Error()))
+		select {
+		case <-h.after(wait):
+		case <-h.stop:
+		}
+		waited += wait
+		wait = min(2*wait, maxRetryWait)
+	}
+}
+
+// try makes one attempt at revoking the token of key.
+func (h *Revoke) try(ctx context.Context, key, client string) error {
 	ctx, cancel := context.WithTimeout(ctx, revokeTimeout)
 	defer cancel()
 	_, err := h.cfg.Service.RevokeLeaked(ctx, key, apitoken.Leak{
 		Where: "reported to the leaked key endpoint", Client: client, Disable: h.cfg.Disable,
 	})
-	if err != nil && !errors.Is(err, apitoken.ErrInvalidKey) {
-		h.log.LogAttrs(ctx, slog.LevelError, "leak: a reported key could not be looked up or revoked",
-			slog.String("client", client), slog.String("err", err.Error()))
-	}
+	return err
 }
 
 // Wait returns once the revocations of every report answered so far are
-// done. Call it when the server no longer hands requests to h, as after
-// http.Server.Shutdown.
+// done, tried again for as long as RetryFor allows. Call it when the
+// server no longer hands requests to h, as after http.Server.Shutdown, or
+// call Close.
 func (h *Revoke) Wait() { h.work.Wait() }
+
+// Close stops the waits to try revocations again: each is tried once more
+// and, if that fails, logged as lost. It then returns as Wait does.
+func (h *Revoke) Close() {
+	h.once.Do(func() { close(h.stop) })
+	h.work.Wait()
+}
 
 // reportedKey returns the key of a report's body: the body itself, or its
 // "key" for JSON, trimmed, without a "Bearer " in front.

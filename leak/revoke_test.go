@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
 	"github.com/go-apitoken/apitoken/leak"
 	"github.com/go-apitoken/apitoken/memstore"
 )
@@ -170,21 +171,57 @@ func TestRevokeMalformed(t *testing.T) {
 	assert.Empty(t, f.events.leaked())
 }
 
-// TestRevokeStoreDown: a report is answered alike while the store fails;
-// the failure is logged, without the key, and the key is not revoked: the
-// reporter's answer could not say otherwise without telling keys apart.
+// TestRevokeStoreDown: a report is answered alike while the store fails,
+// and its revocation is tried again until the store is back; the failures
+// are logged, without the key.
 func TestRevokeStoreDown(t *testing.T) {
 	store := &outage{Store: memstore.New()}
 	f := newFixture(t, apitoken.Config{Store: store})
-	h, srv := revokeServer(t, f, leak.RevokeConfig{})
+	retries := apitokentest.NewClock()
+	h, srv := revokeServer(t, f, leak.RevokeConfig{Clock: retries})
 	_, key := f.mint(t, "a")
 	store.down.Store(true)
 	status, _, body := post(t, srv.URL, []byte(key), nil)
 	assert.Equal(t, http.StatusAccepted, status)
 	assert.Equal(t, leak.Accepted, body)
-	h.Wait()
-	assert.Contains(t, f.logs.String(), "leak: a reported key could not be looked up or revoked")
+	for _, wait := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		retries.WaitForTimers(1)
+		retries.Add(wait)
+	}
+	retries.WaitForTimers(1)
+	assert.Contains(t, f.logs.String(), "leak: a reported key could not be looked up or revoked; trying again")
 	store.down.Store(false)
-	assert.True(t, alive(t, f.svc, key))
+	retries.Add(8 * time.Second)
+	h.Wait()
+	assert.False(t, alive(t, f.svc, key), "revoked once the store was back")
+	assert.NotContains(t, f.logs.String(), "the report is lost")
 	f.noKeys(t, key)
+}
+
+// TestRevokeStoreDownGivesUp: past RetryFor, or when Close stops the
+// waits, a revocation is logged as lost, without its key.
+func TestRevokeStoreDownGivesUp(t *testing.T) {
+	for _, closed := range []bool{false, true} {
+		store := &outage{Store: memstore.New()}
+		f := newFixture(t, apitoken.Config{Store: store})
+		retries := apitokentest.NewClock()
+		h, srv := revokeServer(t, f, leak.RevokeConfig{Clock: retries, RetryFor: 3 * time.Second})
+		_, key := f.mint(t, "a")
+		store.down.Store(true)
+		status, _, _ := post(t, srv.URL, []byte(key), nil)
+		require.Equal(t, http.StatusAccepted, status)
+		retries.WaitForTimers(1)
+		if closed {
+			h.Close()
+		} else {
+			retries.Add(time.Second)
+			retries.WaitForTimers(1)
+			retries.Add(2 * time.Second) // 3 s waited; the next wait, 4 s, is past RetryFor
+			h.Wait()
+		}
+		assert.Contains(t, f.logs.String(), "the report is lost", "closed %v", closed)
+		store.down.Store(false)
+		assert.True(t, alive(t, f.svc, key), "closed %v", closed)
+		f.noKeys(t, key)
+	}
 }

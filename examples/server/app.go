@@ -299,7 +299,7 @@ func (a *app) drain(draining *atomic.Bool, errc <-chan error) error {
 // close writes recorded token use and closes the database.
 func (a *app) close(ctx context.Context) error {
 	if a.leaks != nil {
-		a.leaks.Wait()
+		a.leaks.Close()
 	}
 	err := a.svc.Close(ctx)
 	if err != nil {
