@@ -35,7 +35,10 @@
 //     (also unique) and prev_valid_until hold the previous key during a
 //     graceful regeneration. key_hint is Token.KeyHint, the key's prefix
 //     and last 4 characters. lifespan_ms is NULL for unlimited, as in
-//     Strapi.
+//     Strapi. kind is Token.Kind, "content-api" or "admin" as in Strapi's
+//     column (a CHECK allows no other; tokens from before migration 0008
+//     are content-API tokens), and owner is Token.Owner, NULL for none, at
+//     most 255 bytes: Create writes them and nothing changes them.
 //   - <prefix>permissions: (token_id, action), the primary key, with a
 //     foreign key to the token that cascades on delete.
 //   - <prefix>changes: the change log behind WatchChanges, one row per

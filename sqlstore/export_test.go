@@ -24,3 +24,11 @@ const GapTimeout = gapTimeout
 // SetPollTimeout replaces the bound on one read of the change log; call it
 // before WatchChanges.
 func (s *Store) SetPollTimeout(d time.Duration) { s.feed.pollTimeout = d }
+
+// MigrateTo applies the migrations up to version last only, making the
+// schema of an older release for the upgrade tests.
+func (s *Store) MigrateTo(ctx context.Context, last int) error { return s.migrateTo(ctx, last) }
+
+// TimeArg exposes how the store writes a time, for the tests that write
+// rows by SQL as an older release did.
+func TimeArg(d Dialect, t time.Time) any { return arg(d, t) }

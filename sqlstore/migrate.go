@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -121,11 +122,16 @@ func splitStatements(file string) ([]string, error) {
 // commits DDL statement by statement, so there the lock is what keeps
 // instances apart, and the statements are written to be safe to run again
 // if a migration is cut short.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error { return s.migrateTo(ctx, math.MaxInt) }
+
+// migrateTo is Migrate applying the versions up to last only, so that the
+// tests can make the schema of an older release and upgrade it.
+func (s *Store) migrateTo(ctx context.Context, last int) error {
 	ms, err := loadMigrations(s.dialect, s.prefix)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
+	ms = slices.DeleteFunc(ms, func(m migration) bool { return m.version > last })
 	// A new SQLite connection runs the DSN's pragmas, and the first switch
 	// of a file to WAL fails at once with SQLITE_BUSY, without waiting for
 	// busy_timeout, while other instances open the same file.

@@ -26,12 +26,13 @@ type queries struct {
 	pruneRates  string
 }
 
-// tokenColumns are the columns scanToken reads, in order, followed by the
-// previous key's deadline when the row was found by the previous key, and a
-// permission. The second prev_valid_until is Token.PreviousKeyExpiresAt.
+// tokenColumns are the columns reader.token reads, in order, followed by
+// the previous key's deadline when the row was found by the previous key,
+// and a permission. The prev_valid_until among them is
+// Token.PreviousKeyExpiresAt.
 const tokenColumns = `t.id, t.name, t.description, t.type, t.lifespan_ms, t.expires_at, t.last_used_at,
 	t.created_at, t.updated_at, t.encrypted_key, t.salt_id, t.key_hint, t.prev_valid_until, t.policy,
-	t.quota_limit, t.quota_remaining, t.quota_refilled_at`
+	t.quota_limit, t.quota_remaining, t.quota_refilled_at, t.kind, t.owner`
 
 func buildQueries(d Dialect, prefix string) queries {
 	r := strings.NewReplacer("{{tokens}}", prefix+"tokens", "{{permissions}}", prefix+"permissions", "{{notices}}", prefix+"notices",
@@ -50,8 +51,9 @@ func buildQueries(d Dialect, prefix string) queries {
 		getByID: q(`SELECT ` + tokenColumns + `, NULL, p.action` + from + ` WHERE t.id = ?`),
 		list:    q(`SELECT ` + tokenColumns + `, NULL, p.action` + from + ` ORDER BY t.name, t.id`),
 		insertToken: q(`INSERT INTO {{tokens}} (id, name, description, type, key_hash, encrypted_key, salt_id,
-			lifespan_ms, expires_at, last_used_at, created_at, updated_at, key_hint, policy, quota_limit,
-			quota_remaining, quota_refilled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			lifespan_ms, expires_at, last_used_at, created_at, updated_at, key_hint, kind, owner, policy, quota_limit,
+			quota_remaining, quota_refilled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		// Neither kind nor owner: Update leaves them alone.
 		updateToken: q(`UPDATE {{tokens}} SET name = ?, description = ?, type = ?, lifespan_ms = ?, expires_at = ?,
 			updated_at = ?, policy = ?, quota_limit = ?, quota_remaining = ?, quota_refilled_at = ? WHERE id = ?`),
 		lockToken:   lockToken(d, q),

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/go-apitoken/apitoken"
@@ -178,12 +179,15 @@ type reader struct {
 func newReader(d Dialect) *reader {
 	r := &reader{dialect: d}
 	r.short = []any{&r.id}
-	for range 16 { // the other token columns
+	for range otherColumns {
 		r.short = append(r.short, skip{})
 	}
 	r.short = append(r.short, skip{}, &r.action) // the previous key's deadline, the permission
 	return r
 }
+
+// otherColumns counts the columns of tokenColumns after the id.
+var otherColumns = strings.Count(tokenColumns, ",")
 
 // read reads the current row. It returns cur with the row's permission
 // added when the row belongs to cur, or else a new token with it.
@@ -208,9 +212,10 @@ func (r *reader) read(rows *sql.Rows, cur *apitoken.Token) (*apitoken.Token, err
 // the row was found by one, caps the token's expiry.
 func (r *reader) token(rows *sql.Rows) (*apitoken.Token, error) {
 	var (
-		t        apitoken.Token
-		typ      string
-		lifespan sql.NullInt64
+		t         apitoken.Token
+		typ, kind string
+		owner     sql.NullString
+		lifespan  sql.NullInt64
 	)
 	d := r.dialect
 	expires, used, created, updated, prevUntil := dbTime{dialect: d}, dbTime{dialect: d}, dbTime{dialect: d}, dbTime{dialect: d}, dbTime{dialect: d}
@@ -218,7 +223,7 @@ func (r *reader) token(rows *sql.Rows) (*apitoken.Token, error) {
 	p := policyCols{refilledAt: dbTime{dialect: d}}
 	err := rows.Scan(&t.ID, &t.Name, &t.Description, &typ, &lifespan, &expires, &used, &created, &updated,
 		&t.EncryptedKey, &t.SaltID, &t.KeyHint, &prevKey, &p.policy, &p.limit, &p.remaining, &p.refilledAt,
-		&prevUntil, skip{})
+		&kind, &owner, &prevUntil, skip{})
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +231,7 @@ func (r *reader) token(rows *sql.Rows) (*apitoken.Token, error) {
 		return nil, err
 	}
 	t.Type = apitoken.Type(typ)
+	t.Kind, t.Owner = apitoken.Kind(kind), owner.String
 	t.Lifespan = sqlq.Lifespan(lifespan)
 	t.ExpiresAt, t.LastUsedAt = expires.ptr(), used.ptr()
 	t.CreatedAt, t.UpdatedAt = created.t, updated.t

@@ -16,7 +16,10 @@ import (
 // written in one transaction, so no reader ever sees one without the other,
 // even if the process dies half-way. It returns apitoken.ErrNameTaken when
 // the unique name index refuses the name, which makes exactly one of several
-// concurrent creates with one name succeed.
+// concurrent creates with one name succeed. A token without a kind is
+// written as a content-API token; one of a kind the store does not know, or
+// with an owner longer than 255 bytes, is refused before anything is
+// written.
 func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Hash) (err error) {
 	d := s.dialect
 	defer s.wrote(t.ID, &err)
@@ -24,10 +27,14 @@ func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Has
 	if err != nil {
 		return fmt.Errorf("sqlstore: create: %w", err)
 	}
+	kind, owner, err := kindArgs(t)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create: %w", err)
+	}
 	return s.inTx(ctx, "create", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q.insertToken, append([]any{t.ID, t.Name, t.Description, string(t.Type), hash.Hex(),
 			t.EncryptedKey, t.SaltID, sqlq.LifespanArg(t.Lifespan), argPtr(d, t.ExpiresAt), argPtr(d, t.LastUsedAt),
-			arg(d, t.CreatedAt), arg(d, t.UpdatedAt), t.KeyHint}, policy...)...)
+			arg(d, t.CreatedAt), arg(d, t.UpdatedAt), t.KeyHint, kind, owner}, policy...)...)
 		if err != nil {
 			return err
 		}
@@ -35,11 +42,37 @@ func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Has
 	})
 }
 
+// maxOwnerLen is the most bytes of Token.Owner the owner column holds on
+// every engine (VARCHAR(255) counts characters, SQLite TEXT nothing).
+const maxOwnerLen = 255
+
+// kindArgs returns the kind and owner columns of a new token: an empty kind
+// is written as apitoken.KindContentAPI, as it reads, and an empty owner as
+// NULL. A kind the store does not know, or an owner too long for the
+// column, is refused rather than changed.
+func kindArgs(t *apitoken.Token) (kind string, owner any, err error) {
+	switch t.Kind {
+	case "":
+		kind = string(apitoken.KindContentAPI)
+	case apitoken.KindContentAPI, apitoken.KindAdmin:
+		kind = string(t.Kind)
+	default:
+		return "", nil, fmt.Errorf("token kind %.20q is neither %q nor %q", t.Kind, apitoken.KindContentAPI, apitoken.KindAdmin)
+	}
+	if len(t.Owner) > maxOwnerLen {
+		return "", nil, fmt.Errorf("token owner is %d bytes, more than the %d the store keeps", len(t.Owner), maxOwnerLen)
+	}
+	if t.Owner != "" {
+		owner = t.Owner
+	}
+	return kind, owner, nil
+}
+
 // Update implements apitoken.Store in one transaction that first locks the
 // token's row (on SQLite, the database's write lock), then reads the token,
 // so that no other write comes between the read and this one. The row and
-// the permissions are then replaced. It returns apitoken.ErrNotFound or
-// apitoken.ErrNameTaken.
+// the permissions are then replaced; the kind and owner are not written.
+// It returns apitoken.ErrNotFound or apitoken.ErrNameTaken.
 func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Token) error) (*apitoken.Token, error) {
 	d := s.dialect
 	var t *apitoken.Token
@@ -111,6 +144,7 @@ func (s *Store) lock(ctx context.Context, tx *sql.Tx, id string) error {
 func keepStored(t, old *apitoken.Token) {
 	t.ID, t.CreatedAt, t.LastUsedAt, t.EncryptedKey, t.SaltID = old.ID, old.CreatedAt, old.LastUsedAt, old.EncryptedKey, old.SaltID
 	t.KeyHint, t.PreviousKeyExpiresAt = old.KeyHint, old.PreviousKeyExpiresAt
+	t.Kind, t.Owner = old.Kind, old.Owner
 	t.UpdatedAt = t.UpdatedAt.UTC()
 	if t.ExpiresAt != nil {
 		e := t.ExpiresAt.UTC()

@@ -38,6 +38,13 @@ const (
 	NoPolicy
 	// NoKeyHint: the store does not keep Token.KeyHint (it reads as "").
 	NoKeyHint
+	// NoKind: the store keeps content-API tokens only (Token.Kind reads
+	// as KindContentAPI), and refuses an admin token with an error
+	// matching errors.ErrUnsupported.
+	NoKind
+	// NumericOwner: the store keeps as Token.Owner only the decimal ids
+	// of administrators (strapistore: Strapi's admin user ids).
+	NumericOwner
 )
 
 // limits are the Limits a store was run with.
@@ -574,31 +581,45 @@ func testKeyHint(t *testing.T, s apitoken.Store, l limits) {
 
 // testKindOwner: an admin token's kind and owner are kept by Create, found
 // by every read, and left alone by Update, SetKey and MoveKey; a
-// content-API token reads as KindContentAPI without an owner.
+// content-API token reads as KindContentAPI without an owner. A store
+// with NoKind refuses the admin token, writing nothing of it.
 func testKindOwner(t *testing.T, s apitoken.Store, l limits) {
 	ctx := context.Background()
+	owner := "alice@example.com"
+	if l.has(NumericOwner) {
+		owner = "42"
+	}
 	admin := newToken("admin", apitoken.Custom, "admin::api-tokens.read")
-	admin.Kind, admin.Owner = apitoken.KindAdmin, "alice@example.com"
-	h := create(t, s, admin)
+	admin.Kind, admin.Owner = apitoken.KindAdmin, owner
 	content := newToken("content", apitoken.ReadOnly)
 	content.Kind = apitoken.KindContentAPI
+	if l.has(NoKind) {
+		create(t, s, content)
+		assert.ErrorIs(t, s.Create(ctx, admin, newHash(t)), errors.ErrUnsupported, "a store that cannot keep admin tokens says so")
+		list, err := s.List(ctx)
+		require.NoError(t, err)
+		require.Len(t, list, 1, "nothing of the admin token was written")
+		assert.Equal(t, apitoken.KindContentAPI, list[0].Kind)
+		return
+	}
+	h := create(t, s, admin)
 	create(t, s, content)
 	check := func(what string) {
 		t.Helper()
 		got, err := s.Get(ctx, admin.ID)
 		require.NoError(t, err)
 		assert.Equal(t, apitoken.KindAdmin, got.Kind, what+": Get")
-		assert.Equal(t, "alice@example.com", got.Owner, what+": Get")
+		assert.Equal(t, owner, got.Owner, what+": Get")
 		assert.Equal(t, []string{"admin::api-tokens.read"}, got.Permissions, what+": an admin permission is kept as given")
 		byHash, err := s.GetByHash(ctx, h)
 		require.NoError(t, err)
 		assert.Equal(t, apitoken.KindAdmin, byHash.Kind, what+": GetByHash")
-		assert.Equal(t, "alice@example.com", byHash.Owner, what+": GetByHash")
+		assert.Equal(t, owner, byHash.Owner, what+": GetByHash")
 		list, err := s.List(ctx)
 		require.NoError(t, err)
 		require.Len(t, list, 2)
 		assert.Equal(t, apitoken.KindAdmin, list[0].Kind, what+": List")
-		assert.Equal(t, "alice@example.com", list[0].Owner, what+": List")
+		assert.Equal(t, owner, list[0].Owner, what+": List")
 		assert.Equal(t, apitoken.KindContentAPI, list[1].Kind, what+": List, content")
 		assert.Empty(t, list[1].Owner, what+": List, content")
 	}

@@ -73,6 +73,12 @@ func (r *ImportReport) Count(op ImportOp) int {
 // the source of truth for the tokens it made: a change made here to one of
 // them is undone by the next import, and last use stays as recorded here.
 //
+// Admin tokens are copied with their kind and owner (Strapi's admin user
+// id), which no update changes: a token here with Strapi's id but another
+// kind or owner is skipped (ImportSkip), and so is a token the destination
+// cannot keep (its Create returns an error matching errors.ErrUnsupported,
+// as a store without admin tokens does for one).
+//
 // A token whose name a token made here already has is skipped
 // (ImportSkip). Import stops at the first other error, having applied the
 // changes before it.
@@ -145,6 +151,10 @@ func plan(ctx context.Context, to apitoken.Store, s *apitoken.Token, hash apitok
 		c.Op = ImportAdd
 		return c, nil
 	}
+	if kindOf(cur) != kindOf(s) || cur.Owner != s.Owner {
+		c.Op, c.Reason = ImportSkip, "the token here has another kind or owner, which an update cannot change"
+		return c, nil
+	}
 	c.Fields = diff(cur, s)
 	found, err := to.GetByHash(ctx, hash)
 	switch {
@@ -181,6 +191,14 @@ func diff(cur, s *apitoken.Token) []string {
 	return fields
 }
 
+// kindOf returns t's kind, reading none as a content-API token's.
+func kindOf(t *apitoken.Token) apitoken.Kind {
+	if t.Kind == "" {
+		return apitoken.KindContentAPI
+	}
+	return t.Kind
+}
+
 func sameTime(a, b *time.Time) bool {
 	if a == nil || b == nil {
 		return a == b
@@ -208,8 +226,12 @@ func apply(ctx context.Context, to apitoken.Store, c *ImportChange, s *apitoken.
 			err = to.SetKey(ctx, s.ID, apitoken.NewKey{Hash: hash, EncryptedKey: s.EncryptedKey, UpdatedAt: s.UpdatedAt})
 		}
 	}
-	if errors.Is(err, apitoken.ErrNameTaken) {
+	switch {
+	case errors.Is(err, apitoken.ErrNameTaken):
 		c.Op, c.Fields, c.Reason = ImportSkip, nil, "the name is taken here"
+		return nil
+	case c.Op == ImportAdd && errors.Is(err, errors.ErrUnsupported):
+		c.Op, c.Reason = ImportSkip, "the store here cannot keep it: "+err.Error()
 		return nil
 	}
 	if err != nil {

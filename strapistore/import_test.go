@@ -163,3 +163,49 @@ func (s *strapiDB) insertToken(t *testing.T, name, hash string) int64 {
 	}
 	return s.insertID(t, "INSERT INTO "+s.prefix+"api_tokens ("+cols+") VALUES (?"+strings.Repeat(", ?", len(args)-1)+")", args...)
 }
+
+// TestImportAdminTokens: Strapi's admin tokens are copied with their kind
+// and owner, and a second import finds them unchanged; a token here with
+// Strapi's id but another kind is skipped rather than left half-updated,
+// and so is an admin token a store without admin tokens cannot keep.
+func TestImportAdminTokens(t *testing.T) {
+	ctx := context.Background()
+	sdb := newStrapiDB(t, strapistore.SQLite, strapistore.V5)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	admin := sdb.insertID(t, "INSERT INTO "+sdb.prefix+"api_tokens (name, type, kind, owner_id, access_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		"theirs", "custom", "admin", 3, apitoken.Hash{1}.Hex(), sdb.time(now), sdb.time(now))
+	from := sdb.store(t)
+
+	to := memstore.New()
+	rep, err := strapistore.Import(ctx, from, to, strapistore.ImportOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Count(strapistore.ImportAdd))
+	got, err := to.GetByHash(ctx, apitoken.Hash{1})
+	require.NoError(t, err)
+	assert.Equal(t, apitoken.KindAdmin, got.Kind)
+	assert.Equal(t, "3", got.Owner)
+	rep, err = strapistore.Import(ctx, from, to, strapistore.ImportOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, rep.Changes)
+	assert.Equal(t, 1, rep.Unchanged)
+
+	other := memstore.New()
+	require.NoError(t, other.Create(ctx, &apitoken.Token{ID: strapistoreID(admin), Name: "theirs", Type: apitoken.Custom,
+		Kind: apitoken.KindContentAPI, Permissions: []string{}, CreatedAt: now, UpdatedAt: now}, apitoken.Hash{2}))
+	rep, err = strapistore.Import(ctx, from, other, strapistore.ImportOptions{})
+	require.NoError(t, err)
+	require.Len(t, rep.Changes, 1)
+	assert.Equal(t, strapistore.ImportSkip, rep.Changes[0].Op)
+	assert.Contains(t, rep.Changes[0].Reason, "another kind or owner")
+	got, err = other.Get(ctx, strapistoreID(admin))
+	require.NoError(t, err)
+	assert.Equal(t, apitoken.KindContentAPI, got.Kind, "left as it was")
+
+	v4 := newStrapiDB(t, strapistore.SQLite, strapistore.V4)
+	rep, err = strapistore.Import(ctx, from, v4.store(t), strapistore.ImportOptions{})
+	require.NoError(t, err)
+	require.Len(t, rep.Changes, 1)
+	assert.Equal(t, strapistore.ImportSkip, rep.Changes[0].Op)
+	assert.Contains(t, rep.Changes[0].Reason, "no kind column")
+	assert.Zero(t, v4.count(t, "api_tokens"))
+}

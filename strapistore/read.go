@@ -3,6 +3,7 @@ package strapistore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -81,13 +82,19 @@ func (s *Store) query(ctx context.Context, q querier, query string, args ...any)
 		var (
 			id                                  int64
 			name, desc, typ, key, enc, action   sql.NullString
-			lifespan                            sql.NullInt64
+			kind                                sql.NullString
+			lifespan, owner                     sql.NullInt64
 			expires, lastUsed, created, updated nullTime
 		)
-		if err := rs.Scan(&id, &name, &desc, &typ, &key, &enc, &lifespan, &expires, &lastUsed, &created, &updated, &action); err != nil {
+		if err := rs.Scan(&id, &name, &desc, &typ, &key, &enc, &lifespan, &expires, &lastUsed, &created, &updated,
+			&kind, &owner, &action); err != nil {
 			return nil, err
 		}
 		if len(out) == 0 || out[len(out)-1].id != id {
+			k, err := readKind(id, kind)
+			if err != nil {
+				return nil, err
+			}
 			t := &apitoken.Token{
 				ID:           formatID(id),
 				Name:         name.String,
@@ -99,6 +106,10 @@ func (s *Store) query(ctx context.Context, q querier, query string, args ...any)
 				CreatedAt:    created.Time,
 				UpdatedAt:    updated.Time,
 				EncryptedKey: enc.String,
+				Kind:         k,
+			}
+			if owner.Valid {
+				t.Owner = formatID(owner.Int64)
 			}
 			out = append(out, row{token: t, id: id, hash: key.String})
 		}
@@ -114,4 +125,19 @@ func (s *Store) query(ctx context.Context, q querier, query string, args ...any)
 		slices.Sort(r.token.Permissions)
 	}
 	return out, nil
+}
+
+// readKind returns the kind of token id as Strapi's kind column holds it:
+// NULL (a row from before the column) or "content-api" is a content-API
+// token, "admin" an admin token. The queries leave out rows of any other
+// kind; should one come through all the same, it is an error rather than
+// a token of a kind it is not.
+func readKind(id int64, kind sql.NullString) (apitoken.Kind, error) {
+	switch {
+	case !kind.Valid || kind.String == string(apitoken.KindContentAPI):
+		return apitoken.KindContentAPI, nil
+	case kind.String == string(apitoken.KindAdmin):
+		return apitoken.KindAdmin, nil
+	}
+	return "", fmt.Errorf("strapistore: token %d has kind %.20q, neither content-api nor admin", id, kind.String)
 }

@@ -3,6 +3,7 @@ package strapistore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -159,9 +160,12 @@ func (s *strapiDB) countTable(t *testing.T, table string) int {
 	return n
 }
 
-// TestAdminKindTokens checks that the admin tokens of later Strapi 5
-// releases, kept in the same table with kind "admin", are invisible to the
-// store, as they are to Strapi's content API, while their names stay taken.
+// TestAdminKindTokens checks the admin tokens of later Strapi 5 releases,
+// kept in the same table with kind "admin": the store reads them as
+// admin tokens, with the admin user in owner_id as their owner, and writes
+// them so; rows from before the kind column are content-API tokens; rows of
+// a kind the store does not know (compared exactly, whatever the
+// collation) are neither read nor written; names are unique across kinds.
 func TestAdminKindTokens(t *testing.T) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
@@ -169,35 +173,79 @@ func TestAdminKindTokens(t *testing.T) {
 			sdb := newStrapiDB(t, e.dialect, strapistore.V5)
 			hash := apitoken.Hash{9}
 			now := time.Now().UTC().Truncate(time.Millisecond)
-			admin := sdb.insertID(t, "INSERT INTO "+sdb.prefix+"api_tokens (document_id, name, description, kind, access_key, created_at, updated_at, published_at)"+
-				" VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "abcdefghijklmnopqrstuvwx", "admin token", "", "admin", hash.Hex(), sdb.time(now), sdb.time(now), sdb.time(now))
+			insert := "INSERT INTO " + sdb.prefix + "api_tokens (document_id, name, description, type, kind, owner_id, access_key, created_at, updated_at, published_at)" +
+				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			admin := sdb.insertID(t, insert, "abcdefghijklmnopqrstuvwx", "admin token", "", "custom", "admin", 3, hash.Hex(), sdb.time(now), sdb.time(now), sdb.time(now))
 			legacy := sdb.insertID(t, "INSERT INTO "+sdb.prefix+"api_tokens (name, type, access_key, created_at, updated_at)"+
 				" VALUES (?, ?, ?, ?, ?)", "before kind", "read-only", apitoken.Hash{10}.Hex(), sdb.time(now), sdb.time(now))
+			var odd []int64
+			for i, kind := range []string{"ADMIN", "admin ", "something-else"} {
+				odd = append(odd, sdb.insertID(t, insert, "oddkinddocumentid0000000", "odd "+kind, "", "full-access", kind, nil,
+					apitoken.Hash{20 + byte(i)}.Hex(), sdb.time(now), sdb.time(now), sdb.time(now)))
+			}
 			store := sdb.store(t)
+			kind, owner := store.AdminTokens()
+			assert.True(t, kind)
+			assert.True(t, owner)
 
-			_, err := store.GetByHash(ctx, hash)
-			assert.ErrorIs(t, err, apitoken.ErrNotFound, "an admin token does not authenticate content-API requests")
-			_, err = store.Get(ctx, strapistoreID(admin))
-			assert.ErrorIs(t, err, apitoken.ErrNotFound)
-			assert.ErrorIs(t, store.Delete(ctx, strapistoreID(admin)), apitoken.ErrNotFound)
-			assert.ErrorIs(t, store.SetKey(ctx, strapistoreID(admin), apitoken.NewKey{Hash: apitoken.Hash{11}, UpdatedAt: now}), apitoken.ErrNotFound)
-			wrote, err := store.Touch(ctx, strapistoreID(admin), now, now)
-			assert.NoError(t, err)
-			assert.False(t, wrote)
-			got, err := store.GetByHash(ctx, apitoken.Hash{10})
+			got, err := store.GetByHash(ctx, hash)
+			require.NoError(t, err)
+			assert.Equal(t, strapistoreID(admin), got.ID)
+			assert.Equal(t, apitoken.KindAdmin, got.Kind)
+			assert.Equal(t, "3", got.Owner, "owner_id, in decimal")
+			got, err = store.GetByHash(ctx, apitoken.Hash{10})
 			require.NoError(t, err, "a row from before the kind column is a content-API token")
 			assert.Equal(t, strapistoreID(legacy), got.ID)
+			assert.Equal(t, apitoken.KindContentAPI, got.Kind)
+			assert.Empty(t, got.Owner)
+
+			for i, id := range odd {
+				_, err := store.GetByHash(ctx, apitoken.Hash{20 + byte(i)})
+				assert.ErrorIs(t, err, apitoken.ErrNotFound, "a kind the store does not know authenticates nowhere")
+				_, err = store.Get(ctx, strapistoreID(id))
+				assert.ErrorIs(t, err, apitoken.ErrNotFound)
+				assert.ErrorIs(t, store.SetKey(ctx, strapistoreID(id), apitoken.NewKey{Hash: apitoken.Hash{30}, UpdatedAt: now}), apitoken.ErrNotFound)
+				assert.ErrorIs(t, store.Delete(ctx, strapistoreID(id)), apitoken.ErrNotFound)
+				wrote, err := store.Touch(ctx, strapistoreID(id), now, now)
+				assert.NoError(t, err)
+				assert.False(t, wrote)
+			}
+			assert.Equal(t, 5, sdb.count(t, "api_tokens"), "nothing deleted")
 			list, err := store.List(ctx)
 			require.NoError(t, err)
-			require.Len(t, list, 1)
+			require.Len(t, list, 2)
 
 			err = store.Create(ctx, &apitoken.Token{ID: "new", Name: "admin token", Type: apitoken.ReadOnly, CreatedAt: now, UpdatedAt: now}, apitoken.Hash{12})
 			assert.ErrorIs(t, err, apitoken.ErrNameTaken, "names are unique across kinds, as Strapi checks them")
-			tok := &apitoken.Token{ID: "new", Name: "content", Type: apitoken.ReadOnly, CreatedAt: now, UpdatedAt: now}
-			require.NoError(t, store.Create(ctx, tok, apitoken.Hash{13}))
-			var kind string
-			require.NoError(t, sdb.db.QueryRow(sdb.rebind("SELECT kind FROM "+sdb.prefix+"api_tokens WHERE id = ?"), tok.ID).Scan(&kind))
-			assert.Equal(t, "content-api", kind)
+			err = store.Create(ctx, &apitoken.Token{ID: "new", Name: "odd ADMIN", Type: apitoken.ReadOnly, CreatedAt: now, UpdatedAt: now}, apitoken.Hash{12})
+			assert.ErrorIs(t, err, apitoken.ErrNameTaken, "also the names of tokens of a kind the store does not know")
+			content := &apitoken.Token{ID: "new", Name: "content", Type: apitoken.ReadOnly, CreatedAt: now, UpdatedAt: now}
+			require.NoError(t, store.Create(ctx, content, apitoken.Hash{13}))
+			made := &apitoken.Token{ID: "new", Name: "made admin", Type: apitoken.Custom, Kind: apitoken.KindAdmin, Owner: "12",
+				Permissions: []string{"admin::api-tokens.read"}, CreatedAt: now, UpdatedAt: now}
+			require.NoError(t, store.Create(ctx, made, apitoken.Hash{14}))
+			for id, want := range map[string]struct {
+				kind  string
+				owner sql.NullInt64
+			}{content.ID: {"content-api", sql.NullInt64{}}, made.ID: {"admin", sql.NullInt64{Int64: 12, Valid: true}}} {
+				var kind string
+				var owner sql.NullInt64
+				require.NoError(t, sdb.db.QueryRow(sdb.rebind("SELECT kind, owner_id FROM "+sdb.prefix+"api_tokens WHERE id = ?"), id).Scan(&kind, &owner))
+				assert.Equal(t, want.kind, kind, "the row as Strapi reads it")
+				assert.Equal(t, want.owner, owner)
+			}
+
+			for _, bad := range []*apitoken.Token{
+				{ID: "new", Name: "bad owner", Type: apitoken.Custom, Kind: apitoken.KindAdmin, Owner: "alice@example.com"},
+				{ID: "new", Name: "padded owner", Type: apitoken.Custom, Kind: apitoken.KindAdmin, Owner: "012"},
+				{ID: "new", Name: "bad kind", Type: apitoken.Custom, Kind: "Admin", Owner: "12"},
+			} {
+				bad.CreatedAt, bad.UpdatedAt = now, now
+				err := store.Create(ctx, bad, apitoken.Hash{15})
+				require.Error(t, err, bad.Name)
+				assert.NotErrorIs(t, err, errors.ErrUnsupported, "%s: not a limit of the schema but bad input", bad.Name)
+			}
+			assert.Equal(t, 7, sdb.count(t, "api_tokens"), "nothing written for bad input")
 
 			// A token whose type is NULL is allowed nothing, as in Strapi.
 			sdb.exec(t, "UPDATE "+sdb.prefix+"api_tokens SET type = NULL WHERE id = ?", legacy)
@@ -205,5 +253,58 @@ func TestAdminKindTokens(t *testing.T) {
 			require.NoError(t, err)
 			assert.False(t, got.Allows("api::article.article.find"))
 		})
+	}
+}
+
+// TestAdminTokenColumns checks the schemas without the columns admin
+// tokens need: without owner_id (owners read as "" and are refused with
+// ErrNoOwner), and without kind (Strapi 4, and Strapi 5 before admin
+// tokens: every token is a content-API token, and an admin token is
+// refused with ErrNoKind). Both match errors.ErrUnsupported, and nothing
+// is written.
+func TestAdminTokenColumns(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	admin := func() *apitoken.Token {
+		return &apitoken.Token{ID: "new", Name: "admin", Type: apitoken.Custom, Kind: apitoken.KindAdmin, Owner: "12",
+			Permissions: []string{"admin::api-tokens.read"}, CreatedAt: now, UpdatedAt: now}
+	}
+
+	v5 := newStrapiDB(t, strapistore.SQLite, strapistore.V5)
+	v5.exec(t, "INSERT INTO "+v5.prefix+"api_tokens (name, type, kind, owner_id, access_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		"theirs", "custom", "admin", 3, apitoken.Hash{1}.Hex(), v5.time(now), v5.time(now))
+	_, err := v5.db.Exec("ALTER TABLE " + v5.prefix + "api_tokens DROP COLUMN owner_id")
+	require.NoError(t, err)
+	store := v5.store(t)
+	kind, owner := store.AdminTokens()
+	assert.True(t, kind)
+	assert.False(t, owner)
+	got, err := store.GetByHash(ctx, apitoken.Hash{1})
+	require.NoError(t, err)
+	assert.Equal(t, apitoken.KindAdmin, got.Kind)
+	assert.Empty(t, got.Owner, "no owner_id column")
+	err = store.Create(ctx, admin(), apitoken.Hash{2})
+	assert.ErrorIs(t, err, strapistore.ErrNoOwner)
+	assert.ErrorIs(t, err, errors.ErrUnsupported)
+	assert.Equal(t, 1, v5.count(t, "api_tokens"))
+
+	for _, sdb := range []*strapiDB{newStrapiDB(t, strapistore.SQLite, strapistore.V4), v5} {
+		if sdb.version == strapistore.V5 {
+			_, err := sdb.db.Exec("ALTER TABLE " + sdb.prefix + "api_tokens DROP COLUMN kind")
+			require.NoError(t, err)
+		}
+		store := sdb.store(t)
+		kind, _ := store.AdminTokens()
+		assert.False(t, kind)
+		before := sdb.count(t, "api_tokens")
+		err := store.Create(ctx, admin(), apitoken.Hash{2})
+		assert.ErrorIs(t, err, strapistore.ErrNoKind, "v%d", sdb.version)
+		assert.ErrorIs(t, err, errors.ErrUnsupported)
+		assert.Equal(t, before, sdb.count(t, "api_tokens"), "nothing written")
+		list, err := store.List(ctx)
+		require.NoError(t, err)
+		for _, tok := range list {
+			assert.Equal(t, apitoken.KindContentAPI, tok.Kind, "without the column every token is a content-API token")
+		}
 	}
 }

@@ -12,7 +12,9 @@
 // the key hint (Token.KeyHint is always "": a key's hint cannot be derived
 // from its hash, so none is kept or shown), and the
 // encrypted key is kept only where the table has Strapi's encrypted_key
-// column. See the README for the index Strapi lacks on access_key.
+// column. Admin tokens (Token.Kind) are kept only where the table has
+// Strapi's kind column, and their owners where it has owner_id. See the
+// README for the index Strapi lacks on access_key.
 package strapistore
 
 import (
@@ -78,6 +80,17 @@ type Options struct {
 // second key. It matches errors.ErrUnsupported too.
 var ErrUnsupported = fmt.Errorf("strapistore: Strapi's schema cannot keep a previous key: %w", errors.ErrUnsupported)
 
+// ErrNoKind is returned by Create for an admin token (apitoken.KindAdmin)
+// when the tokens table has no kind column, as before Strapi 5 had admin
+// tokens: every row there is a content-API token. It matches
+// errors.ErrUnsupported too.
+var ErrNoKind = fmt.Errorf("strapistore: Strapi's schema has no kind column and cannot keep an admin token: %w", errors.ErrUnsupported)
+
+// ErrNoOwner is returned by Create for a token with an owner when the
+// tokens table has no owner_id column. It matches errors.ErrUnsupported
+// too.
+var ErrNoOwner = fmt.Errorf("strapistore: Strapi's schema has no owner_id column and cannot keep a token's owner: %w", errors.ErrUnsupported)
+
 // ErrNoPolicy is returned by Create and Update for a token with a Policy
 // (disabled, allowed addresses, rate limit, quota): Strapi's table has no
 // column for one. It matches errors.ErrUnsupported too.
@@ -92,6 +105,16 @@ var ErrNoPolicy = fmt.Errorf("strapistore: Strapi's schema cannot keep a token p
 // filled in for Strapi's sake but not used). Create, given an id that is not
 // a decimal integer (such as the UUIDs apitoken.Service makes), lets the
 // database assign one and writes it back to the Token.
+//
+// Token.Kind is read from Strapi's kind column: "admin" is an admin token,
+// NULL (rows from before the column) or "content-api" a content-API token,
+// and a row of any other kind is invisible, as it authenticates nowhere in
+// Strapi. Token.Owner is the decimal id of the Strapi admin user an admin
+// token acts for, read from an owner_id column. That column is an
+// assumption: Strapi links an admin token to its owner, and the store
+// expects the link as a column owner_id holding admin_users.id, the form
+// of the created_by_id column beside it. Without such a column owners read
+// as "" and are not kept.
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
@@ -101,6 +124,7 @@ type Store struct {
 	orderCol             string // the link table's order column, or ""
 	encrypted            bool   // the tokens table has encrypted_key
 	kind                 bool   // the tokens table has kind: content-api and admin tokens share it
+	owner                bool   // the tokens table has owner_id: the admin user an admin token acts for
 	permMeta             bool   // the permissions table has created_at and updated_at
 
 	q queries
@@ -112,8 +136,7 @@ var _ apitoken.Store = (*Store)(nil)
 // cheap query per table, that the tables exist with the columns the store
 // needs, and finds which optional columns they have: encrypted_key (Strapi
 // 5.x since 2025), kind (later Strapi 5 releases, which keep admin tokens in
-// the same table: the store sees only content-API tokens, kind NULL or
-// "content-api", as Strapi's content API does), and the link table's order
+// the same table) and owner_id (see Store), and the link table's order
 // column.
 func New(db *sql.DB, opts Options) (*Store, error) {
 	if db == nil {
@@ -187,7 +210,7 @@ func (s *Store) inspect(ctx context.Context) error {
 		switch table {
 		case s.tokens:
 			s.encrypted = cols["encrypted_key"]
-			s.kind = cols["kind"]
+			s.kind, s.owner = cols["kind"], cols["owner_id"]
 		case s.perms:
 			s.permMeta = cols["created_at"] && cols["updated_at"]
 		case s.links:
@@ -218,6 +241,12 @@ func (s *Store) columns(ctx context.Context, table string) (map[string]bool, err
 	}
 	return cols, rows.Err()
 }
+
+// AdminTokens reports whether the tokens table has Strapi's kind column, so
+// that admin tokens are kept, and an owner_id column, so that their owners
+// are. Without the first, Create refuses admin tokens (ErrNoKind); without
+// the second, tokens with an owner (ErrNoOwner).
+func (s *Store) AdminTokens() (kind, owner bool) { return s.kind, s.owner }
 
 // EncryptedKeys reports whether the tokens table has Strapi's encrypted_key
 // column, so that Token.EncryptedKey is kept. Without it, Create and SetKey

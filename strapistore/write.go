@@ -19,13 +19,20 @@ import (
 // decimal integer, the database assigns the id and Create sets t.ID to it;
 // otherwise the row gets that id. Token.SaltID is not kept (Strapi has no
 // column for it), nor EncryptedKey where the table lacks encrypted_key; a
-// token with a Policy is refused with ErrNoPolicy.
+// token with a Policy is refused with ErrNoPolicy, an admin token where the
+// table has no kind column with ErrNoKind, and a token with an owner where
+// it has no owner_id column with ErrNoOwner. An owner must be the decimal
+// id of a Strapi admin user.
 func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Hash) error {
 	if !t.Policy.IsZero() {
 		return ErrNoPolicy
 	}
+	kind, owner, err := s.kindArgs(t)
+	if err != nil {
+		return err
+	}
 	id, explicit := parseID(t.ID)
-	err := s.inTx(ctx, s.nameLock(t.Name), func(q querier) error {
+	err = s.inTx(ctx, s.nameLock(t.Name), func(q querier) error {
 		if err := s.checkName(ctx, q, t.Name, 0); err != nil {
 			return err
 		}
@@ -40,7 +47,10 @@ func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Has
 			args = append(args, newDocumentID(), s.timeValue(t.CreatedAt))
 		}
 		if s.kind {
-			cols, args = append(cols, "kind"), append(args, "content-api")
+			cols, args = append(cols, "kind"), append(args, kind)
+		}
+		if s.owner {
+			cols, args = append(cols, "owner_id"), append(args, owner)
 		}
 		if explicit {
 			cols, args = append(cols, "id"), append(args, id)
@@ -62,6 +72,35 @@ func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Has
 	}
 	t.ID = formatID(id)
 	return nil
+}
+
+// kindArgs returns the kind and owner_id columns of a new token, as far as
+// the table has them: Strapi's "content-api" for a token without a kind,
+// and NULL for one without an owner. It refuses what the table cannot
+// keep, and a kind or an owner it cannot hold, before anything is written.
+func (s *Store) kindArgs(t *apitoken.Token) (kind string, owner any, err error) {
+	switch t.Kind {
+	case "", apitoken.KindContentAPI:
+		kind = string(apitoken.KindContentAPI)
+	case apitoken.KindAdmin:
+		if !s.kind {
+			return "", nil, ErrNoKind
+		}
+		kind = string(apitoken.KindAdmin)
+	default:
+		return "", nil, fmt.Errorf("strapistore: create: token kind %.20q is neither %q nor %q", t.Kind, apitoken.KindContentAPI, apitoken.KindAdmin)
+	}
+	if t.Owner == "" {
+		return kind, nil, nil
+	}
+	if !s.owner {
+		return "", nil, ErrNoOwner
+	}
+	n, ok := parseID(t.Owner)
+	if !ok {
+		return "", nil, fmt.Errorf("strapistore: create: token owner %.40q is not the decimal id of a Strapi admin user", t.Owner)
+	}
+	return kind, n, nil
 }
 
 // bumpSequence moves the id sequence of the tokens table past id, which was
@@ -178,6 +217,7 @@ func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Tok
 				return refused
 			}
 			t.ID, t.CreatedAt, t.LastUsedAt, t.EncryptedKey, t.SaltID = old.ID, old.CreatedAt, old.LastUsedAt, old.EncryptedKey, old.SaltID
+			t.Kind, t.Owner = old.Kind, old.Owner
 			if t.Name != old.Name && t.Name != locked && s.dialect != SQLite {
 				locked = t.Name
 				return errRelock

@@ -13,8 +13,10 @@ import (
 // column for column as Strapi's database layer makes them (see
 // strapistore/README.md's sources): three tables, the link table's foreign keys with ON
 // DELETE CASCADE and unique pair index, and for v5 the documents index. The
-// v5 tables are the newest: with encrypted_key and kind (admin tokens share
-// the table); v4 has neither.
+// v5 tables are the newest: with encrypted_key, kind (admin tokens share
+// the table) and owner_id (the admin user an admin token acts for, in the
+// form strapistore assumes: a column like created_by_id); v4 has none of
+// them.
 // The created_by_id / updated_by_id foreign keys to admin_users are left out:
 // there is no admin_users table here, and the store does not touch them.
 func DDL(d sqlstore.Dialect, v5 bool, prefix string) []string {
@@ -48,7 +50,7 @@ func DDL(d sqlstore.Dialect, v5 bool, prefix string) []string {
 		return ""
 	}
 	tokens := table("api_tokens", "id pk", only5("document_id str"), "name str", "description str", "type str", "access_key str",
-		only5("encrypted_key text"), only5("kind str"), "last_used_at time", "expires_at time", "lifespan bigint", "created_at time", "updated_at time",
+		only5("encrypted_key text"), only5("kind str"), only5("owner_id int"), "last_used_at time", "expires_at time", "lifespan bigint", "created_at time", "updated_at time",
 		only5("published_at time"), "created_by_id int", "updated_by_id int", only5("locale str"))
 	perms := table("api_token_permissions", "id pk", only5("document_id str"), "action str", "created_at time", "updated_at time",
 		only5("published_at time"), "created_by_id int", "updated_by_id int", only5("locale str"))

@@ -1,0 +1,16 @@
+-- Token.Kind and Token.Owner: admin tokens share the table with content-API
+-- tokens, as in Strapi, whose column kind is also 'content-api' or 'admin'.
+-- Tokens made before this version become content-API tokens. A CHECK keeps
+-- out any other kind, which a reader could take for a content-API token:
+-- whoever writes the row, the store fails closed. owner is the id of the
+-- administrator an admin token acts for, NULL for content-API tokens.
+-- Both are written by Create alone (Update, SetKey and MoveKey leave them),
+-- so a token's insert, which the triggers of 0002 log, is the only change
+-- of them: the triggers need no new column.
+-- owner compares bytewise, as names do. One ALTER, which MySQL applies
+-- atomically (MySQL 8 has no ADD COLUMN IF NOT EXISTS); MySQL enforces
+-- CHECK since 8.0.16, MariaDB since 10.2.
+ALTER TABLE {{prefix}}tokens
+    ADD COLUMN kind VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT 'content-api',
+    ADD COLUMN owner VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+    ADD CONSTRAINT {{prefix}}tokens_kind_ck CHECK (kind IN ('content-api', 'admin'));
