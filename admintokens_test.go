@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -389,4 +390,24 @@ func TestAdminTokenWithoutOwner(t *testing.T) {
 	assert.ErrorContains(t, err, "owner is a required field")
 	_, err = svc.Delete(ctx, "orphan")
 	assert.NoError(t, err)
+}
+
+// TestAdminTokenOddKind: a token of a kind the library does not know (a
+// row another program wrote) opens neither API.
+func TestAdminTokenOddKind(t *testing.T) {
+	t.Parallel()
+	svc, _ := newAdminService(t, apitoken.Config{})
+	srv := adminServer(t, svc)
+	h, err := apitoken.NewHasher(testSalt)
+	require.NoError(t, err)
+	for i, kind := range []apitoken.Kind{"Admin", "admin ", "root", "content-API"} {
+		tok := &apitoken.Token{ID: fmt.Sprint("odd", i), Name: fmt.Sprint("odd ", i), Type: apitoken.FullAccess, Kind: kind, Owner: "alice",
+			CreatedAt: svc.Now(), UpdatedAt: svc.Now()}
+		key := fmt.Sprintf("%0256x", i+1)
+		require.NoError(t, svc.Store().Create(context.Background(), tok, h.Sum(key)))
+		for _, path := range []string{"/api/articles", "/admin/me"} {
+			status, _ := call(t, srv, "GET", path, key)
+			assert.Equal(t, http.StatusUnauthorized, status, "kind %q on %s", kind, path)
+		}
+	}
 }
