@@ -4,7 +4,14 @@
 // Strapi database in place (-strapi v4|v5), without writing to it, and
 // imports Strapi's tokens (import-strapi), again whenever they change.
 //
+// It makes admin tokens too (create --kind admin --owner ID), for the
+// server's admin routes. Knowing no administrators, it grants them
+// permissions within those --owner-permissions says the owner holds, by
+// default every permission of the admin API; the server allows only those
+// the owner really holds, on every use.
+//
 //	go run ./cmd/apitoken create --name ci --type custom --permission api::article.article.find --duration 30d
+//	go run ./cmd/apitoken create --name ops --kind admin --owner 1 --permission admin::api-tokens.read
 //	go run ./cmd/apitoken verify --key - --action api::article.article.find < key.txt
 //	API_TOKEN_SALT=… go run ./cmd/apitoken import-strapi --from strapi/.tmp/data.db
 //

@@ -41,11 +41,11 @@ Strapi database in place (-strapi).
 
 Commands:
   create        --name NAME [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
-                [restrictions]
-  list          [--expiring D | --idle D]   (e.g. --expiring 7d: those to renew)
+                [restrictions] [--kind admin --owner ID [--owner-permissions P,P...]]
+  list          [--expiring D | --idle D] [--kind content-api|admin]   (e.g. --expiring 7d: those to renew)
   show          ID|NAME
   update        ID|NAME [--name NAME] [--description TEXT] [--type TYPE] [--duration D] [--permission ACTION]...
-                [restrictions]
+                [restrictions] [--owner-permissions P,P...]
   regenerate    ID|NAME
   delete        ID|NAME
   revoke-idle   --idle D [--dry-run]   deletes the tokens unused for D (e.g. 365d)
@@ -79,6 +79,15 @@ shell history:  apitoken verify --key - < key.txt
 
 TYPE is read-only (default), full-access or custom; D is 7d, 30d, 90d or
 unlimited (default); ACTION is e.g. api::article.article.find.
+
+Admin tokens (--kind admin; the default is content-api) open the server's
+admin routes only, for the administrator --owner (their id as the server
+names them), with admin permissions (--permission admin::api-tokens.read).
+This command knows no administrators: it grants within the permissions
+--owner-permissions says the owner holds, by default every permission of
+the admin API. The server allows only those the owner really holds, asking
+on every use, and refuses the token of an owner it does not know. A token's
+kind and owner never change; verify checks content-API keys only.
 `
 
 // getenv reads the environment; tests replace it.
@@ -183,7 +192,8 @@ type command struct {
 	json, hexKeys  bool
 	strapi         string // -strapi: "", or the version of the Strapi database -db names
 	strapiPrefix   string
-	salt           string // set by open
+	salt           string   // set by open
+	ownerPerms     permList // --owner-permissions; nil: not given
 	args           []string
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -257,9 +267,11 @@ func (c *command) service(ctx context.Context, store apitoken.Store, target dbop
 		keyFormat = apitoken.HexKeys
 	}
 	// A command gives no expiry events: the servers do, and a notice
-	// claimed here would be one they never give.
+	// claimed here would be one they never give. It knows no
+	// administrators: an admin token's owner holds what the operator says
+	// (see ownerPermissions).
 	return apitoken.New(apitoken.Config{Store: store, Salt: salt, PreviousSalts: saltfile.Previous(getenv),
-		KeyFormat: keyFormat, Logger: log, AnyAction: true, ExpiryWarning: -1})
+		KeyFormat: keyFormat, Logger: log, AnyAction: true, ExpiryWarning: -1, OwnerPermissions: c.ownerPermissions})
 }
 
 // parseInterspersed parses flags that may come before or after positional

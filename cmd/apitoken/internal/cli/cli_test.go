@@ -304,6 +304,12 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	assert.Contains(t, runOK(t, "-h"), "verify --key - < key.txt", "-h")
 	assert.Contains(t, runOK(t, "create", "-h"), "-permission", "create -h")
+	for _, flag := range []string{"-kind", "-owner ", "-owner-permissions"} {
+		assert.Contains(t, runOK(t, "create", "-h"), flag, "create -h")
+	}
+	assert.Contains(t, runOK(t, "update", "-h"), "-owner-permissions", "update -h")
+	assert.Contains(t, runOK(t, "list", "-h"), "-kind", "list -h")
+	assert.Contains(t, runOK(t, "-h"), "every permission of\nthe admin API", "-h says the default ceiling")
 }
 
 func TestDatabaseAndSalt(t *testing.T) {

@@ -15,11 +15,11 @@ import (
 )
 
 var commands = map[string]commandSpec{
-	"create":        {"Creates a token and prints its key, once.", 0, setupCreate},
-	"list":          {"Lists the tokens, sorted by name; --expiring 7d those that expire within 7 days, --idle 90d those unused for 90 days.", 0, setupList},
+	"create":        {"Creates a token and prints its key, once; with --kind admin --owner ID, an admin token acting for that administrator.", 0, setupCreate},
+	"list":          {"Lists the tokens, sorted by name; --expiring 7d those that expire within 7 days, --idle 90d those unused for 90 days, --kind admin the admin tokens.", 0, setupList},
 	"revoke-idle":   {"Deletes the tokens unused for --idle (e.g. 365d), listing them; with --dry-run only lists them.", 0, setupRevokeIdle},
 	"show":          {"Shows one token.", 1, setupShow},
-	"update":        {"Changes a token's name, description, type, lifespan or permissions.", 1, setupUpdate},
+	"update":        {"Changes a token's name, description, type, lifespan or permissions (an admin token's within --owner-permissions); never its kind or owner.", 1, setupUpdate},
 	"regenerate":    {"Gives a token a new key, which it prints once; the old key stops working (on a running server, within its change feed's poll).", 1, setupRegenerate},
 	"delete":        {"Deletes a token; its key stops working (on a running server, within its change feed's poll).", 1, setupDelete},
 	"verify":        {"Exits 0 when the key is valid (and allowed --action), 1 when it is not.", 0, setupVerify},
@@ -39,9 +39,10 @@ type tokenFlags struct {
 func (f *tokenFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&f.name, "name", "", "the token's name, unique, at most 100 characters")
 	fs.StringVar(&f.description, "description", "", "what the token is for")
-	fs.StringVar(&f.typ, "type", "", "read-only, full-access or custom")
+	fs.StringVar(&f.typ, "type", "", "read-only, full-access or custom (admin tokens: custom, their default)")
 	fs.StringVar(&f.duration, "duration", "", "lifespan: 7d, 30d, 90d or unlimited")
-	fs.Var(&f.permissions, "permission", "an action a custom token may perform, e.g. api::article.article.find (repeatable)")
+	fs.Var(&f.permissions, "permission", "an action a custom token may perform, e.g. api::article.article.find, "+
+		"or an admin token's admin permission, e.g. admin::api-tokens.read (repeatable)")
 }
 
 // lifespan parses --duration. A value that is not one of the lifespans the
@@ -66,8 +67,11 @@ func (f *tokenFlags) tokenType() (apitoken.Type, error) {
 func setupCreate(c *command) func(context.Context) error {
 	var f tokenFlags
 	var pf policyFlags
+	var kf kindFlags
 	f.declare(c.flags)
 	pf.declare(c.flags)
+	kf.declare(c.flags)
+	c.declareOwnerPermissions()
 	quiet := c.flags.Bool("quiet", false, "print only the key")
 	return func(ctx context.Context) error {
 		if strings.TrimSpace(f.name) == "" {
@@ -77,12 +81,21 @@ func setupCreate(c *command) func(context.Context) error {
 		if err != nil {
 			return err
 		}
+		kind, owner, err := kf.params(c)
+		if err != nil {
+			return err
+		}
+		if kind == apitoken.KindAdmin {
+			if err := c.checkAdmin(f.permissions); err != nil {
+				return err
+			}
+		}
 		policy, _, err := pf.params(c.flags)
 		if err != nil {
 			return err
 		}
 		p := apitoken.CreateParams{Name: f.name, Description: f.description, Type: typ, Permissions: f.permissions,
-			PolicyParams: policy}
+			PolicyParams: policy, Kind: kind, Owner: owner}
 		if f.duration != "" {
 			d, err := f.lifespan()
 			if err != nil {
@@ -97,7 +110,12 @@ func setupCreate(c *command) func(context.Context) error {
 		defer done()
 		t, key, err := svc.Create(ctx, p)
 		if err != nil {
-			return err
+			return ceilingHint(err)
+		}
+		if kind == apitoken.KindAdmin {
+			if err := keptKind(ctx, svc, t); err != nil {
+				return err
+			}
 		}
 		return c.printKey(t, key, *quiet, "Created")
 	}
@@ -124,9 +142,13 @@ func setupList(c *command) func(context.Context) error {
 	var expiring, idle days
 	c.flags.Var(&expiring, "expiring", "only the tokens that expire within this time, e.g. 7d")
 	c.flags.Var(&idle, "idle", "only the tokens not used for this time (never used: since created), e.g. 90d")
+	kind := c.flags.String("kind", "", "only the tokens of this kind: content-api or admin")
 	return func(ctx context.Context) error {
 		if expiring.d > 0 && idle.d > 0 {
 			return usageErr{errors.New("--expiring and --idle cannot be combined")}
+		}
+		if *kind != "" && !apitoken.Kind(*kind).Valid() {
+			return usageErr{errors.New("--kind: want content-api or admin")}
 		}
 		svc, done, err := c.open(ctx, true)
 		if err != nil {
@@ -145,10 +167,14 @@ func setupList(c *command) func(context.Context) error {
 		if err != nil {
 			return err
 		}
+		if *kind != "" {
+			list = slices.DeleteFunc(list, func(t *apitoken.Token) bool { return kindOf(t) != apitoken.Kind(*kind) })
+		}
 		if c.json {
 			if list == nil {
 				list = []*apitoken.Token{}
 			}
+			withKind(list...)
 			return writeJSON(c.stdout, list)
 		}
 		printTable(c.stdout, list)
@@ -182,6 +208,7 @@ func setupUpdate(c *command) func(context.Context) error {
 	var pf policyFlags
 	f.declare(c.flags)
 	pf.declare(c.flags)
+	c.declareOwnerPermissions()
 	return func(ctx context.Context) error {
 		var p apitoken.UpdateParams
 		policy, changed, err := pf.params(c.flags)
@@ -215,8 +242,16 @@ func setupUpdate(c *command) func(context.Context) error {
 			return usageErr{errors.New("nothing to change: give --name, --description, --type, --duration, --permission, or a restriction (--disable, --enable, --allow-ip, --allow-any-ip, --rate-limit, --quota)")}
 		}
 		return c.onToken(ctx, func(svc *apitoken.Service, t *apitoken.Token) error {
+			switch {
+			case t.Kind == apitoken.KindAdmin:
+				if err := c.checkAdmin(p.Permissions); err != nil {
+					return err
+				}
+			case c.ownerPerms != nil:
+				return usageErr{errors.New("--owner-permissions is for admin tokens; this is a content-API token")}
+			}
 			if t, err = svc.Update(ctx, t.ID, p); err != nil {
-				return err
+				return ceilingHint(err)
 			}
 			return c.printToken(t)
 		})
@@ -244,6 +279,7 @@ func setupDelete(c *command) func(context.Context) error {
 				return err
 			}
 			if c.json {
+				withKind(t)
 				return writeJSON(c.stdout, t)
 			}
 			fmt.Fprintf(c.stdout, "Deleted token %q (%s).\n", clean(t.Name), t.ID)
@@ -275,6 +311,7 @@ func setupRevokeIdle(c *command) func(context.Context) error {
 			if list == nil {
 				list = []*apitoken.Token{}
 			}
+			withKind(list...)
 			if werr := writeJSON(c.stdout, list); werr != nil {
 				return werr
 			}
@@ -320,6 +357,11 @@ func setupVerify(c *command) func(context.Context) error {
 		switch {
 		case errors.Is(err, apitoken.ErrInvalidKey):
 			reason, t = "no token has this key", nil
+			if a, lerr := svc.Lookup(ctx, k); lerr == nil && a.Kind == apitoken.KindAdmin {
+				// Not a content-API key: say so, rather than that
+				// the key is unknown, without vouching for it.
+				reason = "this is an admin token's key, for admin routes only: verify checks content-API keys"
+			}
 		case errors.Is(err, apitoken.ErrExpired):
 			reason = "the token expired at " + t.ExpiresAt.Local().Format(timeLayout)
 		case err != nil:
@@ -331,6 +373,7 @@ func setupVerify(c *command) func(context.Context) error {
 			reason = keyLike.ReplaceAllString(fmt.Sprintf("a %s token may not perform %s", t.Type, *action), "[hidden]")
 		}
 		if c.json {
+			withKind(t)
 			if err := writeJSON(c.stdout, verdict{Valid: reason == "", Reason: reason, Token: t}); err != nil {
 				return err
 			}

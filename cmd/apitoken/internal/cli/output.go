@@ -22,6 +22,7 @@ func (c *command) printKey(t *apitoken.Token, key string, quiet bool, verb strin
 		_, err := fmt.Fprintln(c.stdout, key)
 		return err
 	case c.json:
+		withKind(t)
 		return writeJSON(c.stdout, struct {
 			*apitoken.Token
 			AccessKey string `json:"accessKey"`
@@ -35,6 +36,7 @@ func (c *command) printKey(t *apitoken.Token, key string, quiet bool, verb strin
 
 func (c *command) printToken(t *apitoken.Token) error {
 	if c.json {
+		withKind(t)
 		return writeJSON(c.stdout, t)
 	}
 	printFields(c.stdout, t)
@@ -52,6 +54,8 @@ func printFields(w io.Writer, t *apitoken.Token) {
 		{"name", clean(t.Name)},
 		{"description", clean(t.Description)},
 		{"type", string(t.Type)},
+		{"kind", string(kindOf(t))},
+		{"owner", owner(t, 0)},
 		{"key", hint(t)},
 		{"lifespan", t.Lifespan.String()},
 		{"expires", when(t.ExpiresAt, "never")},
@@ -72,11 +76,24 @@ func printTable(w io.Writer, list []*apitoken.Token) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tTYPE\tKEY\tEXPIRES\tLAST USED")
+	fmt.Fprintln(tw, "ID\tNAME\tTYPE\tKIND\tOWNER\tKEY\tEXPIRES\tLAST USED")
 	for _, t := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, clean(truncate(t.Name, 40)), t.Type, hint(t), when(t.ExpiresAt, "never"), when(t.LastUsedAt, "never"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, clean(truncate(t.Name, 40)), t.Type, kindOf(t), owner(t, 40),
+			hint(t), when(t.ExpiresAt, "never"), when(t.LastUsedAt, "never"))
 	}
 	tw.Flush()
+}
+
+// owner is the owner of an admin token, cut to n bytes unless n is 0, or
+// "-" for a token without one.
+func owner(t *apitoken.Token, n int) string {
+	switch {
+	case t.Owner == "":
+		return "-"
+	case n > 0:
+		return clean(truncate(t.Owner, n))
+	}
+	return clean(t.Owner)
 }
 
 // hint is the token's key hint (its prefix and last 4 characters), or "-"
