@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/admin"
 )
 
 // defaultOwnerPermissions is the ceiling of an admin token's permissions
@@ -20,16 +21,7 @@ import (
 // holds, and its operator, who can write the database anyway, is trusted;
 // the server asks the owner's real permissions on every use of the token
 // and allows only those within them.
-//
-// It is admin.Permissions, copied because the admin package does not build
-// on main at the time of writing (it calls Service.OwnerPermissions, which
-// the core lacks); use admin.Permissions once it does.
-var defaultOwnerPermissions = []string{
-	"admin::api-tokens.access", "admin::api-tokens.read", "admin::api-tokens.create", "admin::api-tokens.update",
-	"admin::api-tokens.regenerate", "admin::api-tokens.delete",
-	"admin::admin-tokens.access", "admin::admin-tokens.read", "admin::admin-tokens.create", "admin::admin-tokens.update",
-	"admin::admin-tokens.regenerate", "admin::admin-tokens.delete",
-}
+var defaultOwnerPermissions = admin.Permissions
 
 // Bounds of what names an admin token's owner and permissions, as the core
 // bounds them (Token.Owner, actions).
