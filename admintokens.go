@@ -2,6 +2,7 @@ package apitoken
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -51,11 +52,19 @@ func (s *Service) authenticateAdmin(r *http.Request) (*Token, error) {
 	ceiling, err := s.ceiling(r.Context(), t.Owner)
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, errNoOwners):
-		return nil, ErrInvalidKey // an owner gone takes their tokens along
+		// An owner gone takes their tokens along, and their keys are
+		// no longer known to be valid (see FailureLimit).
+		if key, err := splitBearer(r.Header.Get("Authorization")); err == nil && s.memo != nil {
+			s.memo.forget(sha256.Sum256([]byte(key)))
+		}
+		return nil, ErrInvalidKey
 	case err != nil:
 		return nil, err
 	}
 	c := t.Clone()
+	// An admin token allows exactly its permissions within the owner's,
+	// whatever type a store says it has.
+	c.Type = Custom
 	c.Permissions = within(t.Permissions, ceiling)
 	return c, nil
 }
@@ -67,16 +76,16 @@ func (s *Service) ceiling(ctx context.Context, owner string) ([]string, error) {
 	if s.ownerPerms == nil {
 		return nil, errNoOwners
 	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	perms, err := s.ownerPerms(ctx, owner)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, ErrNotFound
 	case err != nil:
 		return nil, fmt.Errorf("%w: the permissions of an admin token's owner: %w", ErrUnavailable, err)
-	case perms == nil:
-		perms = []string{}
 	}
-	return perms, nil
+	return append([]string{}, perms...), nil // the host's list stays the host's
 }
 
 // grantCeiling returns the ceiling of admin token t's permissions, to check
@@ -120,7 +129,7 @@ func validateKind(t *Token, ceiling []string, v *ValidationError) {
 	case t.Owner == "":
 		v.add("owner", "owner is a required field for admin tokens")
 	case !validOwner(t.Owner):
-		v.add("owner", fmt.Sprintf("owner must be at most %d bytes of UTF-8 without control characters", maxOwnerLen))
+		v.add("owner", fmt.Sprintf("owner must be at most %d bytes of UTF-8 without control or invisible formatting characters", maxOwnerLen))
 	}
 	if t.Type != Custom {
 		v.add("type", "admin tokens carry a list of admin permissions: type must be custom")
@@ -191,7 +200,8 @@ func (s *Service) ClampOwner(ctx context.Context, owner string) ([]*Token, error
 
 // validOwner reports whether owner may name an admin token's owner.
 func validOwner(owner string) bool {
-	return owner != "" && len(owner) <= maxOwnerLen && utf8.ValidString(owner) && strings.IndexFunc(owner, unicode.IsControl) < 0
+	return owner != "" && len(owner) <= maxOwnerLen && utf8.ValidString(owner) &&
+		strings.IndexFunc(owner, func(r rune) bool { return unicode.IsControl(r) || invisible(r) }) < 0
 }
 
 // OwnerPermissions returns the admin permissions the administrator owner
@@ -209,6 +219,25 @@ func (s *Service) OwnerPermissions(ctx context.Context, owner string) ([]string,
 // AdminTokens reports whether the Service issues and accepts admin tokens:
 // whether Config.OwnerPermissions is set.
 func (s *Service) AdminTokens() bool { return s.ownerPerms != nil }
+
+// reclamp clamps admin token t, just granted permissions checked against
+// its owner's as they were before the write, to its owner's as they are
+// now: an owner's loss and the ClampOwner that follows it may have come
+// between, and the grant must not undo them. If the owner cannot be asked,
+// t is left as written: every use clamps it anyway.
+func (s *Service) reclamp(ctx context.Context, t *Token) (*Token, error) {
+	ceiling, err := s.ceiling(ctx, t.Owner)
+	if errors.Is(err, ErrNotFound) {
+		ceiling, err = []string{}, nil
+	}
+	if err != nil || len(within(t.Permissions, ceiling)) == len(t.Permissions) {
+		return t, nil
+	}
+	return s.store.Update(ctx, t.ID, func(t *Token) error {
+		t.Permissions = within(t.Permissions, ceiling)
+		return nil
+	})
+}
 
 // within returns the permissions of perms that are in ceiling, never nil.
 func within(perms, ceiling []string) []string {

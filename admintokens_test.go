@@ -151,7 +151,7 @@ func TestAdminTokenCreateRefused(t *testing.T) {
 		{"unknown owner", svc, apitoken.CreateParams{Kind: apitoken.KindAdmin, Owner: "mallory", Permissions: []string{permRead}},
 			"owner", "no known administrator"},
 		{"owner with a control character", svc, apitoken.CreateParams{Kind: apitoken.KindAdmin, Owner: "alice\n", Permissions: []string{}},
-			"owner", "control characters"},
+			"owner", "control or invisible"},
 		{"oversized owner", svc, apitoken.CreateParams{Kind: apitoken.KindAdmin, Owner: strings.Repeat("a", 256), Permissions: []string{}},
 			"owner", "at most 255"},
 		{"beyond the owner's", svc, apitoken.CreateParams{Kind: apitoken.KindAdmin, Owner: "alice",

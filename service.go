@@ -94,6 +94,11 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 	t.EncryptedKey = s.encrypt(key)
 	t.KeyHint = keyHint(key)
 	if err := s.store.Create(ctx, t, s.hasher.Sum(key)); err != nil {
+		if t.Kind == KindAdmin && t.Policy.IsZero() && errors.Is(err, errors.ErrUnsupported) {
+			v := &ValidationError{cause: err}
+			v.add("kind", "this token store cannot keep admin tokens")
+			return nil, "", v
+		}
 		return nil, "", unsupported(nameTaken(unavailable(err)))
 	}
 	s.event(ctx, EventCreated, t, nil, caller{})
@@ -176,6 +181,9 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 			return nil, err
 		}
 		t, err = s.store.Update(ctx, id, change)
+		if err == nil {
+			t, err = s.reclamp(ctx, t)
+		}
 	}
 	if err != nil {
 		return nil, unsupported(nameTaken(unavailable(err)))

@@ -222,6 +222,17 @@ func (h *handler) guard(perm string, serve func(http.ResponseWriter, *http.Reque
 			h.fail(w, r, err)
 			return
 		}
+		if err := serve(w, r); err != nil {
+			h.fail(w, r, err)
+		}
+	})
+	var withToken http.Handler
+	if h.owner != nil {
+		withToken = h.svc.RequireAdmin(perm)(inner)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The bound covers the whole request: the admin token's
+		// check (its lookup, its owner's permissions) and Authorize too.
 		ctx := r.Context()
 		if h.timeout > 0 {
 			var cancel context.CancelFunc
@@ -230,16 +241,7 @@ func (h *handler) guard(perm string, serve func(http.ResponseWriter, *http.Reque
 		}
 		r = r.WithContext(ctx)
 		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-		if err := serve(w, r); err != nil {
-			h.fail(w, r, err)
-		}
-	})
-	if h.owner == nil {
-		return inner
-	}
-	withToken := h.svc.RequireAdmin(perm)(inner)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if slices.ContainsFunc(r.Header["Authorization"], bearer) {
+		if withToken != nil && slices.ContainsFunc(r.Header["Authorization"], bearer) {
 			withToken.ServeHTTP(w, r)
 			return
 		}

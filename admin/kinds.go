@@ -27,8 +27,9 @@ var (
 	// admin tokens, which only people do.
 	errByToken = &apiError{http.StatusForbidden, "ForbiddenError", "Admin tokens are managed by administrators, not with an admin token",
 		map[string]any{}}
-	// errNotOwner: only its owner may see or replace an admin token's key.
-	errNotOwner = &apiError{http.StatusForbidden, "ForbiddenError", "Only the owner of an admin token may see or regenerate its key",
+	// errNotOwner: only its owner may see, replace or change an admin
+	// token's key or grants.
+	errNotOwner = &apiError{http.StatusForbidden, "ForbiddenError", "Only the owner of an admin token may see its key, regenerate or change it",
 		map[string]any{}}
 )
 

@@ -31,9 +31,12 @@ func (h *handler) me(w http.ResponseWriter, r *http.Request) error {
 	if id, _ := h.caller(r); h.owner != nil && id != "" {
 		grantable := []string{} // an admin token grants nothing (see errByToken)
 		if !byToken {
-			var err error
-			if grantable, err = h.svc.OwnerPermissions(r.Context(), id); err != nil {
-				return err
+			// A directory that cannot answer takes the admin tokens'
+			// checkboxes away, not the whole screen.
+			if p, err := h.svc.OwnerPermissions(r.Context(), id); err == nil {
+				grantable = p
+			} else {
+				h.log.WarnContext(r.Context(), "admin: the administrator's permissions for admin tokens are unknown", "err", err)
 			}
 		}
 		me["id"], me["adminPermissions"] = id, grantable
@@ -120,7 +123,10 @@ func (h *handler) update(k kindRoutes) func(http.ResponseWriter, *http.Request) 
 		if err := decode(r, &b); err != nil {
 			return err
 		}
-		if _, err := h.manage(r, k, r.PathValue("id"), false); err != nil {
+		// An admin token is changed by its owner only: another
+		// administrator could grant it what they do not hold
+		// themselves, or lift its restrictions.
+		if _, err := h.manage(r, k, r.PathValue("id"), true); err != nil {
 			return err
 		}
 		return h.updateToken(w, r, b)
