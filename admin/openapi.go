@@ -5,8 +5,9 @@ import (
 	"net/http"
 )
 
-// openAPI is the OpenAPI 3.1 document of the admin API: every route, body,
-// error and the demo server's security schemes. The handler serves it at
+// openAPI is the OpenAPI 3.1 document of the admin API: every route, body
+// and error, admin tokens' routes and bearer scheme (Config.Owner) included,
+// and the demo server's security schemes. The handler serves it at
 // GET /openapi.json to any administrator; admin/openapitest checks the
 // handler's requests and responses against it, so that it cannot drift.
 //

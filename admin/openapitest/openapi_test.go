@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -86,36 +87,53 @@ func (s *downStore) Delete(ctx context.Context, id string) error {
 	return s.Store.Delete(ctx, id)
 }
 
-// rig is the admin handler under /admin/ on a real HTTP server, whose
-// Authorize takes Basic credentials (the document's basicAuth scheme) of
-// one administrator with the permissions perms, and the validator of the
-// document the handler serves.
+// rig is the admin handler under /admin/ on a real HTTP server, serving
+// admin tokens, and the validator of the document the handler serves. Its
+// Authorize takes Basic credentials (the document's basicAuth scheme) of two
+// administrators, user and other, with the admin permissions of the host's
+// directory (admins), which also says what their admin tokens may hold; a
+// request with an admin token reaches Authorize only once RequireAdmin has
+// checked the token, and is let through.
 type rig struct {
 	t        *testing.T
 	store    *downStore
 	server   *httptest.Server
-	perms    []string
+	mu       sync.Mutex
+	admins   map[string][]string // the host's directory of administrators; down with the store
 	validate validator.Validator
 	doc      map[string]any // the document, for the list of its operations
 	seen     map[string]map[string]bool
 }
 
-const user, password = "admin@example.com", "secret-password"
+// The administrators: user, who holds every admin permission, and other,
+// who holds fewer and owns none of the test's admin tokens.
+const (
+	user, password       = "admin@example.com", "secret-password"
+	other, otherPassword = "editor@example.com", "editor-password"
+)
+
+const (
+	encryptionKey     = "openapitest-encryption-key"
+	dayMS         int = 24 * 60 * 60 * 1000
+)
+
+var passwords = map[string]string{user: password, other: otherPassword}
+
+// otherPerms are other's admin permissions: no api-tokens.delete, so that
+// other cannot grant it.
+var otherPerms = []string{admin.PermAccess, admin.PermRead, admin.PermAdminTokensAccess, admin.PermAdminTokensRead,
+	admin.PermAdminTokensCreate, admin.PermAdminTokensUpdate, admin.PermAdminTokensRegenerate}
 
 func newRig(t *testing.T) *rig {
-	r := &rig{t: t, store: &downStore{Store: memstore.New()}, perms: admin.Permissions, seen: map[string]map[string]bool{}}
-	svc := apitokentest.New(t, apitoken.Config{Store: r.store, EncryptionKey: "openapitest-encryption-key"})
+	r := &rig{t: t, store: &downStore{Store: memstore.New()}, seen: map[string]map[string]bool{},
+		admins: map[string][]string{user: admin.Permissions, other: otherPerms}}
+	svc := apitokentest.New(t, apitoken.Config{Store: r.store, EncryptionKey: encryptionKey, OwnerPermissions: r.ownerPermissions})
 	svc.Actions().Register("api::article.article.find", "api::article.article.create")
 	h, err := admin.New(admin.Config{Service: svc, Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 4 << 10,
-		Authorize: func(req *http.Request, perm string) error {
-			u, p, ok := req.BasicAuth()
-			switch {
-			case !ok || u != user || p != password:
-				return admin.ErrUnauthenticated
-			case perm != "" && !slices.Contains(r.perms, perm):
-				return admin.ErrForbidden
-			}
-			return nil
+		Authorize: r.authorize,
+		Owner: func(req *http.Request) string {
+			id, _, _ := r.administrator(req)
+			return id
 		}})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
@@ -123,7 +141,7 @@ func newRig(t *testing.T) *rig {
 	r.server = httptest.NewServer(mux)
 	t.Cleanup(r.server.Close)
 
-	res := r.send("GET", "/openapi.json", "", nil)
+	res := r.send(call{method: "GET", path: "/openapi.json"})
 	require.Equal(t, 200, res.status, res.body)
 	require.NoError(t, json.Unmarshal([]byte(res.body), &r.doc))
 	doc, err := libopenapi.NewDocument([]byte(res.body))
@@ -136,18 +154,66 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
+// administrator returns the administrator of req's Basic credentials and
+// their permissions.
+func (r *rig) administrator(req *http.Request) (id string, perms []string, ok bool) {
+	u, p, ok := req.BasicAuth()
+	if !ok || passwords[u] == "" || p != passwords[u] {
+		return "", nil, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	perms, ok = r.admins[u]
+	return u, perms, ok
+}
+
+// authorize is the handler's Config.Authorize.
+func (r *rig) authorize(req *http.Request, perm string) error {
+	if _, ok := apitoken.FromContext(req.Context()); ok {
+		return nil // an admin token, which RequireAdmin allowed perm within its owner's
+	}
+	_, perms, ok := r.administrator(req)
+	switch {
+	case !ok:
+		return admin.ErrUnauthenticated
+	case perm != "" && !slices.Contains(perms, perm):
+		return admin.ErrForbidden
+	}
+	return nil
+}
+
+// ownerPermissions is the Service's Config.OwnerPermissions: the directory,
+// which fails while the store is down, as a host's database would.
+func (r *rig) ownerPermissions(_ context.Context, owner string) ([]string, error) {
+	if err := r.store.fail(); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	perms, ok := r.admins[owner]
+	if !ok {
+		return nil, apitoken.ErrNotFound
+	}
+	return slices.Clone(perms), nil
+}
+
+// grant sets the admin permissions of the administrator who.
+func (r *rig) grant(who string, perms []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.admins[who] = perms
+}
+
 type result struct {
 	status int
 	header http.Header
 	body   string
 }
 
-// send makes a request to the admin handler with the administrator's
-// credentials, unless header sets Authorization ("" for none).
-func (r *rig) send(method, path, body string, header map[string]string) result {
+// send makes the request of c.
+func (r *rig) send(c call) result {
 	r.t.Helper()
-	req := r.request(method, path, body, header)
-	res, err := http.DefaultClient.Do(req)
+	res, err := http.DefaultClient.Do(r.request(c))
 	require.NoError(r.t, err)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
@@ -155,24 +221,32 @@ func (r *rig) send(method, path, body string, header map[string]string) result {
 	return result{res.StatusCode, res.Header, string(raw)}
 }
 
-func (r *rig) request(method, path, body string, header map[string]string) *http.Request {
+// request returns the request of c: with user's Basic credentials, unless
+// c.header sets Authorization ("" for none) or c has a bearer key.
+func (r *rig) request(c call) *http.Request {
 	r.t.Helper()
 	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
+	if c.body != "" {
+		rd = strings.NewReader(c.body)
 	}
-	req, err := http.NewRequest(method, r.server.URL+"/admin"+path, rd)
+	req, err := http.NewRequest(c.method, r.server.URL+"/admin"+c.path, rd)
 	require.NoError(r.t, err)
 	req.SetBasicAuth(user, password)
-	if body != "" {
+	if c.body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	for k, v := range header {
+	for k, v := range c.header {
 		if v == "" {
 			req.Header.Del(k)
 		} else {
 			req.Header.Set(k, v)
 		}
+	}
+	switch {
+	case c.bearer != "" && c.twice:
+		req.Header.Add("Authorization", "Bearer "+c.bearer)
+	case c.bearer != "":
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
 	}
 	return req
 }
@@ -180,10 +254,14 @@ func (r *rig) request(method, path, body string, header map[string]string) *http
 // call is one request of the test: op is the document's operationId that
 // should answer it, and badRequest says that the document itself refuses
 // the request (the handler refuses more than a schema can say, such as a
-// key given twice or an unknown id).
+// key given twice or an unknown id). bearer is an admin token's key (the
+// adminToken scheme), sent instead of the Basic credentials, or with them
+// when twice is set.
 type call struct {
 	op, method, path, body string
 	header                 map[string]string
+	bearer                 string
+	twice                  bool
 	status                 int
 	badRequest             bool
 }
@@ -192,18 +270,21 @@ type call struct {
 // response against the document.
 func (r *rig) do(c call) result {
 	r.t.Helper()
-	res := r.send(c.method, c.path, c.body, c.header)
+	res := r.send(c)
 	name := fmt.Sprintf("%s %s %s", c.op, c.method, c.path)
+	if c.bearer != "" {
+		name += " (admin token)"
+	}
 	require.Equal(r.t, c.status, res.status, "%s: %s", name, res.body)
 
-	req := r.request(c.method, c.path, c.body, c.header)
+	req := r.request(c)
 	ok, errs := r.validate.ValidateHttpRequest(req)
 	if c.badRequest {
 		assert.False(r.t, ok, "%s: the document should refuse the request", name)
 	} else {
 		assert.True(r.t, ok, "%s: request: %s", name, describe(errs))
 	}
-	req = r.request(c.method, c.path, c.body, c.header)
+	req = r.request(c)
 	resp := &http.Response{StatusCode: res.status, Header: res.header, Body: io.NopCloser(strings.NewReader(res.body)), Request: req}
 	ok, errs = r.validate.ValidateHttpResponse(req, resp)
 	assert.True(r.t, ok, "%s: response %d %s: %s", name, res.status, truncate(res.body), describe(errs))
@@ -270,9 +351,32 @@ func data(t *testing.T, res result, v any) {
 // call here gets.
 func TestDocument(t *testing.T) {
 	r := newRig(t)
-	none := map[string]string{"Authorization": ""}
-	big := `{"name":"` + strings.Repeat("a", 5<<10) + `"}`
+	content := contentTokens(t, r)
+	bearers := adminTokens(t, r, content)
+	refusals(t, r, content.ID, bearers)
 
+	// Every documented answer was given by some call.
+	for op, statuses := range r.operations() {
+		for _, s := range statuses {
+			assert.True(t, r.seen[op][s], "%s: no call got its documented %s", op, s)
+		}
+	}
+}
+
+// created is a token with its key, as create and regenerate answer.
+type created struct {
+	apitoken.Token
+	AccessKey string `json:"accessKey"`
+}
+
+var (
+	none = map[string]string{"Authorization": ""}
+	big  = `{"name":"` + strings.Repeat("a", 5<<10) + `"}`
+)
+
+// contentTokens drives the routes of content-API tokens and the screen's,
+// with Basic credentials, and returns a content-API token with its key.
+func contentTokens(t *testing.T, r *rig) created {
 	// The screen, the document, who I am, the actions.
 	r.do(call{op: "getScreen", method: "GET", path: "/", status: 200})
 	r.do(call{op: "getScreenSettings", method: "GET", path: "/settings/api-tokens", status: 200})
@@ -281,10 +385,7 @@ func TestDocument(t *testing.T) {
 	r.do(call{op: "getContentApiPermissions", method: "GET", path: "/content-api/permissions", status: 200})
 
 	// Create: each type, and refusals.
-	var custom, reader struct {
-		apitoken.Token
-		AccessKey string `json:"accessKey"`
-	}
+	var custom, reader created
 	res := r.do(call{op: "createToken", method: "POST", path: "/api-tokens", status: 201,
 		body: `{"name":"ci","description":"the CI","type":"custom","lifespan":604800000,"permissions":["api::article.article.create"]}`})
 	data(t, res, &custom)
@@ -292,7 +393,9 @@ func TestDocument(t *testing.T) {
 	etag := res.header.Get("ETag")
 	res = r.do(call{op: "createToken", method: "POST", path: "/api-tokens", status: 201, body: `{"name":"reader","lifespan":null}`})
 	data(t, res, &reader)
-	r.do(call{op: "createToken", method: "POST", path: "/api-tokens", status: 201, body: `{"name":"admin","type":"full-access"}`})
+	res = r.do(call{op: "createToken", method: "POST", path: "/api-tokens", status: 201, body: `{"name":"admin","type":"full-access"}`})
+	var full created
+	data(t, res, &full)
 	r.do(call{op: "createToken", method: "POST", path: "/api-tokens", status: 400, body: `{"name":"ci"}`}) // taken
 	r.do(call{op: "createToken", method: "POST", path: "/api-tokens", status: 400, body: `{"name":"x","type":"root"}`, badRequest: true})
 	r.do(call{op: "createToken", method: "POST", path: "/api-tokens", status: 400, body: `{"name":"x","Name":"y"}`, badRequest: true})
@@ -354,51 +457,5 @@ func TestDocument(t *testing.T) {
 	require.NoError(t, err)
 	r.do(call{op: "revealKey", method: "GET", path: "/api-tokens/" + plain.ID + "/access-key", status: 400})
 
-	// Every route without credentials, and with too few permissions.
-	for _, c := range []call{
-		{op: "getScreen", method: "GET", path: "/"},
-		{op: "getScreenSettings", method: "GET", path: "/settings/api-tokens"},
-		{op: "getOpenAPI", method: "GET", path: "/openapi.json"},
-		{op: "getMe", method: "GET", path: "/me"},
-		{op: "getContentApiPermissions", method: "GET", path: "/content-api/permissions"},
-		{op: "listTokens", method: "GET", path: "/api-tokens"},
-		{op: "getToken", method: "GET", path: "/api-tokens/" + custom.ID},
-		{op: "updateToken", method: "PUT", path: "/api-tokens/" + custom.ID, body: `{"name":"x"}`},
-		{op: "deleteToken", method: "DELETE", path: "/api-tokens/" + custom.ID},
-		{op: "regenerateToken", method: "POST", path: "/api-tokens/" + custom.ID + "/regenerate"},
-		{op: "revealKey", method: "GET", path: "/api-tokens/" + custom.ID + "/access-key"},
-	} {
-		c.status, c.header, c.badRequest = 401, none, true
-		r.do(c)
-		if c.op == "getOpenAPI" || c.op == "getMe" || c.op == "getContentApiPermissions" {
-			continue // any administrator may
-		}
-		r.perms = []string{}
-		c.status, c.header, c.badRequest = 403, nil, false
-		r.do(c)
-		r.perms = admin.Permissions
-	}
-
-	// The store is down: 503 from every route that asks it.
-	r.store.down.Store(true)
-	for _, c := range []call{
-		{op: "listTokens", method: "GET", path: "/api-tokens"},
-		{op: "createToken", method: "POST", path: "/api-tokens", body: `{"name":"down"}`},
-		{op: "getToken", method: "GET", path: "/api-tokens/" + custom.ID},
-		{op: "updateToken", method: "PUT", path: "/api-tokens/" + custom.ID, body: `{"name":"x"}`},
-		{op: "deleteToken", method: "DELETE", path: "/api-tokens/" + custom.ID},
-		{op: "regenerateToken", method: "POST", path: "/api-tokens/" + custom.ID + "/regenerate"},
-		{op: "revealKey", method: "GET", path: "/api-tokens/" + custom.ID + "/access-key"},
-	} {
-		c.status = 503
-		r.do(c)
-	}
-	r.store.down.Store(false)
-
-	// Every documented answer was given by some call.
-	for op, statuses := range r.operations() {
-		for _, s := range statuses {
-			assert.True(t, r.seen[op][s], "%s: no call got its documented %s", op, s)
-		}
-	}
+	return full
 }
