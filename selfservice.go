@@ -104,6 +104,9 @@ func writeSelf(w http.ResponseWriter, status int, t *Token, key string) {
 	if t.Permissions == nil {
 		t.Permissions = []string{}
 	}
+	if t.Kind == "" {
+		t.Kind = KindContentAPI
+	}
 	data := any(t)
 	if key != "" {
 		data = struct {

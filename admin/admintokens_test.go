@@ -298,3 +298,20 @@ func TestAdminTokensOff(t *testing.T) {
 	r = e.do("GET", "/settings/admin-tokens", "")
 	assert.Equal(t, 404, r.status)
 }
+
+// TestKindless: a token stored without a kind (a row from before kinds) is
+// a content-API token, and says so.
+func TestKindless(t *testing.T) {
+	a := newAdminEnv(t, apitoken.Config{})
+	h, err := apitoken.NewHasher(salt)
+	require.NoError(t, err)
+	now := a.svc.Now()
+	old := &apitoken.Token{ID: "old", Name: "old", Type: apitoken.ReadOnly, CreatedAt: now, UpdatedAt: now}
+	require.NoError(t, a.svc.Store().Create(context.Background(), old, h.Sum("0123456789abcdef0123456789abcdef")))
+	for _, path := range []string{"/api-tokens", "/api-tokens/old"} {
+		r := a.as("alice", "GET", path, "")
+		require.Equal(t, 200, r.status, r.raw)
+		assert.Contains(t, r.raw, `"kind":"content-api"`, path)
+	}
+	assert.Equal(t, 404, a.as("alice", "GET", "/admin-tokens/old", "").status)
+}

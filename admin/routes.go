@@ -221,12 +221,18 @@ type withKey struct {
 	AccessKey string `json:"accessKey"`
 }
 
-// tokenJSON returns t as Strapi writes it: permissions always a list.
+// tokenJSON returns t as Strapi writes it: permissions always a list, and
+// its kind always named ("" from an old row is content-api).
 func tokenJSON(t *apitoken.Token) *apitoken.Token {
-	if t.Permissions != nil {
+	if t.Permissions != nil && t.Kind != "" {
 		return t
 	}
 	c := *t
-	c.Permissions = []string{}
+	if c.Permissions == nil {
+		c.Permissions = []string{}
+	}
+	if c.Kind == "" {
+		c.Kind = apitoken.KindContentAPI
+	}
 	return &c
 }

@@ -109,14 +109,15 @@ func adminTokens(t *testing.T, r *rig, content created) keys {
 	assert.NotContains(t, res.body, ci.AccessKey)
 	r.do(call{op: "revealAdminKey", method: "GET", path: "/admin-tokens/no-such-id/access-key", status: 404})
 
-	// Update: by any administrator allowed to, within the owner's
-	// permissions.
+	// Update: by the owner only, within the owner's permissions.
 	res = r.do(call{op: "updateAdminToken", method: "PUT", path: "/admin-tokens/" + ci.ID, status: 200,
 		body:   `{"description":"the CI, weekly","permissions":["admin::api-tokens.read","admin::api-tokens.update"]}`,
 		header: map[string]string{"If-Match": etag}})
 	r.do(call{op: "updateAdminToken", method: "PUT", path: "/admin-tokens/" + ci.ID, status: 412, body: `{"description":"stale"}`,
 		header: map[string]string{"If-Match": etag}})
-	r.do(call{op: "updateAdminToken", method: "PUT", path: "/admin-tokens/" + ci.ID, status: 200, header: asOther,
+	r.do(call{op: "updateAdminToken", method: "PUT", path: "/admin-tokens/" + ci.ID, status: 403, header: asOther,
+		body: `{"lifespan":null,"rateLimit":{"requests":100,"window":60000}}`})
+	r.do(call{op: "updateAdminToken", method: "PUT", path: "/admin-tokens/" + ci.ID, status: 200,
 		body: `{"lifespan":null,"rateLimit":{"requests":100,"window":60000}}`})
 	res = r.do(call{op: "updateAdminToken", method: "PUT", path: "/admin-tokens/" + ci.ID, status: 400,
 		body: `{"permissions":["admin::users.read"]}`})

@@ -46,10 +46,11 @@ func routes(contentID, adminID string) []route {
 	}
 }
 
-// static are the operations that ask neither the store nor the directory
-// of administrators when an administrator calls them in person.
+// static are the operations that answer while neither the store nor the
+// directory of administrators can, when an administrator calls them in
+// person (getMe without what the administrator may grant).
 var static = map[string]bool{"getScreen": true, "getScreenSettings": true, "getScreenAdminTokens": true, "getOpenAPI": true,
-	"getContentApiPermissions": true}
+	"getContentApiPermissions": true, "getMe": true}
 
 // refusals drives every route through the refusals that any route gives:
 // no credentials, too few permissions, a refused admin token, and the
