@@ -29,16 +29,7 @@ import (
 func TestLeakRoutes(t *testing.T) {
 	t.Setenv("APITOKEN_DB", "")
 	dir := t.TempDir()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-	require.NoError(t, err)
-	keys, err := json.Marshal(map[string]any{"public_keys": []map[string]any{{
-		"key_identifier": "test-key", "key": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), "is_current": true,
-	}}})
-	require.NoError(t, err)
-	keyFile := filepath.Join(dir, "github-keys.json")
-	require.NoError(t, os.WriteFile(keyFile, keys, 0o600))
+	keyFile, priv := githubKeySet(t, dir)
 
 	env := map[string]string{"ADMIN_EMAIL": adminEmail, "ADMIN_PASSWORD": adminPassword, "API_TOKEN_SALT": "leak-routes-salt-0123456789"}
 	s := startServer(t, filepath.Join(dir, "leak.db"), env, func(c *config) { c.githubKeys = keyFile })
@@ -47,15 +38,11 @@ func TestLeakRoutes(t *testing.T) {
 	require.Equal(t, http.StatusOK, s.do(t, "GET", "/api/articles", "", bearer(reported)).status)
 
 	body := `[{"token":"` + reported + `","type":"apitoken","url":"https://github.com/o/r/blob/main/.env","source":"content"}]`
-	digest := sha256.Sum256([]byte(body))
-	sig, err := ecdsa.SignASN1(rand.Reader, priv, digest[:])
-	require.NoError(t, err)
-	r := s.do(t, "POST", "/secret-scanning/github", body,
-		"Github-Public-Key-Identifier: test-key", "Github-Public-Key-Signature: "+base64.StdEncoding.EncodeToString(sig))
+	r := s.do(t, "POST", "/secret-scanning/github", body, githubKeyID, githubSignature(t, priv, body))
 	require.Equal(t, http.StatusOK, r.status, r.body)
 	assert.Contains(t, r.body, `"label":"true_positive"`)
 	assert.Equal(t, http.StatusUnauthorized, s.do(t, "GET", "/api/articles", "", bearer(reported)).status)
-	r = s.do(t, "POST", "/secret-scanning/github", body, "Github-Public-Key-Identifier: test-key", "Github-Public-Key-Signature: bad")
+	r = s.do(t, "POST", "/secret-scanning/github", body, githubKeyID, "Github-Public-Key-Signature: bad")
 	assert.Equal(t, http.StatusUnauthorized, r.status)
 
 	r = s.do(t, "POST", "/api/revoke-leaked-key", `{"key":"`+found+`"}`)
@@ -68,6 +55,36 @@ func TestLeakRoutes(t *testing.T) {
 	s = startServer(t, filepath.Join(dir, "leak.db"), env)
 	assert.Equal(t, http.StatusUnauthorized, s.do(t, "GET", "/api/articles", "", bearer(found)).status, "revoked by the public route")
 	assert.Equal(t, http.StatusNotFound, s.do(t, "POST", "/secret-scanning/github", body).status, "off without a key file")
+}
+
+// githubKeyID is the header naming the one key of githubKeySet.
+const githubKeyID = "Github-Public-Key-Identifier: test-key"
+
+// githubKeySet writes to dir a GitHub secret scanning key set holding one
+// new key, "test-key", and returns the file and the key.
+func githubKeySet(t *testing.T, dir string) (file string, priv *ecdsa.PrivateKey) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	require.NoError(t, err)
+	keys, err := json.Marshal(map[string]any{"public_keys": []map[string]any{{
+		"key_identifier": "test-key", "key": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), "is_current": true,
+	}}})
+	require.NoError(t, err)
+	file = filepath.Join(dir, "github-keys.json")
+	require.NoError(t, os.WriteFile(file, keys, 0o600))
+	return file, priv
+}
+
+// githubSignature returns the Github-Public-Key-Signature header that
+// GitHub sends with body when it signs with priv.
+func githubSignature(t *testing.T, priv *ecdsa.PrivateKey, body string) string {
+	t.Helper()
+	digest := sha256.Sum256([]byte(body))
+	sig, err := ecdsa.SignASN1(rand.Reader, priv, digest[:])
+	require.NoError(t, err)
+	return "Github-Public-Key-Signature: " + base64.StdEncoding.EncodeToString(sig)
 }
 
 // TestGitHubKeysFlag: -github-keys, else its environment variable, names
