@@ -82,13 +82,14 @@ type Config struct {
 	// has let r through: the owner of the admin tokens they create. With
 	// it, and a Service with Config.OwnerPermissions, the handler serves
 	// admin tokens (apitoken.KindAdmin): their routes under
-	// /admin-tokens, and every route to requests that present one as
-	// "Authorization: Bearer <key>". Content-API tokens are never
-	// accepted. An admin token's key is shown and regenerated to its
-	// owner only, and admin tokens are managed by people only: a request
-	// made with an admin token may read them, never create, change,
-	// regenerate, reveal or delete one. Without Owner there are no admin
-	// tokens here, and a bearer header is left to Authorize.
+	// /admin-tokens, their screen at /settings/admin-tokens (linked
+	// with the API tokens screen), and every route to requests that
+	// present one as "Authorization: Bearer <key>". Content-API tokens
+	// are never accepted. An admin token's key is shown and regenerated
+	// to its owner only, and admin tokens are managed by people only: a
+	// request made with an admin token may read them, never create,
+	// change, regenerate, reveal or delete one. Without Owner there are
+	// no admin tokens here, and a bearer header is left to Authorize.
 	Owner func(r *http.Request) string
 
 	// MaxBodyBytes bounds request bodies. Default 64 KiB.
@@ -168,7 +169,7 @@ func New(cfg Config) (http.Handler, error) {
 	kinds := []kindRoutes{contentTokens}
 	if h.owner != nil {
 		kinds = append(kinds, adminTokens)
-		routes = append(routes, route{"GET /settings/admin-tokens", PermAdminTokensAccess, h.page})
+		routes = append(routes, route{"GET /settings/admin-tokens", PermAdminTokensAccess, h.adminPage})
 	}
 	for _, k := range kinds {
 		routes = append(routes,

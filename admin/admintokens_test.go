@@ -315,3 +315,39 @@ func TestKindless(t *testing.T) {
 	}
 	assert.Equal(t, 404, a.as("alice", "GET", "/admin-tokens/old", "").status)
 }
+
+// TestAdminTokenPage: Settings > Admin Tokens is the screen's page drawn for
+// admin tokens (data-kind, its own title and columns, no type), behind
+// admin-tokens.access; with admin tokens served, both pages carry the links
+// between them, the current one marked; without, the API tokens page has
+// none.
+func TestAdminTokenPage(t *testing.T) {
+	a := newAdminEnv(t, apitoken.Config{})
+	a.setAdmin("carol", admin.PermAccess, admin.PermRead)
+	r := a.as("bob", "GET", "/settings/admin-tokens", "")
+	require.Equal(t, 200, r.status, r.raw)
+	assert.Contains(t, r.raw, `<html lang="en" data-base="../" data-kind="admin">`)
+	assert.Contains(t, r.raw, `<title>Admin Tokens · Settings</title>`)
+	assert.Contains(t, r.raw, `<a id="nav-api" class="kind-tab" href="../settings/api-tokens">`)
+	assert.Contains(t, r.raw, `<a id="nav-admin" class="kind-tab" href="../settings/admin-tokens" aria-current="page">`)
+	assert.Contains(t, r.raw, `class="col-owner"`)
+	assert.NotContains(t, r.raw, `class="col-type"`, "admin tokens have no type")
+	assert.Contains(t, r.raw, `id="permissions-kept"`)
+	assert.NotRegexp(t, `<script>|<style|style="|\son[a-z]+=`, r.raw, "nothing inline for the CSP to refuse")
+	assert.NotContains(t, r.raw, "API Token<", "no content-API wording left")
+	assert.Equal(t, 403, a.as("carol", "GET", "/settings/admin-tokens", "").status, "admin-tokens.access guards it")
+
+	r = a.as("carol", "GET", "/settings/api-tokens", "")
+	require.Equal(t, 200, r.status, r.raw)
+	assert.Contains(t, r.raw, `<html lang="en" data-base="../">`)
+	assert.Contains(t, r.raw, `<title>API Tokens · Settings</title>`)
+	assert.Contains(t, r.raw, `<a id="nav-api" class="kind-tab" href="../settings/api-tokens" aria-current="page">`)
+	assert.Contains(t, r.raw, `class="col-type"`)
+	assert.NotContains(t, r.raw, `class="col-owner"`)
+
+	e := newEnv(t, apitoken.Config{})
+	r = e.do("GET", "/settings/api-tokens", "")
+	require.Equal(t, 200, r.status, r.raw)
+	assert.NotContains(t, r.raw, "kind-nav", "no admin tokens, no link to them")
+	assert.NotContains(t, r.raw, "admin-tokens")
+}

@@ -16,10 +16,34 @@ var pageHTML string
 // leaking.
 var pageTemplate = template.Must(template.New("page").Parse(pageHTML))
 
+// pageData is what the page is drawn from: where it is, where to sign in
+// and out, and which kind of token it manages.
+type pageData struct {
+	Base, SignIn, SignOut string
+	// Admin: the page manages admin tokens (Settings > Admin Tokens), not
+	// content-API tokens.
+	Admin bool
+	// AdminTokens: admin tokens are served, so the page may link to both
+	// settings pages (the script shows the links the administrator may
+	// follow).
+	AdminTokens bool
+}
+
 // page serves the Settings > API Tokens screen.
 func (h *handler) page(w http.ResponseWriter, r *http.Request) error {
+	return h.screen(w, r, false)
+}
+
+// adminPage serves the Settings > Admin Tokens screen: the same page and
+// script, for admin tokens.
+func (h *handler) adminPage(w http.ResponseWriter, r *http.Request) error {
+	return h.screen(w, r, true)
+}
+
+func (h *handler) screen(w http.ResponseWriter, r *http.Request, admin bool) error {
 	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, struct{ Base, SignIn, SignOut string }{relativeBase(r.URL.Path), h.signIn, h.signOut}); err != nil {
+	data := pageData{Base: relativeBase(r.URL.Path), SignIn: h.signIn, SignOut: h.signOut, Admin: admin, AdminTokens: h.owner != nil}
+	if err := pageTemplate.Execute(&buf, data); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

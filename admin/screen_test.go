@@ -66,7 +66,7 @@ func TestPageUnderAnyPrefix(t *testing.T) {
 func TestScriptWritesText(t *testing.T) {
 	url := newEnv(t, apitoken.Config{}).server.URL + "/admin/static/"
 	var js string
-	for _, name := range []string{"app.js", "ui.js", "format.js", "list.js", "form.js", "perms.js", "keys.js"} {
+	for _, name := range []string{"app.js", "ui.js", "format.js", "list.js", "form.js", "perms.js", "keys.js", "policy.js", "kind.js", "adminperms.js"} {
 		res, body := fetch(t, url+name)
 		require.Equal(t, 200, res.StatusCode, name)
 		assert.Contains(t, res.Header.Get("Content-Type"), "text/javascript", name)

@@ -1,8 +1,10 @@
-// The Settings > API Tokens screen. It talks only to the admin API next to
-// it, through relative URLs, and writes every name and description with
-// textContent, never as markup. A key is kept on screen only: reloading or
-// navigating away loses it for good.
+// The Settings > API Tokens screen, and Settings > Admin Tokens (see
+// kind.js). It talks only to the admin API next to it, through relative
+// URLs, and writes every name and description with textContent, never as
+// markup. A key is kept on screen only: reloading or navigating away loses
+// it for good.
 import { $, api, clearMessages, copyKey, failed, hideKey, hideSignIn, notify, state, wireDialog } from './ui.js';
+import { kind } from './kind.js';
 import { setupList, showList } from './list.js';
 import { save, setupForm, showForm, updateExpiryPreview } from './form.js';
 import { confirmRegenerate, reveal, showKeyState } from './keys.js';
@@ -41,7 +43,7 @@ async function route() {
 // leaving what was typed in the form alone.
 async function regenerated() {
   try {
-    const t = await api('GET', 'api-tokens/' + encodeURIComponent(state.token.id));
+    const t = await api('GET', kind.path + '/' + encodeURIComponent(state.token.id));
     state.token = t;
     showKeyState(t);
     updateExpiryPreview();
@@ -82,21 +84,34 @@ async function start() {
   await load();
 }
 
-// load reads who the administrator is and which actions exist, then shows
-// the route; after a failure, Try again (or a reload) comes back here.
+// load reads who the administrator is and which actions exist (the
+// content API's, or with admin tokens the admin permissions they may
+// grant), then shows the route; after a failure, Try again (or a reload)
+// comes back here.
 async function load() {
   try {
-    const [me, groups] = await Promise.all([api('GET', 'me'), api('GET', 'content-api/permissions')]);
+    const [me, groups] = await Promise.all([api('GET', 'me'), kind.admin ? {} : api('GET', 'content-api/permissions')]);
     state.perms = new Set(me.permissions);
     state.durations = me.durations;
     state.canReveal = me.canReveal;
     state.groups = groups || {};
+    state.me = me.id || '';
+    state.grantable = me.adminPermissions || [];
+    showNav(me.adminTokens === true);
   } catch (e) {
     failed(e, load);
     document.body.dataset.ready = 'error';
     return;
   }
   await route();
+}
+
+// showNav offers the way between API tokens and admin tokens, when both
+// are served and the administrator may open both pages.
+function showNav(adminTokens) {
+  const nav = $('kind-nav');
+  if (!nav) return; // the server serves no admin tokens
+  nav.hidden = !(adminTokens && state.perms.has('admin::api-tokens.access') && state.perms.has('admin::admin-tokens.access'));
 }
 
 start();

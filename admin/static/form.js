@@ -1,9 +1,12 @@
 // The create and edit form: details, duration with the expiry it will give,
-// type and permissions, and saving them.
-import { $, alertError, api, can, failed, notify, showKey, state } from './ui.js';
+// type and permissions, and saving them. An admin token has no type (it is
+// always custom), admin permissions, and an owner.
+import { $, alertError, api, can, failed, mine, notify, ownerName, showKey, state } from './ui.js';
 import { DAY, dateTimeFmt, durationLabel } from './format.js';
 import { confirmDelete } from './list.js';
 import { renderPermissions, showTypeImplies, tick, ticked, typeChanged, typeWarning } from './perms.js';
+import { renderAdminPermissions } from './adminperms.js';
+import { kind } from './kind.js';
 import { showKeyState } from './keys.js';
 import { fillPolicy, policyChanges } from './policy.js';
 
@@ -109,9 +112,12 @@ function showFieldErrors(err) {
     }
     slot.textContent = fe.message;
     slot.hidden = false;
+    // A field that is one control is marked invalid and takes the focus;
+    // the permissions, many boxes, give it to their message.
     const input = $(field);
-    if (input) input.setAttribute('aria-invalid', 'true');
-    first = first || input || slot;
+    const control = input && input.matches('input, select, textarea') ? input : null;
+    if (control) control.setAttribute('aria-invalid', 'true');
+    first = first || control || slot;
   }
   if (general.length || !err.fields.length) {
     $('form-error').textContent = general.length ? general.join(' ') : err.message;
@@ -124,26 +130,31 @@ function fillForm(t) {
   state.token = t;
   const editing = t !== null;
   const readOnly = editing && !can('update');
-  $('form-title').textContent = editing ? t.name : 'Create API Token';
+  $('form-title').textContent = editing ? t.name : 'Create ' + kind.one;
   $('form-title').title = editing ? t.name : '';
   $('name').value = editing ? t.name : '';
   $('description').value = editing ? t.description : '';
-  $('type').value = editing ? t.type : 'read-only';
+  $('type').value = kind.admin ? 'custom' : editing ? t.type : 'read-only';
   durationOptions(editing ? t.lifespan : undefined);
   const def = state.durations.includes(30 * DAY) ? 30 * DAY : state.durations[0];
   $('lifespan').value = lifespanOption(editing ? t.lifespan : def);
   $('lifespan').dataset.initial = $('lifespan').value;
   $('lifespan-note').hidden = !editing;
   fillPolicy(t);
-  renderPermissions();
-  if (editing && t.type === 'custom') tick(t.permissions || []);
-  else showTypeImplies();
+  if (kind.admin) {
+    renderAdminPermissions(editing ? t.permissions || [] : []);
+  } else {
+    renderPermissions();
+    if (editing && t.type === 'custom') tick(t.permissions || []);
+    else showTypeImplies();
+  }
   typeWarning();
   $('form-fields').disabled = readOnly;
   $('save').hidden = readOnly;
-  $('regenerate').hidden = !editing || !can('regenerate');
+  $('regenerate').hidden = !editing || !can('regenerate') || !mine(t);
   $('delete').hidden = !editing || !can('delete');
-  $('reveal').hidden = !editing || !state.canReveal || !can('read');
+  $('reveal').hidden = !editing || !state.canReveal || !can('read') || !mine(t);
+  showOwner(t);
   clearFieldErrors();
   $('form-error').hidden = true;
   counter('name');
@@ -152,12 +163,26 @@ function fillForm(t) {
   showKeyState(t);
 }
 
+// showOwner says whose admin token t is (a new one is yours) and, on
+// another administrator's, that its key is theirs alone.
+function showOwner(t) {
+  if (!kind.admin) return;
+  const owner = t ? t.owner || '' : state.me;
+  $('owner').textContent = ownerName(owner);
+  const theirs = t !== null && !mine(t);
+  $('owner-note').hidden = !theirs;
+  if (theirs) {
+    $('owner-note').textContent = 'This admin token belongs to ' + owner + ': it acts for ' + owner + ', within ' + owner +
+      "'s permissions. Only " + owner + ' can see or regenerate its key.';
+  }
+}
+
 // showForm shows the create form (id null) or a token's edit form. It
 // returns the element to focus, or null when the token cannot be shown.
 export async function showForm(id) {
   if (id === null) {
     if (!can('create')) {
-      alertError('You are not allowed to create API tokens.');
+      alertError('You are not allowed to create ' + kind.noun + 's.');
       return null;
     }
     $('form-view').hidden = false;
@@ -166,7 +191,7 @@ export async function showForm(id) {
   }
   let t;
   try {
-    t = await api('GET', 'api-tokens/' + encodeURIComponent(id));
+    t = await api('GET', kind.path + '/' + encodeURIComponent(id));
   } catch (e) {
     if (e.status === 404) {
       $('missing-view').hidden = false;
@@ -216,9 +241,12 @@ export async function save(emptyOK) {
   const body = {
     name: $('name').value,
     description: $('description').value,
-    type: $('type').value,
   };
-  if (body.type === 'custom') {
+  if (!kind.admin) body.type = $('type').value;
+  // An admin token's permissions are sent when they changed only: an edit
+  // of its description asks nobody's permissions. Ticks the viewer cannot
+  // change are sent as they are (see adminperms.js).
+  if (body.type === 'custom' || (kind.admin && (!editing || !sameSet(ticked(), state.token.permissions || [])))) {
     body.permissions = ticked();
     if (body.permissions.length === 0 && emptyOK !== true) {
       $('custom-empty-dialog').showModal();
@@ -235,11 +263,11 @@ export async function save(emptyOK) {
     if (editing) {
       // If-Match: a save over someone else's edit is refused (412), not
       // silently undone.
-      const t = await api('PUT', 'api-tokens/' + encodeURIComponent(state.token.id), body, state.token.etag);
+      const t = await api('PUT', kind.path + '/' + encodeURIComponent(state.token.id), body, state.token.etag);
       fillForm(t);
       notify('Saved.');
     } else {
-      const t = await api('POST', 'api-tokens', body);
+      const t = await api('POST', kind.path, body);
       const key = t.accessKey;
       const target = '#/tokens/' + encodeURIComponent(t.id);
       showKey(key, target);
@@ -253,4 +281,10 @@ export async function save(emptyOK) {
     state.busy = false;
     $('save').removeAttribute('aria-disabled');
   }
+}
+
+// sameSet reports whether a and b hold the same strings.
+function sameSet(a, b) {
+  const sb = new Set(b);
+  return a.length === sb.size && a.every((x) => sb.has(x));
 }

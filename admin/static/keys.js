@@ -1,8 +1,9 @@
 // A token's key on the edit page: which key it holds, the old key's
 // overlap after a graceful regeneration, the expired banner, and the
 // actions that make or show a key (regenerate, show key).
-import { $, api, failed, notify, showKey, state } from './ui.js';
+import { $, api, failed, mine, notify, showKey, state } from './ui.js';
 import { dateTimeFmt, durationLabel } from './format.js';
+import { kind } from './kind.js';
 
 // showKeyState shows what the edit page says about t's key (t null: the
 // create form, which says nothing).
@@ -10,9 +11,9 @@ export function showKeyState(t) {
   const expired = t && t.expiresAt && new Date(t.expiresAt).getTime() <= Date.now();
   $('expired-banner').hidden = !expired;
   if (expired) {
-    $('expired-text').textContent = 'This token expired on ' + dateTimeFmt.format(new Date(t.expiresAt)) +
-      ': its key is refused. Regenerate it to get a new key' +
-      (t.lifespan ? ' that expires ' + durationLabel(t.lifespan) + ' from now.' : ' that never expires.');
+    $('expired-text').textContent = 'This token expired on ' + dateTimeFmt.format(new Date(t.expiresAt)) + ': its key is refused. ' +
+      (mine(t) ? 'Regenerate it to get a new key' + (t.lifespan ? ' that expires ' + durationLabel(t.lifespan) + ' from now.' : ' that never expires.')
+        : 'Only its owner, ' + t.owner + ', can regenerate it.');
     $('expired-regenerate').hidden = $('regenerate').hidden;
   }
   const until = t && t.previousKeyExpiresAt && new Date(t.previousKeyExpiresAt);
@@ -42,7 +43,7 @@ export function confirmRegenerate(t, after) {
 async function regenerate(t, overlap, after) {
   let r;
   try {
-    r = await api('POST', 'api-tokens/' + encodeURIComponent(t.id) + '/regenerate', overlap > 0 ? { overlap } : undefined);
+    r = await api('POST', kind.path + '/' + encodeURIComponent(t.id) + '/regenerate', overlap > 0 ? { overlap } : undefined);
   } catch (e) {
     failed(e, () => regenerate(t, overlap, after));
     return;
@@ -64,7 +65,7 @@ export async function reveal() {
     return;
   }
   try {
-    const r = await api('GET', 'api-tokens/' + encodeURIComponent(t.id) + '/access-key');
+    const r = await api('GET', kind.path + '/' + encodeURIComponent(t.id) + '/access-key');
     showKey(r.accessKey);
   } catch (e) {
     failed(e, reveal);

@@ -1,9 +1,13 @@
 // The list of tokens, a page at a time from the server: searched, filtered
 // and sorted there, with edit, regenerate and delete per row and an empty
-// state. Names and descriptions are written as text, never markup.
-import { $, api, can, failed, notify, state } from './ui.js';
+// state. Names and descriptions are written as text, never markup. Admin
+// tokens show their owner and permissions instead of a type, and only their
+// owner's rows offer Regenerate.
+import { $, api, can, failed, mine, notify, ownerName, state } from './ui.js';
 import { DAY, dateFmt, relative, timeEl } from './format.js';
 import { confirmRegenerate } from './keys.js';
+import { kind } from './kind.js';
+import { summary } from './adminperms.js';
 
 export const typeLabels = { 'read-only': 'Read-only', 'full-access': 'Full access', custom: 'Custom' };
 
@@ -71,7 +75,7 @@ export async function showList() {
   let tokens;
   const seq = ++latest;
   try {
-    tokens = await api('GET', 'api-tokens?' + query());
+    tokens = await api('GET', kind.path + '?' + query());
   } catch (e) {
     if (seq === latest) failed(e, showList);
     return;
@@ -107,7 +111,7 @@ export function renderRows() {
     else th.removeAttribute('aria-sort');
     th.querySelector('.sort-arrow').textContent = on ? (state.list.dir === 'asc' ? '▲' : '▼') : '';
   }
-  $('tokens-caption').textContent = 'API tokens, sorted by ' + document.querySelector('#tokens thead th[data-sort="' + state.list.sort + '"] .sort-label').textContent.toLowerCase() +
+  $('tokens-caption').textContent = kind.many + ', sorted by ' + document.querySelector('#tokens thead th[data-sort="' + state.list.sort + '"] .sort-label').textContent.toLowerCase() +
     (state.list.dir === 'asc' ? ', ascending' : ', descending');
   for (const t of state.tokens) rows.append(row(t));
 }
@@ -163,7 +167,14 @@ function row(t) {
   tr.append(name);
 
   tr.append(cell('Description', clipped(t.description, 'clamp')));
-  tr.append(cell('Type', typeLabels[t.type] || t.type));
+  if (kind.admin) {
+    tr.append(cell('Owner', clipped(ownerName(t.owner || ''), 'truncate')));
+    const perms = cell('Permissions', clipped(summary(t.permissions), 'clamp'));
+    perms.dataset.count = (t.permissions || []).length;
+    tr.append(perms);
+  } else {
+    tr.append(cell('Type', typeLabels[t.type] || t.type));
+  }
   const hint = document.createElement('code');
   hint.className = 'key-hint';
   hint.textContent = t.keyHint || '—';
@@ -187,7 +198,7 @@ function actions(t) {
   edit.textContent = can('update') ? 'Edit' : 'View';
   edit.setAttribute('aria-label', (can('update') ? 'Edit ' : 'View ') + t.name);
   box.append(edit);
-  if (can('regenerate')) {
+  if (can('regenerate') && mine(t)) {
     const regen = document.createElement('button');
     regen.type = 'button';
     regen.className = 'button small regenerate';
@@ -219,7 +230,7 @@ export function confirmDelete(t, after) {
 
 async function remove(t, after) {
   try {
-    await api('DELETE', 'api-tokens/' + encodeURIComponent(t.id));
+    await api('DELETE', kind.path + '/' + encodeURIComponent(t.id));
   } catch (e) {
     failed(e, () => remove(t, after));
     return;

@@ -63,7 +63,7 @@ function controller(api, apiLabel, ctrl, actions) {
   return fs;
 }
 
-function checkbox(text, cls) {
+export function checkbox(text, cls) {
   const label = document.createElement('label');
   label.className = 'check ' + cls;
   const input = document.createElement('input');
@@ -81,13 +81,18 @@ export function tick(values) {
   syncSelectAll();
 }
 
-function syncSelectAll() {
+// syncSelectAll ticks each "select all" whose boxes are all ticked, and
+// half-ticks it when some are. It speaks for the boxes it can change: a
+// disabled one (an admin token's permission the viewer does not hold) is
+// left out.
+export function syncSelectAll() {
   for (const fs of document.querySelectorAll('#permissions fieldset')) {
-    const boxes = Array.from(fs.querySelectorAll('.perm input'));
+    const boxes = Array.from(fs.querySelectorAll('.perm input')).filter((b) => !b.disabled);
     const checked = boxes.filter((b) => b.checked).length;
     const all = fs.querySelector('.select-all input');
     all.checked = checked === boxes.length && boxes.length > 0;
     all.indeterminate = checked > 0 && checked < boxes.length;
+    all.disabled = boxes.length === 0;
   }
 }
 

@@ -5,6 +5,7 @@
 // neither refills a quota nor touches anything else.
 import { $, api, can, failed, notify, state } from './ui.js';
 import { DAY, durationLabel } from './format.js';
+import { kind } from './kind.js';
 
 // The rate limit's windows offered, in ms, and how "requests per" reads.
 const windows = { 1000: 'second', 60000: 'minute', 3600000: 'hour', [DAY]: 'day' };
@@ -128,7 +129,7 @@ async function enable() {
   const t = state.token;
   let u;
   try {
-    u = await api('PUT', 'api-tokens/' + encodeURIComponent(t.id), { disabled: false }, t.etag);
+    u = await api('PUT', kind.path + '/' + encodeURIComponent(t.id), { disabled: false }, t.etag);
   } catch (e) {
     failed(e, enable);
     return;

@@ -1,12 +1,15 @@
 // Shared by the screen's modules: the state, the API client, notices, the
 // key banner and the confirmation dialogs. A key is kept in one element's
 // text while it is on screen and nowhere else.
+import { kind } from './kind.js';
 
 export const base = document.documentElement.dataset.base || './';
 export const $ = (id) => document.getElementById(id);
 
 export const state = {
   perms: new Set(), // admin permissions of the signed-in administrator
+  me: '', // the signed-in administrator's id, when admin tokens are served
+  grantable: [], // the admin permissions they may grant their admin tokens
   durations: [], // allowed lifespans in ms, null for unlimited
   canReveal: false,
   groups: {}, // content-API actions: {"api::article": {controllers: {article: ["find"]}}}
@@ -19,7 +22,17 @@ export const state = {
   busy: false, // a save, delete or regenerate is under way
 };
 
-export const can = (p) => state.perms.has('admin::api-tokens.' + p);
+// can reports whether the administrator may do p (read, create, …) to the
+// kind of token on this page.
+export const can = (p) => state.perms.has(kind.perm + p);
+
+// mine reports whether admin token t belongs to the signed-in
+// administrator: only its owner may see or regenerate its key. Every
+// content-API token is, in that sense, everyone's.
+export const mine = (t) => !kind.admin || (state.me !== '' && t.owner === state.me);
+
+// ownerName names an admin token's owner, saying when it is you.
+export const ownerName = (id) => (id === state.me ? id + ' (you)' : id);
 
 // api calls the admin API and returns its data, or throws an Error with
 // the status and Strapi's field errors. The data carries the response's
