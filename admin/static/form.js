@@ -129,7 +129,9 @@ function showFieldErrors(err) {
 function fillForm(t) {
   state.token = t;
   const editing = t !== null;
-  const readOnly = editing && !can('update');
+  // Another administrator's admin token is theirs to change (the server
+  // answers 403): shown, not edited.
+  const readOnly = editing && (!can('update') || !mine(t));
   $('form-title').textContent = editing ? t.name : 'Create ' + kind.one;
   $('form-title').title = editing ? t.name : '';
   $('name').value = editing ? t.name : '';
@@ -151,6 +153,7 @@ function fillForm(t) {
   typeWarning();
   $('form-fields').disabled = readOnly;
   $('save').hidden = readOnly;
+  if (readOnly && kind.admin) $('permissions-kept').hidden = true; // nothing is saved here
   $('regenerate').hidden = !editing || !can('regenerate') || !mine(t);
   $('delete').hidden = !editing || !can('delete');
   $('reveal').hidden = !editing || !state.canReveal || !can('read') || !mine(t);
@@ -173,7 +176,7 @@ function showOwner(t) {
   $('owner-note').hidden = !theirs;
   if (theirs) {
     $('owner-note').textContent = 'This admin token belongs to ' + owner + ': it acts for ' + owner + ', within ' + owner +
-      "'s permissions. Only " + owner + ' can see or regenerate its key.';
+      "'s permissions. Only " + owner + ' can see its key, regenerate or change it.';
   }
 }
 

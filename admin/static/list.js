@@ -195,8 +195,9 @@ function actions(t) {
   const edit = document.createElement('a');
   edit.className = 'button small';
   edit.href = '#/tokens/' + encodeURIComponent(t.id);
-  edit.textContent = can('update') ? 'Edit' : 'View';
-  edit.setAttribute('aria-label', (can('update') ? 'Edit ' : 'View ') + t.name);
+  const editable = can('update') && mine(t);
+  edit.textContent = editable ? 'Edit' : 'View';
+  edit.setAttribute('aria-label', (editable ? 'Edit ' : 'View ') + t.name);
   box.append(edit);
   if (can('regenerate') && mine(t)) {
     const regen = document.createElement('button');

@@ -3,7 +3,7 @@
 // edit page says of them (the disabled banner, the uses left); and which of
 // them a save sends: only what changed, so that saving a description
 // neither refills a quota nor touches anything else.
-import { $, api, can, failed, notify, state } from './ui.js';
+import { $, api, can, failed, mine, notify, state } from './ui.js';
 import { DAY, durationLabel } from './format.js';
 import { kind } from './kind.js';
 
@@ -74,7 +74,7 @@ export function fillPolicy(t) {
 // showPolicyState shows the disabled banner and the uses left of t.
 export function showPolicyState(t) {
   $('disabled-banner').hidden = !(t && t.disabled);
-  $('enable').hidden = !can('update');
+  $('enable').hidden = !can('update') || (t != null && !mine(t));
   const q = t && t.quota;
   $('quota-status').hidden = !q;
   $('quota-note').hidden = !q;
