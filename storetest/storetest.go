@@ -88,6 +88,7 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limi
 		{"KeyHint", testKeyHint},
 		{"KindOwner", testKindOwner},
 		{"PreviousKeyExpiresAt", testPreviousKeyExpiresAt},
+		{"PreviousSaltID", testPreviousSaltID},
 		{"Delete", testDelete},
 		{"Touch", testTouch},
 		{"ReturnsCopies", testReturnsCopies},

@@ -1,0 +1,81 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-apitoken/apitoken"
+)
+
+// testPreviousSaltID: SetKey keeps the salt id of the key it replaces as
+// PreviousSaltID while it keeps that key, Update and MoveKey leave it, and
+// a regeneration without overlap clears it. Create ignores it: a new token
+// has no previous key.
+func testPreviousSaltID(t *testing.T, s apitoken.Store, l limits) {
+	l.need(t, NoSaltID)
+	l.need(t, NoPreviousKey)
+	ctx := context.Background()
+	tok := newToken("salted", apitoken.ReadOnly)
+	tok.SaltID, tok.PreviousSaltID = "salt-a", "forged"
+	first := create(t, s, tok)
+	previous := func(want, what string, hashes ...apitoken.Hash) {
+		t.Helper()
+		got, err := s.Get(ctx, tok.ID)
+		require.NoError(t, err)
+		assert.Equal(t, want, got.PreviousSaltID, what+": Get")
+		list, err := s.List(ctx)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		assert.Equal(t, want, list[0].PreviousSaltID, what+": List")
+		for i, h := range hashes {
+			got, err := s.GetByHash(ctx, h)
+			require.NoError(t, err, "%s: GetByHash of key %d", what, i)
+			assert.Equal(t, want, got.PreviousSaltID, "%s: GetByHash of key %d", what, i)
+		}
+	}
+	saltID := func(want, what string) {
+		t.Helper()
+		got, err := s.Get(ctx, tok.ID)
+		require.NoError(t, err)
+		assert.Equal(t, want, got.SaltID, what)
+	}
+	previous("", "a new token", first)
+
+	second := newHash(t)
+	until := base.Add(time.Hour)
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: second, SaltID: "salt-b", UpdatedAt: base, PreviousValidUntil: until}))
+	previous("salt-a", "SetKey with an overlap keeps the old key's salt id", first, second)
+	saltID("salt-b", "and the new key's is the token's")
+
+	_, err := s.Update(ctx, tok.ID, func(t *apitoken.Token) error {
+		t.Description = "edited"
+		t.PreviousSaltID, t.SaltID = "mallory", "mallory" // not Update's to change
+		return nil
+	})
+	require.NoError(t, err)
+	previous("salt-a", "Update leaves it", first, second)
+	saltID("salt-b", "Update leaves the salt id")
+
+	third := newHash(t)
+	require.NoError(t, s.MoveKey(ctx, tok.ID, second, third, "salt-c"))
+	previous("salt-a", "MoveKey moves the current key alone", first, third)
+	saltID("salt-c", "MoveKey")
+
+	// The next regeneration keeps the moved key, on its new salt.
+	fourth := newHash(t)
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: fourth, SaltID: "salt-d", UpdatedAt: base, PreviousValidUntil: until}))
+	previous("salt-c", "a second regeneration replaces it", third, fourth)
+
+	// A previous key that died at once, kept for reuse detection, keeps
+	// its salt id as well.
+	fifth := newHash(t)
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: fifth, SaltID: "salt-d", UpdatedAt: base, PreviousValidUntil: base}))
+	previous("salt-d", "a dead previous key", fourth, fifth)
+
+	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: newHash(t), SaltID: "salt-d", UpdatedAt: base}))
+	previous("", "a regeneration that keeps no previous key clears it")
+}
