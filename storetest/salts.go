@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
 )
 
 // testPreviousSaltID: SetKey keeps the salt id of the key it replaces as
@@ -78,4 +79,42 @@ func testPreviousSaltID(t *testing.T, s apitoken.Store, l limits) {
 
 	require.NoError(t, s.SetKey(ctx, tok.ID, apitoken.NewKey{Hash: newHash(t), SaltID: "salt-d", UpdatedAt: base}))
 	previous("", "a regeneration that keeps no previous key clears it")
+}
+
+// testCountPreviousSalt: a token regenerated with an overlap after a salt
+// rotation, before its key was used (so it never moved), keeps its old key
+// on the previous salt, and the Service counts it there until the overlap
+// ends: the salt must not be dropped before. The old key works meanwhile
+// under the previous salt only.
+func testCountPreviousSalt(t *testing.T, s apitoken.Store, l limits) {
+	l.need(t, NoSaltID)
+	l.need(t, NoPreviousKey)
+	ctx := context.Background()
+	clock := apitokentest.NewClock()
+	svc, tok, oldKey := onPreviousSalt(t, s, clock)
+	dropped := newService(t, s, clock, newSalt)
+	counts := func(want apitoken.SaltCounts, what string) {
+		t.Helper()
+		got, err := svc.CountBySalt(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, what)
+	}
+	counts(apitoken.SaltCounts{Previous: 1}, "before the regeneration")
+	_, newKey, err := svc.RegenerateWithOverlap(ctx, tok.ID, time.Hour)
+	require.NoError(t, err)
+	counts(apitoken.SaltCounts{Current: 1, Previous: 1}, "during the overlap, the old key needs the old salt")
+	require.ErrorIs(t, apitoken.CheckSalt(ctx, apitoken.Config{Store: s, Salt: newSalt, Clock: clock}), apitoken.ErrUnknownSalt,
+		"dropping the old salt during the overlap")
+
+	_, err = svc.Verify(ctx, oldKey)
+	require.NoError(t, err, "the old key works during the overlap")
+	_, err = dropped.Verify(ctx, oldKey)
+	assert.ErrorIs(t, err, apitoken.ErrInvalidKey, "but not without the old salt")
+	_, err = dropped.Verify(ctx, newKey)
+	require.NoError(t, err)
+	counts(apitoken.SaltCounts{Current: 1, Previous: 1}, "the old key's use did not move it")
+
+	clock.Add(time.Hour)
+	counts(apitoken.SaltCounts{Current: 1}, "after the overlap")
+	require.NoError(t, apitoken.CheckSalt(ctx, apitoken.Config{Store: s, Salt: newSalt, Clock: clock}))
 }

@@ -89,6 +89,7 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limi
 		{"KindOwner", testKindOwner},
 		{"PreviousKeyExpiresAt", testPreviousKeyExpiresAt},
 		{"PreviousSaltID", testPreviousSaltID},
+		{"CountPreviousSalt", testCountPreviousSalt},
 		{"Delete", testDelete},
 		{"Touch", testTouch},
 		{"ReturnsCopies", testReturnsCopies},
