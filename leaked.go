@@ -27,7 +27,7 @@ func (s *Service) Lookup(ctx context.Context, key string) (*Token, error) {
 	t, err := s.lookup(ctx, sum)
 	if errors.Is(err, ErrNotFound) && len(s.previous) > 0 {
 		ctx, cancel := s.bounded(ctx)
-		t, _, err = s.findPrevious(ctx, key, sum)
+		t, _, _, err = s.findPrevious(ctx, key, sum)
 		cancel()
 	}
 	switch {

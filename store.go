@@ -15,7 +15,8 @@ type Store interface {
 	// A store whose ids must be of its own kind (Strapi's are integers) may
 	// assign one instead and set t.ID to it.
 	// Stores keep every field of t, including EncryptedKey, SaltID and
-	// KeyHint, but not PreviousKeyExpiresAt: a new token has no previous key.
+	// KeyHint, but not PreviousKeyExpiresAt or PreviousSaltID: a new token
+	// has no previous key.
 	// It returns ErrNameTaken if another token has t.Name: name uniqueness is
 	// the store's atomic guarantee, so of concurrent creates with one name
 	// exactly one succeeds. Create saves the token and its permissions
@@ -43,7 +44,7 @@ type Store interface {
 	// written and Update returns that error. change may be called more than
 	// once (a store may retry after a conflict) and must not keep the
 	// token. The key, creation time, last use, encrypted key, salt id, key
-	// hint, previous key, kind and owner are left alone. Update returns
+	// hint, previous key (and its salt id), kind and owner are left alone. Update returns
 	// ErrNotFound or ErrNameTaken.
 	Update(ctx context.Context, id string, change func(*Token) error) (*Token, error)
 
@@ -54,7 +55,10 @@ type Store interface {
 	// working at once, unless k.PreviousValidUntil is set: then GetByHash
 	// still finds the token by the old hash until that time, returning it
 	// with ExpiresAt no later than PreviousValidUntil so that the old key
-	// expires then. Only one previous key is kept. It returns ErrNotFound.
+	// expires then. Only one previous key is kept, with the salt id the
+	// old key had as the token's PreviousSaltID ("" when none is kept),
+	// taken in the same atomic change as the old hash, so that the two
+	// always agree. It returns ErrNotFound.
 	SetKey(ctx context.Context, id string, k NewKey) error
 
 	// MoveKey records that the current key of the token with the given id,
@@ -62,8 +66,8 @@ type Store interface {
 	// salt rotation. It is a compare-and-swap: unless from is still the
 	// token's current key hash (not only its previous key's), it changes
 	// nothing and returns ErrNotFound, so that a key replaced since it was
-	// looked up never comes back. The previous key, encrypted copy and
-	// update time are left alone.
+	// looked up never comes back. The previous key (and its salt id),
+	// encrypted copy and update time are left alone.
 	MoveKey(ctx context.Context, id string, from, to Hash, saltID string) error
 
 	// Delete removes the token and its permissions, or returns ErrNotFound.

@@ -179,6 +179,14 @@ type Token struct {
 	// tokens still on a previous salt can be counted after a rotation. It
 	// is "" for keys hashed before the salt was identified, e.g. by Strapi.
 	SaltID string `json:"-"`
+
+	// PreviousSaltID is the SaltID of the previous key (see
+	// PreviousKeyExpiresAt), which SetKey keeps from the replaced key: a
+	// previous key never moves to the current salt, so the salt that
+	// hashed it must stay configured until it stops working. It is "" when
+	// there is no previous key, or its salt was not identified (a key from
+	// Strapi, or one replaced before stores kept it).
+	PreviousSaltID string `json:"-"`
 }
 
 // Expired reports whether t has an expiry that is not after now.

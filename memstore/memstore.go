@@ -68,7 +68,7 @@ func (s *Store) Create(ctx context.Context, t *apitoken.Token, hash apitoken.Has
 		return errDuplicate("key hash")
 	}
 	e := &entry{token: normalize(t), hash: hash}
-	e.token.PreviousKeyExpiresAt = nil // a new token has no previous key
+	e.token.PreviousKeyExpiresAt, e.token.PreviousSaltID = nil, "" // a new token has no previous key
 	s.byID[t.ID] = e
 	s.byHash[hash] = e
 	s.byName[t.Name] = e
@@ -149,7 +149,7 @@ func (s *Store) Update(ctx context.Context, id string, change func(*apitoken.Tok
 	u.ID, u.CreatedAt, u.LastUsedAt = old.ID, old.CreatedAt, old.LastUsedAt
 	u.EncryptedKey, u.SaltID, u.KeyHint = old.EncryptedKey, old.SaltID, old.KeyHint
 	u.Kind, u.Owner = old.Kind, old.Owner
-	u.PreviousKeyExpiresAt = cloneTime(old.PreviousKeyExpiresAt)
+	u.PreviousKeyExpiresAt, u.PreviousSaltID = cloneTime(old.PreviousKeyExpiresAt), old.PreviousSaltID
 	delete(s.byName, old.Name)
 	s.byName[u.Name] = e
 	e.token = u
@@ -183,13 +183,13 @@ func (s *Store) SetKey(ctx context.Context, id string, k apitoken.NewKey) error 
 	e.hash = k.Hash
 	s.byHash[k.Hash] = e
 	u := e.token.Clone()
-	u.UpdatedAt = k.UpdatedAt.UTC()
-	u.EncryptedKey, u.SaltID, u.KeyHint = k.EncryptedKey, k.SaltID, k.KeyHint
-	u.PreviousKeyExpiresAt = nil
+	u.PreviousKeyExpiresAt, u.PreviousSaltID = nil, ""
 	if !e.prevUntil.IsZero() {
 		until := e.prevUntil
-		u.PreviousKeyExpiresAt = &until
+		u.PreviousKeyExpiresAt, u.PreviousSaltID = &until, e.token.SaltID // the old key's salt
 	}
+	u.UpdatedAt = k.UpdatedAt.UTC()
+	u.EncryptedKey, u.SaltID, u.KeyHint = k.EncryptedKey, k.SaltID, k.KeyHint
 	e.token = u
 	s.record(id, e.hashes()...)
 	return nil

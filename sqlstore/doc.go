@@ -32,7 +32,8 @@
 //     key_hash (the 128 hex characters of apitoken.Hash) each have a unique
 //     index, the first so that names are unique under concurrency, the
 //     second so that verifying a key is one index lookup. prev_key_hash
-//     (also unique) and prev_valid_until hold the previous key during a
+//     (also unique), prev_valid_until and prev_salt_id (migration 0009;
+//     the salt the previous key needs) hold the previous key during a
 //     graceful regeneration. key_hint is Token.KeyHint, the key's prefix
 //     and last 4 characters. lifespan_ms is NULL for unlimited, as in
 //     Strapi. kind is Token.Kind, "content-api" or "admin" as in Strapi's

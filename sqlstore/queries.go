@@ -29,9 +29,9 @@ type queries struct {
 // tokenColumns are the columns reader.token reads, in order, followed by
 // the previous key's deadline when the row was found by the previous key,
 // and a permission. The prev_valid_until among them is
-// Token.PreviousKeyExpiresAt.
+// Token.PreviousKeyExpiresAt, and prev_salt_id Token.PreviousSaltID.
 const tokenColumns = `t.id, t.name, t.description, t.type, t.lifespan_ms, t.expires_at, t.last_used_at,
-	t.created_at, t.updated_at, t.encrypted_key, t.salt_id, t.key_hint, t.prev_valid_until, t.policy,
+	t.created_at, t.updated_at, t.encrypted_key, t.salt_id, t.key_hint, t.prev_valid_until, t.prev_salt_id, t.policy,
 	t.quota_limit, t.quota_remaining, t.quota_refilled_at, t.kind, t.owner`
 
 func buildQueries(d Dialect, prefix string) queries {
@@ -61,12 +61,12 @@ func buildQueries(d Dialect, prefix string) queries {
 		deleteToken: q(`DELETE FROM {{tokens}} WHERE id = ?`),
 		deletePerms: q(`DELETE FROM {{permissions}} WHERE token_id = ?`),
 		setKey: q(`UPDATE {{tokens}} SET key_hash = ?, encrypted_key = ?, salt_id = ?, updated_at = ?,
-			prev_key_hash = NULL, prev_valid_until = NULL, key_hint = ? WHERE id = ?`),
+			prev_key_hash = NULL, prev_valid_until = NULL, prev_salt_id = NULL, key_hint = ? WHERE id = ?`),
 		// MySQL assigns left to right, seeing earlier assignments; other
-		// engines see the old row throughout. Copying key_hash before
-		// overwriting it is right under both rules.
-		setKeyKeep: q(`UPDATE {{tokens}} SET prev_key_hash = key_hash, prev_valid_until = ?, key_hash = ?,
-			encrypted_key = ?, salt_id = ?, updated_at = ?, key_hint = ? WHERE id = ?`),
+		// engines see the old row throughout. Copying key_hash and
+		// salt_id before overwriting them is right under both rules.
+		setKeyKeep: q(`UPDATE {{tokens}} SET prev_key_hash = key_hash, prev_salt_id = salt_id, prev_valid_until = ?,
+			key_hash = ?, encrypted_key = ?, salt_id = ?, updated_at = ?, key_hint = ? WHERE id = ?`),
 		moveKey: q(`UPDATE {{tokens}} SET key_hash = ?, salt_id = ? WHERE id = ? AND key_hash = ?`),
 		touch: q(`UPDATE {{tokens}} SET last_used_at = ?
 			WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`),

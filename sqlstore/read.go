@@ -215,6 +215,7 @@ func (r *reader) token(rows *sql.Rows) (*apitoken.Token, error) {
 		t         apitoken.Token
 		typ, kind string
 		owner     sql.NullString
+		prevSalt  sql.NullString
 		lifespan  sql.NullInt64
 	)
 	d := r.dialect
@@ -222,7 +223,7 @@ func (r *reader) token(rows *sql.Rows) (*apitoken.Token, error) {
 	prevKey := dbTime{dialect: d}
 	p := policyCols{refilledAt: dbTime{dialect: d}}
 	err := rows.Scan(&t.ID, &t.Name, &t.Description, &typ, &lifespan, &expires, &used, &created, &updated,
-		&t.EncryptedKey, &t.SaltID, &t.KeyHint, &prevKey, &p.policy, &p.limit, &p.remaining, &p.refilledAt,
+		&t.EncryptedKey, &t.SaltID, &t.KeyHint, &prevKey, &prevSalt, &p.policy, &p.limit, &p.remaining, &p.refilledAt,
 		&kind, &owner, &prevUntil, skip{})
 	if err != nil {
 		return nil, err
@@ -235,7 +236,7 @@ func (r *reader) token(rows *sql.Rows) (*apitoken.Token, error) {
 	t.Lifespan = sqlq.Lifespan(lifespan)
 	t.ExpiresAt, t.LastUsedAt = expires.ptr(), used.ptr()
 	t.CreatedAt, t.UpdatedAt = created.t, updated.t
-	t.PreviousKeyExpiresAt = prevKey.ptr()
+	t.PreviousKeyExpiresAt, t.PreviousSaltID = prevKey.ptr(), prevSalt.String
 	if prevUntil.valid && (t.ExpiresAt == nil || t.ExpiresAt.After(prevUntil.t)) {
 		t.ExpiresAt = prevUntil.ptr()
 	}

@@ -143,7 +143,7 @@ func (s *Store) lock(ctx context.Context, tx *sql.Tx, id string) error {
 // keepStored gives t the fields of old that Update does not change.
 func keepStored(t, old *apitoken.Token) {
 	t.ID, t.CreatedAt, t.LastUsedAt, t.EncryptedKey, t.SaltID = old.ID, old.CreatedAt, old.LastUsedAt, old.EncryptedKey, old.SaltID
-	t.KeyHint, t.PreviousKeyExpiresAt = old.KeyHint, old.PreviousKeyExpiresAt
+	t.KeyHint, t.PreviousKeyExpiresAt, t.PreviousSaltID = old.KeyHint, old.PreviousKeyExpiresAt, old.PreviousSaltID
 	t.Kind, t.Owner = old.Kind, old.Owner
 	t.UpdatedAt = t.UpdatedAt.UTC()
 	if t.ExpiresAt != nil {

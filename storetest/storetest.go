@@ -88,6 +88,8 @@ func Run(t *testing.T, newStore func(t *testing.T) apitoken.Store, lacks ...Limi
 		{"KeyHint", testKeyHint},
 		{"KindOwner", testKindOwner},
 		{"PreviousKeyExpiresAt", testPreviousKeyExpiresAt},
+		{"PreviousSaltID", testPreviousSaltID},
+		{"CountPreviousSalt", testCountPreviousSalt},
 		{"Delete", testDelete},
 		{"Touch", testTouch},
 		{"ReturnsCopies", testReturnsCopies},

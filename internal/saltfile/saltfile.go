@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-apitoken/apitoken"
 )
@@ -122,7 +123,8 @@ func refuseIfTokens(ctx context.Context, store apitoken.Store, path string) erro
 // Check returns an error matching apitoken.ErrUnknownSalt when store holds
 // tokens that neither salt nor the previous salts of getenv made (see
 // apitoken.CheckSalt), naming their salt ids and saying how to fix it; src
-// and path say where salt came from.
+// and path say where salt came from. The old key of a regeneration with
+// overlap counts until it stops working.
 func Check(ctx context.Context, store apitoken.Store, salt string, src Source, path string, getenv func(string) string) error {
 	r, err := apitoken.CountSalts(ctx, apitoken.Config{Store: store, Salt: salt, PreviousSalts: Previous(getenv)})
 	if err != nil || len(r.Unknown) == 0 {
@@ -130,7 +132,12 @@ func Check(ctx context.Context, store apitoken.Store, salt string, src Source, p
 	}
 	var msg strings.Builder
 	for _, id := range slices.Sorted(maps.Keys(r.Unknown)) {
-		fmt.Fprintf(&msg, "unknown salt %s: %d token(s); their keys cannot be verified until that salt is configured. ", id, r.Unknown[id])
+		fmt.Fprintf(&msg, "unknown salt %s: %d token(s)", id, r.Unknown[id])
+		if o, ok := r.Overlaps[id]; ok {
+			fmt.Fprintf(&msg, " (%d by the old key of a regeneration with overlap, which works until %s)",
+				o.Tokens, o.Until.UTC().Format(time.RFC3339))
+		}
+		msg.WriteString("; their keys cannot be verified until that salt is configured. ")
 	}
 	if src == FromEnv {
 		fmt.Fprintf(&msg, "%s holds another salt: set it to the salt the tokens were made with, or unset it to use the salt file %s",

@@ -23,7 +23,7 @@ var commands = map[string]commandSpec{
 	"regenerate":    {"Gives a token a new key, which it prints once; the old key stops working (on a running server, within its change feed's poll).", 1, setupRegenerate},
 	"delete":        {"Deletes a token; its key stops working (on a running server, within its change feed's poll).", 1, setupDelete},
 	"verify":        {"Exits 0 when the key is valid (and allowed --action), 1 when it is not.", 0, setupVerify},
-	"salt-status":   {"Counts the tokens per salt id: current, previous (API_TOKEN_PREVIOUS_SALTS), unknown (not configured: their keys cannot verify) and none (made by Strapi).", 0, setupSaltStatus},
+	"salt-status":   {"Counts the tokens per salt id: current, previous (API_TOKEN_PREVIOUS_SALTS), unknown (not configured: their keys cannot verify) and none (made by Strapi); a token also counts on the salt of the old key a regeneration with overlap keeps, until that key stops working.", 0, setupSaltStatus},
 	"import-strapi": {"Copies the tokens of a Strapi v4 or v5 database (--from) here; run again, it brings over what changed in Strapi. Needs Strapi's salt.", 0, setupImportStrapi},
 }
 
