@@ -165,10 +165,7 @@ func validateKind(t *Token, ceiling []string, v *ValidationError) {
 // of an owner that no longer exists keep no permission. Call it whenever an
 // administrator's permissions shrink.
 func (s *Service) ClampOwner(ctx context.Context, owner string) ([]*Token, error) {
-	ceiling, err := s.ceiling(ctx, owner)
-	if errors.Is(err, ErrNotFound) {
-		ceiling, err = []string{}, nil
-	}
+	ceiling, err := s.heldCeiling(ctx, owner)
 	if err != nil {
 		return nil, err
 	}
@@ -178,24 +175,48 @@ func (s *Service) ClampOwner(ctx context.Context, owner string) ([]*Token, error
 	}
 	var changed []*Token
 	for _, t := range list {
-		if t.Kind != KindAdmin || t.Owner != owner || len(within(t.Permissions, ceiling)) == len(t.Permissions) {
+		if t.Kind != KindAdmin || t.Owner != owner {
 			continue
 		}
-		u, err := s.store.Update(ctx, t.ID, func(t *Token) error {
-			t.Permissions = within(t.Permissions, ceiling)
-			t.UpdatedAt = s.stamp()
-			return nil
-		})
+		u, wrote, err := s.clamp(ctx, t, ceiling)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			continue // deleted meanwhile
 		case err != nil:
 			return changed, unavailable(err)
+		case wrote:
+			changed = append(changed, u)
 		}
-		s.event(ctx, EventUpdated, u, nil, caller{})
-		changed = append(changed, u)
 	}
 	return changed, nil
+}
+
+// heldCeiling is ceiling for what an owner's tokens may keep: an owner
+// that no longer exists holds nothing.
+func (s *Service) heldCeiling(ctx context.Context, owner string) ([]string, error) {
+	ceiling, err := s.ceiling(ctx, owner)
+	if errors.Is(err, ErrNotFound) {
+		return []string{}, nil
+	}
+	return ceiling, err
+}
+
+// clamp writes admin token t's permissions down to ceiling if they exceed
+// it, with its EventUpdated, and reports whether it wrote.
+func (s *Service) clamp(ctx context.Context, t *Token, ceiling []string) (*Token, bool, error) {
+	if len(within(t.Permissions, ceiling)) == len(t.Permissions) {
+		return t, false, nil
+	}
+	u, err := s.store.Update(ctx, t.ID, func(t *Token) error {
+		t.Permissions = within(t.Permissions, ceiling)
+		t.UpdatedAt = s.stamp()
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	s.event(ctx, EventUpdated, u, nil, caller{})
+	return u, true, nil
 }
 
 // validOwner reports whether owner may name an admin token's owner.
@@ -223,20 +244,17 @@ func (s *Service) AdminTokens() bool { return s.ownerPerms != nil }
 // reclamp clamps admin token t, just granted permissions checked against
 // its owner's as they were before the write, to its owner's as they are
 // now: an owner's loss and the ClampOwner that follows it may have come
-// between, and the grant must not undo them. If the owner cannot be asked,
-// t is left as written: every use clamps it anyway.
-func (s *Service) reclamp(ctx context.Context, t *Token) (*Token, error) {
-	ceiling, err := s.ceiling(ctx, t.Owner)
-	if errors.Is(err, ErrNotFound) {
-		ceiling, err = []string{}, nil
+// between, and the grant must not undo them. If the owner or the store
+// cannot be asked, t is left as written: every use clamps it anyway.
+func (s *Service) reclamp(ctx context.Context, t *Token) *Token {
+	ceiling, err := s.heldCeiling(ctx, t.Owner)
+	if err != nil {
+		return t
 	}
-	if err != nil || len(within(t.Permissions, ceiling)) == len(t.Permissions) {
-		return t, nil
+	if u, _, err := s.clamp(ctx, t, ceiling); err == nil {
+		return u
 	}
-	return s.store.Update(ctx, t.ID, func(t *Token) error {
-		t.Permissions = within(t.Permissions, ceiling)
-		return nil
-	})
+	return t
 }
 
 // within returns the permissions of perms that are in ceiling, never nil.

@@ -182,7 +182,7 @@ func (s *Service) Update(ctx context.Context, id string, p UpdateParams) (*Token
 		}
 		t, err = s.store.Update(ctx, id, change)
 		if err == nil {
-			t, err = s.reclamp(ctx, t)
+			t = s.reclamp(ctx, t)
 		}
 	}
 	if err != nil {
