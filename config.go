@@ -146,7 +146,9 @@ type Config struct {
 	// it from the stored tokens). It returns ErrNotFound for an owner that
 	// no longer exists, whose tokens then fail as unknown keys; any other
 	// error fails the request with ErrUnavailable. Without it, admin tokens
-	// can be neither created nor used.
+	// can be neither created nor used. Owner ids are compared exactly:
+	// give each administrator one canonical id (not one per spelling of
+	// an email address), here and in the admin handler's Config.Owner.
 	OwnerPermissions func(ctx context.Context, owner string) ([]string, error)
 
 	// Clock tells the time and times the background writer's waits. Tests

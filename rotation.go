@@ -15,7 +15,8 @@ import (
 // current key again. A token whose current key is on another salt than
 // the one that found it was found by its previous key, so no move is
 // tried: it would fail, at the cost of a write (and of a cache's copy of
-// the token) on every use of the old key during its overlap. The move is
+// the token) on every use of the old key during its overlap; so is a token
+// the store returned as found by its previous key. The move is
 // a compare-and-swap in the store, so a key regenerated away between the
 // lookup and the move stays dead. When the move loses, the key is looked
 // up again, first under the current salt (another request moved it) and
@@ -28,7 +29,7 @@ func (s *Service) verifyPrevious(ctx context.Context, key string, sum Hash) (*To
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	t, from, salt, err := s.findPrevious(ctx, key, sum)
-	if err != nil || from == sum || t.Expired(s.now()) || (t.SaltID != salt && t.SaltID != "") {
+	if err != nil || from == sum || t.Expired(s.now()) || (t.SaltID != salt && t.SaltID != "") || t.byPreviousKey() {
 		return t, err
 	}
 	err = s.store.MoveKey(ctx, t.ID, from, sum, s.hasher.ID())
@@ -125,6 +126,13 @@ func (s *Service) encrypt(key string) string {
 // ExpiresAt at the overlap's end, which has passed. Such a key was rotated
 // away; it is refused as unknown, and may not revoke the token.
 func (t *Token) deadPreviousKey(now time.Time) bool {
+	return t.byPreviousKey() && !now.Before(*t.PreviousKeyExpiresAt)
+}
+
+// byPreviousKey reports whether t, as GetByHash returned it, was found by
+// its previous key: the store caps ExpiresAt at the previous key's end,
+// which a regeneration puts strictly before the token's own expiry.
+func (t *Token) byPreviousKey() bool {
 	p := t.PreviousKeyExpiresAt
-	return p != nil && !now.Before(*p) && t.ExpiresAt != nil && !t.ExpiresAt.After(*p)
+	return p != nil && t.ExpiresAt != nil && !t.ExpiresAt.After(*p)
 }

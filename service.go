@@ -102,6 +102,9 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Token, string, e
 		return nil, "", unsupported(nameTaken(unavailable(err)))
 	}
 	s.event(ctx, EventCreated, t, nil, caller{})
+	if t.Kind == KindAdmin {
+		t = s.reclamp(ctx, t) // as after an update: the owner's loss may have come meanwhile
+	}
 	return t, key, nil
 }
 

@@ -75,9 +75,10 @@ type RevokeConfig struct {
 	// to finish. Default DefaultRevokeWorkers (4).
 	Workers int
 
-	// RetryFor is how long a revocation that fails because the store is
-	// unavailable is tried again, waiting 1 s, then twice as long each
-	// time, up to 30 s. Default DefaultRevokeRetryFor (10 minutes);
+	// RetryFor is how long, in waits between tries, a revocation that
+	// fails because the store is unavailable is tried again: 1 s, then
+	// twice as long each time, up to 30 s (each try is bounded by 30 s
+	// too). Default DefaultRevokeRetryFor (10 minutes);
 	// negative: one try. A revocation given up, or stopped by Close, is
 	// logged as lost (never with its key).
 	RetryFor time.Duration
@@ -106,8 +107,10 @@ type Revoke struct {
 	work   sync.WaitGroup
 	log    *slog.Logger
 	after  func(time.Duration) <-chan time.Time
-	stop   chan struct{} // closed by Close: no more waits to try again
-	once   sync.Once
+	stop   chan struct{} // closed by Close: no more waits to try again, no more reports
+
+	mu     sync.Mutex // orders work.Add after Close's check
+	closed bool
 }
 
 // NewRevoke returns the handler of reports of leaked keys.
@@ -181,8 +184,19 @@ func (h *Revoke) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case h.slots <- struct{}{}:
 	case <-r.Context().Done():
 		return // the client left before a worker was free
+	case <-h.stop:
+		closing(w)
+		return
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		<-h.slots
+		closing(w)
+		return
 	}
 	h.work.Add(1)
+	h.mu.Unlock()
 	go h.revoke(context.WithoutCancel(r.Context()), key, client)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -244,10 +258,23 @@ func (h *Revoke) try(ctx context.Context, key, client string) error {
 func (h *Revoke) Wait() { h.work.Wait() }
 
 // Close stops the waits to try revocations again: each is tried once more
-// and, if that fails, logged as lost. It then returns as Wait does.
+// and, if that fails, logged as lost. Reports from then on get 503, so that
+// their reporters send them again, elsewhere or later. It returns as Wait
+// does.
 func (h *Revoke) Close() {
-	h.once.Do(func() { close(h.stop) })
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		close(h.stop)
+	}
+	h.mu.Unlock()
 	h.work.Wait()
+}
+
+// closing refuses a report while the handler closes.
+func closing(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "60")
+	http.Error(w, "Service Unavailable: shutting down; send the report again later", http.StatusServiceUnavailable)
 }
 
 // reportedKey returns the key of a report's body: the body itself, or its
