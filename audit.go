@@ -31,6 +31,25 @@ type Event struct {
 	Err       error  // why authentication failed, for EventExpiredKey and EventAuthFailed
 	Client    string // the client's address, for events of requests
 	Where     string // where a leaked key was found, for EventLeaked
+
+	// Actor is who made the change, as WithActor named them (the admin
+	// handler names the administrator), or the owner of the admin token
+	// it was made with; "" when not known.
+	Actor string
+	// ActorTokenID is the token the change was made with, when it was
+	// made with one: an admin token, or a token rotating itself.
+	ActorTokenID string
+}
+
+var actorKey = &contextKey{"actor"}
+
+// WithActor returns a copy of ctx that names who acts through it, such as
+// an administrator's id, so that the audit events of what is done with it
+// say who did it (Event.Actor). The admin handler names the administrator
+// of each request (admin.Config.Owner); a host calling the Service itself
+// names its own.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey, actor)
 }
 
 // LogValue makes slog record the event's fields.
@@ -47,6 +66,12 @@ func (e Event) LogValue() slog.Value {
 	}
 	if e.Where != "" {
 		attrs = append(attrs, slog.String("where", e.Where))
+	}
+	if e.Actor != "" {
+		attrs = append(attrs, slog.String("actor", e.Actor))
+	}
+	if e.ActorTokenID != "" {
+		attrs = append(attrs, slog.String("actor_token_id", e.ActorTokenID))
 	}
 	return slog.GroupValue(attrs...)
 }
@@ -82,7 +107,23 @@ func (s *Service) event(ctx context.Context, kind EventKind, t *Token, err error
 	if t != nil {
 		e.TokenID, e.TokenName = t.ID, t.Name
 	}
+	if err == nil {
+		e.Actor, e.ActorTokenID = actor(ctx)
+	}
 	s.emit(ctx, level, e)
+}
+
+// actor returns who acts through ctx (WithActor) and the token they act
+// with, if ctx carries one; an admin token's owner acts, unless named.
+func actor(ctx context.Context) (who, tokenID string) {
+	who, _ = ctx.Value(actorKey).(string)
+	if t, ok := tokenFrom(ctx); ok {
+		tokenID = t.ID
+		if who == "" && t.Kind == KindAdmin {
+			who = t.Owner
+		}
+	}
+	return who, tokenID
 }
 
 // emit logs e at level and passes it to Config.OnEvent.

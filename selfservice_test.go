@@ -88,3 +88,25 @@ func TestSelfService(t *testing.T) {
 	status, _ = call("GET", "/self", "not-a-key", "")
 	assert.Equal(t, http.StatusUnauthorized, status)
 }
+
+// TestSelfRotateAudit: a token rotating itself is named in the event as
+// the token the change was made with.
+func TestSelfRotateAudit(t *testing.T) {
+	events := make(chan apitoken.Event, 10)
+	svc, _ := newService(t, apitoken.Config{OnEvent: func(_ context.Context, e apitoken.Event) { events <- e }})
+	srv := httptest.NewServer(http.StripPrefix("/api/tokens", svc.SelfHandler()))
+	t.Cleanup(srv.Close)
+	ci, key := mustCreate(t, svc, apitoken.CreateParams{Name: "ci", Type: apitoken.FullAccess})
+	<-events // created
+	req, err := http.NewRequest("POST", srv.URL+"/api/tokens/self/rotate", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	e := <-events
+	assert.Equal(t, apitoken.EventRegenerated, e.Kind)
+	assert.Equal(t, ci.ID, e.ActorTokenID)
+	assert.Empty(t, e.Actor, "a content token has no owner")
+}

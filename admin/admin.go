@@ -223,6 +223,11 @@ func (h *handler) guard(perm string, serve func(http.ResponseWriter, *http.Reque
 			h.fail(w, r, err)
 			return
 		}
+		if who, byToken := h.caller(r); !byToken && who != "" {
+			// The audit events of what the administrator does name
+			// them (those of an admin token name its owner).
+			r = r.WithContext(apitoken.WithActor(r.Context(), who))
+		}
 		if err := serve(w, r); err != nil {
 			h.fail(w, r, err)
 		}

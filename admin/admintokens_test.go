@@ -351,3 +351,41 @@ func TestAdminTokenPage(t *testing.T) {
 	assert.NotContains(t, r.raw, "kind-nav", "no admin tokens, no link to them")
 	assert.NotContains(t, r.raw, "admin-tokens")
 }
+
+// TestAdminTokenAudit: the audit events of changes name who made them, in
+// person or with an admin token.
+func TestAdminTokenAudit(t *testing.T) {
+	var mu sync.Mutex
+	var events []apitoken.Event
+	a := newAdminEnv(t, apitoken.Config{OnEvent: func(_ context.Context, e apitoken.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e)
+	}})
+	last := func() apitoken.Event {
+		mu.Lock()
+		defer mu.Unlock()
+		require.NotEmpty(t, events)
+		return events[len(events)-1]
+	}
+	c := a.createAdmin("alice", `{"name":"ci","permissions":["admin::api-tokens.create","admin::api-tokens.delete"]}`)
+	e := last()
+	assert.Equal(t, apitoken.EventCreated, e.Kind)
+	assert.Equal(t, "alice", e.Actor, "in person")
+	assert.Empty(t, e.ActorTokenID)
+
+	r := a.with(c.AccessKey, "POST", "/api-tokens", `{"name":"made by ci"}`)
+	require.Equal(t, 201, r.status, r.raw)
+	e = last()
+	assert.Equal(t, apitoken.EventCreated, e.Kind)
+	assert.Equal(t, "made by ci", e.TokenName)
+	assert.Equal(t, "alice", e.Actor, "the admin token's owner")
+	assert.Equal(t, c.ID, e.ActorTokenID, "with her admin token")
+	var made created
+	require.NoError(t, json.Unmarshal(r.Data, &made))
+	a.setAdmin("bob", admin.PermDelete)
+	require.Equal(t, 200, a.as("bob", "DELETE", "/api-tokens/"+made.ID, "").status)
+	e = last()
+	assert.Equal(t, apitoken.EventDeleted, e.Kind)
+	assert.Equal(t, "bob", e.Actor)
+}
