@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-apitoken/apitoken"
@@ -73,8 +74,12 @@ type GitHubConfig struct {
 //   - 400 for a signed body that is not a report; 413 for one over
 //     MaxBody; 405 for a method other than POST;
 //   - 503 when the token store fails, so that GitHub sends the report
-//     again; what was revoked stays revoked, and a deleted token is then
-//     labelled false_positive, since nothing is left to know it by.
+//     again; what was revoked stays revoked. A key whose token this
+//     handler deleted is labelled true_positive again in a report sent
+//     again (it remembers the last 100,000 by their SHA-256, in memory);
+//     another instance, or this one after a restart, labels it
+//     false_positive, since nothing is left to know it by: Disable keeps
+//     the token, and the label, everywhere.
 //
 // A key reported more than once is revoked once and labelled alike each
 // time. An expired or disabled token's key is a true positive too.
@@ -108,9 +113,37 @@ func NewGitHub(cfg GitHubConfig) (http.Handler, error) {
 }
 
 type github struct {
-	cfg  GitHubConfig
-	keys map[string]*ecdsa.PublicKey
-	log  *slog.Logger
+	cfg     GitHubConfig
+	keys    map[string]*ecdsa.PublicKey
+	log     *slog.Logger
+	revoked revokedKeys
+}
+
+// revokedKeys remembers, by their SHA-256, the keys a handler revoked
+// lately, so that a report GitHub sends again (after a 503, or twice)
+// labels a key whose token was deleted true_positive still.
+type revokedKeys struct {
+	mu   sync.Mutex
+	keys map[[sha256.Size]byte]struct{}
+}
+
+// maxRevokedKeys bounds revokedKeys; when full, it starts over.
+const maxRevokedKeys = 100_000
+
+func (rk *revokedKeys) add(key string) {
+	rk.mu.Lock()
+	defer rk.mu.Unlock()
+	if rk.keys == nil || len(rk.keys) >= maxRevokedKeys {
+		rk.keys = map[[sha256.Size]byte]struct{}{}
+	}
+	rk.keys[sha256.Sum256([]byte(key))] = struct{}{}
+}
+
+func (rk *revokedKeys) has(key string) bool {
+	rk.mu.Lock()
+	defer rk.mu.Unlock()
+	_, ok := rk.keys[sha256.Sum256([]byte(key))]
+	return ok
 }
 
 // feedback is one element of the answer, in GitHub's format.
@@ -190,6 +223,9 @@ func (h *github) revoke(ctx context.Context, matches []Match, client string) ([]
 			case err == nil:
 				label = "true_positive"
 				revoked++
+				h.revoked.add(m.Token)
+			case errors.Is(err, apitoken.ErrInvalidKey) && h.revoked.has(m.Token):
+				label = "true_positive" // deleted by an earlier report
 			case errors.Is(err, apitoken.ErrInvalidKey):
 				label = "false_positive"
 			default:

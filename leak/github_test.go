@@ -131,6 +131,27 @@ func TestGitHubDisableRaw(t *testing.T) {
 	f.noKeys(t, key)
 }
 
+// TestGitHubResentDeleted: in delete mode, a report sent again labels the
+// key whose token the first one deleted true_positive still; a handler
+// that did not delete it (another instance) cannot tell.
+func TestGitHubResentDeleted(t *testing.T) {
+	f := newFixture(t, apitoken.Config{})
+	gh := newSigner(t, "k")
+	srv := githubServer(t, f, leak.GitHubConfig{}, gh)
+	_, key := f.mint(t, "a")
+	body := report(t, key)
+	for range 2 {
+		status, _, got := post(t, srv.URL, body, signed(t, gh, body))
+		require.Equal(t, http.StatusOK, status, got)
+		assert.Contains(t, got, `"label":"true_positive"`)
+	}
+	other := githubServer(t, f, leak.GitHubConfig{}, gh)
+	status, _, got := post(t, other.URL, body, signed(t, gh, body))
+	require.Equal(t, http.StatusOK, status, got)
+	assert.Contains(t, got, `"label":"false_positive"`, "another handler never saw the token")
+	f.noKeys(t, key)
+}
+
 // TestGitHubRefuses: reports that are unsigned, signed by an unknown or
 // other key, signed over another body, with a malformed signature, too
 // large or not a report are refused, and revoke nothing.
