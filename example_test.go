@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -102,33 +100,16 @@ func ExampleCan() {
 }
 
 // Behind a reverse proxy every request comes from the proxy, so the failure
-// limit would count all clients as one. Take the client's address from
-// X-Forwarded-For, but only when the request came through a proxy you run,
-// and only the entries your proxies appended: those before them are
-// whatever the client sent.
-func ExampleFailureLimit_trustedProxy() {
-	proxies := netip.MustParsePrefix("10.0.0.0/8") // where your proxies are
-	clientKey := func(r *http.Request) string {
-		host, _, _ := net.SplitHostPort(r.RemoteAddr)
-		if peer, err := netip.ParseAddr(host); err != nil || !proxies.Contains(peer.Unmap()) {
-			return host // not through a proxy: the peer is the client
-		}
-		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-		for i := len(hops) - 1; i >= 0; i-- {
-			addr, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-			if err != nil {
-				break
-			}
-			if !proxies.Contains(addr.Unmap()) {
-				return addr.String() // the first address, from the right, that is not yours
-			}
-		}
-		return host
-	}
+// limit would count all clients as one. Name your proxies: the client is
+// then the last X-Forwarded-For address that none of them added (those
+// before it are whatever the client sent), and the failure limit, allowed
+// networks and audit events all use it.
+func ExampleConfig_trustedProxies() {
 	svc, err := apitoken.New(apitoken.Config{
-		Store:        memstore.New(),
-		Salt:         "change-me-to-a-random-secret",
-		FailureLimit: &apitoken.FailureLimit{Rate: rate.Every(time.Minute), ClientKey: clientKey},
+		Store:          memstore.New(),
+		Salt:           "change-me-to-a-random-secret",
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, // where your proxies are
+		FailureLimit:   &apitoken.FailureLimit{Rate: rate.Every(time.Minute)},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -144,7 +125,7 @@ func ExampleFailureLimit_trustedProxy() {
 		r := httptest.NewRequest("GET", "/api/articles", nil)
 		r.RemoteAddr = c.remote
 		r.Header.Set("X-Forwarded-For", c.forwarded)
-		fmt.Println(clientKey(r))
+		fmt.Println(svc.ClientName(r))
 	}
 	// Output:
 	// 203.0.113.7
