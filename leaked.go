@@ -20,6 +20,16 @@ import (
 // regeneration counts while its overlap lasts), and ErrUnavailable when the
 // store cannot be asked. The token is a copy, the caller's to change.
 func (s *Service) Lookup(ctx context.Context, key string) (*Token, error) {
+	t, err := s.lookupKey(ctx, key)
+	if err == nil && t.deadPreviousKey(s.now()) {
+		return nil, ErrInvalidKey
+	}
+	return t, err
+}
+
+// lookupKey is Lookup that also returns the token of a key a regeneration
+// replaced, whose overlap has ended (Token.deadPreviousKey).
+func (s *Service) lookupKey(ctx context.Context, key string) (*Token, error) {
 	if !s.plausibleKey(key) {
 		return nil, ErrInvalidKey
 	}
@@ -31,13 +41,20 @@ func (s *Service) Lookup(ctx context.Context, key string) (*Token, error) {
 		cancel()
 	}
 	switch {
-	case errors.Is(err, ErrNotFound), err == nil && t.deadPreviousKey(s.now()):
+	case errors.Is(err, ErrNotFound):
 		return nil, ErrInvalidKey
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return t.Clone(), nil
 }
+
+// EventLeakedOldKey: a key that a regeneration replaced, and that no
+// longer works, was reported leaked (RevokeLeaked). The token is left as
+// it is, since its current key is another; the event names where the old
+// key was found, so that the admins can judge whether the new one went
+// the same way.
+const EventLeakedOldKey EventKind = "leaked-old-key"
 
 // Leak says where a leaked key was found, for RevokeLeaked.
 type Leak struct {
@@ -66,18 +83,23 @@ const maxLeakWhere = 500
 // is revoked too, and whichever key of it leaked (during a regeneration's
 // overlap, the old or the new) the whole token is revoked. A token that is
 // already disabled is not written again, and one deleted meanwhile by
-// someone else counts as revoked.
+// someone else counts as revoked. A key that a regeneration replaced and
+// that no longer works revokes nothing: it records EventLeakedOldKey, and
+// RevokeLeaked returns ErrInvalidKey as for any key that opens nothing.
 //
 // It returns the token as found, before the change; ErrInvalidKey when no
 // token has the key; ErrUnavailable when the store cannot be asked or
 // fails to make the change. Neither the key nor any part of it reaches the
 // log or the returned error.
 func (s *Service) RevokeLeaked(ctx context.Context, key string, leak Leak) (*Token, error) {
-	t, err := s.Lookup(ctx, key)
+	t, err := s.lookupKey(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.revoke(ctx, t, leak.Disable); err != nil {
+	kind := EventLeaked
+	if t.deadPreviousKey(s.now()) {
+		kind = EventLeakedOldKey
+	} else if err := s.revoke(ctx, t, leak.Disable); err != nil {
 		return nil, err
 	}
 	where := leak.Where
@@ -85,9 +107,12 @@ func (s *Service) RevokeLeaked(ctx context.Context, key string, leak Leak) (*Tok
 		where = strings.ReplaceAll(where, key, "[key]")
 	}
 	s.emit(ctx, slog.LevelWarn, Event{
-		Kind: EventLeaked, Time: s.now(), TokenID: t.ID, TokenName: t.Name,
+		Kind: kind, Time: s.now(), TokenID: t.ID, TokenName: t.Name,
 		Client: leak.Client, Where: truncate(where, maxLeakWhere),
 	})
+	if kind == EventLeakedOldKey {
+		return nil, ErrInvalidKey
+	}
 	return t, nil
 }
 

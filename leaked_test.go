@@ -180,3 +180,26 @@ func TestRevokeLeakedDeletesWhatCannotBeDisabled(t *testing.T) {
 	_, err = svc.Lookup(ctx, key)
 	assert.ErrorIs(t, err, apitoken.ErrInvalidKey, "deleted, since it could not be disabled")
 }
+
+// TestRevokeLeakedOldKey: a key a regeneration replaced, reported leaked
+// after it stopped working, revokes nothing and is recorded, without the
+// key, as EventLeakedOldKey naming where it was found.
+func TestRevokeLeakedOldKey(t *testing.T) {
+	ctx := context.Background()
+	var ev events
+	var logs bytes.Buffer
+	svc, _ := newService(t, apitoken.Config{ExpiryWarning: -1, OnEvent: ev.record, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	tok, old := mustCreate(t, svc, apitoken.CreateParams{Name: "ci"})
+	_, fresh, err := svc.Regenerate(ctx, tok.ID)
+	require.NoError(t, err)
+	ev.reset()
+
+	_, err = svc.RevokeLeaked(ctx, old, apitoken.Leak{Where: "a gist: " + old, Client: "192.0.2.1"})
+	assert.ErrorIs(t, err, apitoken.ErrInvalidKey)
+	require.Equal(t, []apitoken.EventKind{apitoken.EventLeakedOldKey}, ev.kinds())
+	assert.Equal(t, tok.ID, ev.list[0].TokenID)
+	assert.Equal(t, "a gist: [key]", ev.list[0].Where)
+	_, err = svc.Verify(ctx, fresh)
+	assert.NoError(t, err, "the token's current key is left alone")
+	assert.NotContains(t, logs.String(), old)
+}
