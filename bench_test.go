@@ -5,12 +5,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha512"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/apitokentest"
 )
 
 var sink apitoken.Hash
@@ -156,3 +158,36 @@ type discardWriter struct {
 func (w *discardWriter) Header() http.Header         { return w.header }
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *discardWriter) WriteHeader(status int)      { w.status = status }
+
+// BenchmarkRateLimited is BenchmarkMiddleware for a token with a
+// Policy.RateLimit counted in process (no Config.SharedRates): the cost the
+// count adds. The clock moves to the next window whenever one is full, so
+// that refusals (cheaper: no handler) stay a small share of the requests.
+func BenchmarkRateLimited(b *testing.B) {
+	for _, limit := range []int{100, 10_000} {
+		b.Run(fmt.Sprintf("limit=%d", limit), func(b *testing.B) {
+			clk := apitokentest.NewClock()
+			svc, _ := newService(b, apitoken.Config{Clock: clk})
+			_, key := mustCreate(b, svc, apitoken.CreateParams{Name: "limited", PolicyParams: apitoken.PolicyParams{
+				RateLimit: &apitoken.RateLimit{Requests: limit, Window: apitoken.Duration(time.Minute)}}})
+			h := svc.Require("api::article.article.find")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			req := httptest.NewRequest("GET", "/api/articles", nil)
+			req.Header.Set("Authorization", "Bearer "+key)
+			w := &discardWriter{header: http.Header{}}
+			admitted := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				w.status = 0
+				h.ServeHTTP(w, req)
+				if w.status == 0 {
+					admitted++
+				} else {
+					clk.Add(time.Minute)
+				}
+			}
+			if admitted == 0 {
+				b.Fatal("nothing admitted")
+			}
+		})
+	}
+}
