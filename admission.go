@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -115,7 +114,9 @@ type grant struct {
 // spend spends one use of t's rate limit and quota, if it has them, once a
 // request is otherwise allowed, so that refused requests cost nothing. It
 // returns a *LimitError when either is used up, and ErrUnavailable when the
-// shared rate count (Config.SharedRates) or the quota cannot be reached.
+// rate count (Config.SharedRates, or in memory when the request's context
+// ends while it waits for another of the token's) or the quota cannot be
+// reached.
 func (s *Service) spend(ctx context.Context, t *Token) (grant, error) {
 	if t.RateLimit == nil && t.Quota == nil {
 		return grant{}, nil
@@ -125,13 +126,9 @@ func (s *Service) spend(ctx context.Context, t *Token) (grant, error) {
 	if rl := t.RateLimit; rl != nil {
 		g.limit = rl
 		var ok bool
-		if s.shared != nil {
-			var err error
-			if g.remaining, g.reset, ok, err = s.shared.take(ctx, t.ID, *rl); err != nil {
-				return grant{}, err
-			}
-		} else {
-			g.remaining, g.reset, ok = s.rates.take(t.ID, *rl, now)
+		var err error
+		if g.remaining, g.reset, ok, err = s.rates.take(ctx, t.ID, *rl); err != nil {
+			return grant{}, err
 		}
 		if !ok {
 			return g, &LimitError{Err: ErrRateLimited, RetryAfter: g.reset}
@@ -183,56 +180,5 @@ func (g grant) writeHeaders(h http.Header, err error) {
 	var le *LimitError
 	if errors.As(err, &le) && le.RetryAfter > 0 {
 		h.Set("Retry-After", retryAfter(le.RetryAfter))
-	}
-}
-
-// tokenRates counts each rate-limited token's requests in fixed windows,
-// each starting at the first request after the last one ended.
-type tokenRates struct {
-	mu      sync.Mutex
-	windows map[string]*rateWindow
-	sweep   int // takes until the next sweep of ended windows
-}
-
-type rateWindow struct {
-	limit RateLimit
-	start time.Time
-	count int
-}
-
-// take counts a request of token id under rl at now, and reports the
-// requests left in the window and when it ends; ok is false when the
-// window was already full.
-func (tr *tokenRates) take(id string, rl RateLimit, now time.Time) (remaining int, reset time.Duration, ok bool) {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	if tr.windows == nil {
-		tr.windows = make(map[string]*rateWindow)
-	}
-	if tr.sweep--; tr.sweep <= 0 {
-		tr.dropEnded(now)
-		tr.sweep = max(1024, 2*len(tr.windows))
-	}
-	w := tr.windows[id]
-	window := time.Duration(rl.Window)
-	if w == nil || w.limit != rl || now.Sub(w.start) >= window || now.Before(w.start) {
-		w = &rateWindow{limit: rl, start: now}
-		tr.windows[id] = w
-	}
-	reset = w.start.Add(window).Sub(now)
-	if w.count >= rl.Requests {
-		return 0, reset, false
-	}
-	w.count++
-	return rl.Requests - w.count, reset, true
-}
-
-// dropEnded forgets the windows that have ended, so that memory follows the
-// tokens in use, not every token ever used.
-func (tr *tokenRates) dropEnded(now time.Time) {
-	for id, w := range tr.windows {
-		if now.Sub(w.start) >= time.Duration(w.limit.Window) {
-			delete(tr.windows, id)
-		}
 	}
 }

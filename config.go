@@ -112,11 +112,12 @@ type Config struct {
 	// a sqlstore.Store on one database, or a redisrate.Counter), so that
 	// instances enforce each limit together rather than each on its own.
 	// Each Service leases a batch of a window's requests at a time: one
-	// round trip per batch, not per request. Windows are then aligned to
-	// the clock. When the counter fails, rate-limited tokens get 503
-	// (ErrUnavailable); tokens without a RateLimit never touch it.
-	// Default: each Service counts alone, in memory, with windows that
-	// start at a token's first request.
+	// round trip per batch, not per request. When the counter fails,
+	// rate-limited tokens get 503 (ErrUnavailable); tokens without a
+	// RateLimit never touch it. Default: each Service counts alone, in
+	// memory, the same way. Either way windows are aligned to the clock:
+	// a one-minute window runs from :00 to :00, whenever the token's
+	// first request came.
 	SharedRates RateCounter
 
 	// ExpiryWarning is how long before a token's expiry EventExpiring is
@@ -181,8 +182,7 @@ type Service struct {
 	touches       *toucher
 
 	trustedProxies []netip.Prefix
-	rates          tokenRates
-	shared         *sharedRates // nil: rates are counted in memory
+	rates          *tokenRates
 	notices        notices
 	disableOnReuse bool
 	spender        QuotaSpender // the store, if it is one
@@ -278,8 +278,9 @@ func New(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if cfg.SharedRates != nil {
-		s.shared = &sharedRates{counter: cfg.SharedRates, now: s.now, bounded: s.bounded}
+	s.rates = &tokenRates{counter: cfg.SharedRates, now: s.now, bounded: s.bounded}
+	if cfg.SharedRates == nil {
+		s.rates.counter, s.rates.bounded = &localRates{}, nil
 	}
 	if s.limiter, err = newFailureLimiter(cfg.FailureLimit, s.now, s.clientName); err != nil {
 		return nil, err

@@ -26,7 +26,8 @@ type Policy struct {
 
 	// RateLimit, when set, bounds the requests the key may make in each
 	// window (429, ErrRateLimited, with Retry-After and the IETF
-	// RateLimit and RateLimit-Policy headers).
+	// RateLimit and RateLimit-Policy headers). Windows are aligned to the
+	// clock, whichever way they are counted (see Config.SharedRates).
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 
 	// Quota, when set, is the number of uses the key has left, spent
@@ -36,7 +37,11 @@ type Policy struct {
 }
 
 // RateLimit is a number of requests per window, counted for each token on
-// each Service, or across Services through Config.SharedRates.
+// each Service, or across Services through Config.SharedRates. A window
+// starts at a multiple of its length since the zero time (a one-minute
+// window at :00, a one-day window at midnight UTC), not at a token's first
+// request: 100 a minute admits up to 100 from 12:00:00 to 12:01:00, and
+// 100 more from 12:01:00, however late in the first minute they came.
 type RateLimit struct {
 	Requests int      `json:"requests"`
 	Window   Duration `json:"window"` // in milliseconds in JSON

@@ -3,12 +3,14 @@ package apitoken_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,6 +149,9 @@ func TestPolicyAllowedIPs(t *testing.T) {
 	assert.Equal(t, http.StatusOK, direct.get(t, local, "198.51.100.1").StatusCode, "the peer is the client")
 }
 
+// TestPolicyRateLimit: counted in memory (no Config.SharedRates), a
+// token's windows are aligned to the clock, as a shared counter's are: the
+// first request, at 22:00:15, is in the window 22:00:00 to 22:01:00.
 func TestPolicyRateLimit(t *testing.T) {
 	ps := newPolicyServer(t, apitoken.Config{})
 	_, key := mustCreate(t, ps.svc, apitoken.CreateParams{Name: "script", PolicyParams: apitoken.PolicyParams{
@@ -154,22 +159,66 @@ func TestPolicyRateLimit(t *testing.T) {
 	_, other := mustCreate(t, ps.svc, apitoken.CreateParams{Name: "other", PolicyParams: apitoken.PolicyParams{
 		RateLimit: &apitoken.RateLimit{Requests: 3, Window: apitoken.Duration(time.Minute)}}})
 
+	ps.clk.Add(15 * time.Second)
 	for left := 2; left >= 0; left-- {
 		res := ps.get(t, key, "")
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		assert.Equal(t, `"token";q=3;w=60`, res.Header.Get("RateLimit-Policy"))
-		assert.Equal(t, `"token";r=`+string(rune('0'+left))+`;t=60`, res.Header.Get("RateLimit"))
+		assert.Equal(t, `"token";r=`+string(rune('0'+left))+`;t=45`, res.Header.Get("RateLimit"))
 	}
 	ps.clk.Add(20 * time.Second)
 	res := ps.get(t, key, "")
 	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
-	assert.Equal(t, "40", res.Header.Get("Retry-After"))
-	assert.Equal(t, `"token";r=0;t=40`, res.Header.Get("RateLimit"))
+	assert.Equal(t, "25", res.Header.Get("Retry-After"))
+	assert.Equal(t, `"token";r=0;t=25`, res.Header.Get("RateLimit"))
 	assert.Equal(t, "Too many requests for this token", errorMessage(t, res))
 	assert.Equal(t, http.StatusOK, ps.get(t, other, "").StatusCode, "each token has its own count")
 
-	ps.clk.Add(40 * time.Second)
-	assert.Equal(t, http.StatusOK, ps.get(t, key, "").StatusCode, "a new window")
+	ps.clk.Add(24 * time.Second)
+	assert.Equal(t, http.StatusTooManyRequests, ps.get(t, key, "").StatusCode, "22:00:59: the same window")
+	ps.clk.Add(time.Second)
+	res = ps.get(t, key, "")
+	assert.Equal(t, http.StatusOK, res.StatusCode, "22:01:00: a new window, though a minute has not passed since the first request")
+	assert.Equal(t, `"token";r=2;t=60`, res.Header.Get("RateLimit"))
+}
+
+// TestRateLimitConcurrent: counted in memory, concurrent requests of one
+// token get exactly the limit in each window, however many goroutines
+// make them, and the next window gets the limit again.
+func TestRateLimitConcurrent(t *testing.T) {
+	const (
+		limit      = 250
+		goroutines = 32
+		each       = 20 // 640 requests a window
+	)
+	clk := apitokentest.NewClock()
+	svc, _ := newService(t, apitoken.Config{Clock: clk, Logger: discard()})
+	_, key := mustCreate(t, svc, apitoken.CreateParams{Name: "busy", PolicyParams: apitoken.PolicyParams{
+		RateLimit: &apitoken.RateLimit{Requests: limit, Window: apitoken.Duration(time.Minute)}}})
+	for window := range 3 {
+		var allowed, limited, other atomic.Int64
+		var wg sync.WaitGroup
+		for range goroutines {
+			wg.Go(func() {
+				for range each {
+					_, err := svc.Verify(context.Background(), key)
+					switch {
+					case err == nil:
+						allowed.Add(1)
+					case errors.Is(err, apitoken.ErrRateLimited):
+						limited.Add(1)
+					default:
+						other.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int64(limit), allowed.Load(), "window %d", window)
+		assert.Equal(t, int64(goroutines*each-limit), limited.Load(), "window %d", window)
+		assert.Zero(t, other.Load(), "window %d", window)
+		clk.Add(time.Minute)
+	}
 }
 
 func TestPolicyQuota(t *testing.T) {

@@ -40,18 +40,29 @@ func (c *countedRates) TakeRate(ctx context.Context, id string, start time.Time,
 // share one store and count rates in it, on one fake clock.
 type sharedRig struct {
 	clk   *apitokentest.Clock
-	rates *countedRates
+	rates *countedRates // nil: counted in memory, each Service alone
 	svcs  []*apitoken.Service
 	urls  []string
 }
 
 func newSharedRig(t *testing.T, instances int) *sharedRig {
 	t.Helper()
+	return newRig(t, instances, true)
+}
+
+// newRig is newSharedRig, or without shared (Config.SharedRates unset) one
+// or more Services that each count rates alone, in memory.
+func newRig(t *testing.T, instances int, shared bool) *sharedRig {
+	t.Helper()
 	store := memstore.New()
-	r := &sharedRig{clk: apitokentest.NewClock(), rates: &countedRates{Store: store}} // 03:04:05
+	r := &sharedRig{clk: apitokentest.NewClock()} // 03:04:05
+	cfg := apitoken.Config{Store: store, Salt: testSalt, Clock: r.clk, Logger: discard(), AnyAction: true}
+	if shared {
+		r.rates = &countedRates{Store: store}
+		cfg.SharedRates = r.rates
+	}
 	for range instances {
-		svc := apitokentest.New(t, apitoken.Config{Store: store, Salt: testSalt, Clock: r.clk, Logger: discard(),
-			AnyAction: true, SharedRates: r.rates})
+		svc := apitokentest.New(t, cfg)
 		srv := httptest.NewServer(svc.Authenticated(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			io.WriteString(w, "ok")
 		})))
@@ -113,34 +124,54 @@ func (r *sharedRig) burst(t *testing.T, key string, requests int, retryAfter str
 	return got
 }
 
-// TestSharedRateLimit: two instances sharing a counter let exactly the
-// limit through in each clock-aligned window, whichever instance is asked,
-// and refuse the rest with 429 and Retry-After; they ask the counter once
-// per batch, not per request.
-func TestSharedRateLimit(t *testing.T) {
-	r := newSharedRig(t, 2)
-	key := r.limited(t, 100)
-
-	got := r.burst(t, key, 300, "55") // the window is 03:04:00 to 03:05:00
-	assert.Equal(t, map[int]int{http.StatusOK: 100, http.StatusTooManyRequests: 200}, got)
-	takes := r.rates.takes.Load()
-	assert.LessOrEqual(t, takes, int64(60), "takes for 300 requests")
-	t.Logf("300 requests (100 admitted) on two instances: %d takes", takes)
-
-	r.clk.Add(54 * time.Second)
-	assert.Equal(t, http.StatusTooManyRequests, r.get(t, 0, key).StatusCode, "still the same window")
-	assert.Equal(t, http.StatusTooManyRequests, r.get(t, 1, key).StatusCode)
-	assert.Equal(t, takes, r.rates.takes.Load(), "a full window costs no more takes")
-
-	r.clk.Add(time.Second)
-	got = r.burst(t, key, 150, "60")
-	assert.Equal(t, map[int]int{http.StatusOK: 100, http.StatusTooManyRequests: 50}, got, "the next window")
+// eachCounter runs test with a rig of instances Services sharing a
+// counter (Config.SharedRates), and with one Service counting in memory:
+// rate limits behave the same whichever counts them.
+func eachCounter(t *testing.T, instances int, test func(t *testing.T, r *sharedRig)) {
+	t.Run("in-process", func(t *testing.T) { test(t, newRig(t, 1, false)) })
+	t.Run("shared", func(t *testing.T) { test(t, newRig(t, instances, true)) })
 }
 
-// TestSharedRateHeaders: one instance alone counts down exactly, and the
-// headers and Retry-After follow the clock-aligned window.
+// TestSharedRateLimit: two instances sharing a counter, or one counting
+// in memory, let exactly the limit through in each clock-aligned window,
+// whichever instance is asked, and refuse the rest with 429 and
+// Retry-After; instances sharing a counter ask it once per batch, not per
+// request.
+func TestSharedRateLimit(t *testing.T) {
+	eachCounter(t, 2, func(t *testing.T, r *sharedRig) {
+		key := r.limited(t, 100)
+
+		got := r.burst(t, key, 300, "55") // the window is 03:04:00 to 03:05:00
+		assert.Equal(t, map[int]int{http.StatusOK: 100, http.StatusTooManyRequests: 200}, got)
+		var takes int64
+		if r.rates != nil {
+			takes = r.rates.takes.Load()
+			assert.LessOrEqual(t, takes, int64(60), "takes for 300 requests")
+			t.Logf("300 requests (100 admitted) on two instances: %d takes", takes)
+		}
+
+		r.clk.Add(54 * time.Second)
+		for i := range r.urls {
+			assert.Equal(t, http.StatusTooManyRequests, r.get(t, i, key).StatusCode, "still the same window")
+		}
+		if r.rates != nil {
+			assert.Equal(t, takes, r.rates.takes.Load(), "a full window costs no more takes")
+		}
+
+		r.clk.Add(time.Second)
+		got = r.burst(t, key, 150, "60")
+		assert.Equal(t, map[int]int{http.StatusOK: 100, http.StatusTooManyRequests: 50}, got, "the next window")
+	})
+}
+
+// TestSharedRateHeaders: one instance alone counts down exactly, with a
+// shared counter or in memory, and the headers and Retry-After follow the
+// clock-aligned window, not the token's first request.
 func TestSharedRateHeaders(t *testing.T) {
-	r := newSharedRig(t, 1)
+	eachCounter(t, 1, testRateHeaders)
+}
+
+func testRateHeaders(t *testing.T, r *sharedRig) {
 	_, key := mustCreate(t, r.svcs[0], apitoken.CreateParams{Name: "three",
 		PolicyParams: apitoken.PolicyParams{RateLimit: &apitoken.RateLimit{Requests: 3, Window: apitoken.Duration(10 * time.Second)}}})
 	for left := 2; left >= 0; left-- {
@@ -240,9 +271,13 @@ func TestSharedRateWaitCancelled(t *testing.T) {
 }
 
 // TestSharedRateLimitChanged: a token whose limit changes starts a new
-// lease; the window's count carries over.
+// lease; the window's count carries over, in memory as in a shared
+// counter.
 func TestSharedRateLimitChanged(t *testing.T) {
-	r := newSharedRig(t, 2)
+	eachCounter(t, 2, testRateLimitChanged)
+}
+
+func testRateLimitChanged(t *testing.T, r *sharedRig) {
 	ctx := context.Background()
 	tok, key := mustCreate(t, r.svcs[0], apitoken.CreateParams{Name: "changing",
 		PolicyParams: apitoken.PolicyParams{RateLimit: &apitoken.RateLimit{Requests: 5, Window: apitoken.Duration(time.Minute)}}})
@@ -254,7 +289,7 @@ func TestSharedRateLimitChanged(t *testing.T) {
 	require.NoError(t, err)
 	ok := 0
 	for i := range 6 {
-		if r.get(t, i%2, key).StatusCode == http.StatusOK {
+		if r.get(t, i%len(r.urls), key).StatusCode == http.StatusOK {
 			ok++
 		}
 	}
