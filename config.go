@@ -280,7 +280,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.rates = &tokenRates{counter: cfg.SharedRates, now: s.now, bounded: s.bounded}
 	if cfg.SharedRates == nil {
-		s.rates.counter, s.rates.bounded = &localRates{}, nil
+		s.rates.counter, s.rates.bounded = &MemoryRates{}, nil
 	}
 	if s.limiter, err = newFailureLimiter(cfg.FailureLimit, s.now, s.clientName); err != nil {
 		return nil, err

@@ -36,8 +36,8 @@ type RateCounter interface {
 // lost to the other instances until the window ends, so batches shrink as
 // the window fills: at most an eighth of what was left when the lease was
 // taken, and at most a tenth of the limit (plus one). Without
-// Config.SharedRates the counter is a localRates, and the Service alone
-// spends its count, the same way.
+// Config.SharedRates the counter is a MemoryRates of its own, and the
+// Service alone spends its count, the same way.
 type tokenRates struct {
 	counter RateCounter
 	now     func() time.Time
@@ -161,10 +161,10 @@ func (tr *tokenRates) dropEnded(now time.Time) {
 	}
 }
 
-// localRates is the RateCounter of a Service without Config.SharedRates:
-// the counts of its windows, in memory, for it alone. It never waits and
-// never fails.
-type localRates struct {
+// MemoryRates is a RateCounter in memory, for the Services of one process:
+// that of a Service without Config.SharedRates, and memstore's. It never
+// waits and never fails. The zero value is ready for use.
+type MemoryRates struct {
 	mu     sync.Mutex
 	counts map[windowKey]windowCount
 	sweep  int // takes until the next sweep of ended windows
@@ -184,7 +184,7 @@ type windowCount struct {
 // TakeRate implements RateCounter. Counts are dropped once their window
 // has ended by the start of a later take, so that memory follows the
 // tokens in use, not every token ever used.
-func (lr *localRates) TakeRate(_ context.Context, id string, start time.Time, window time.Duration, limit, n int) (granted, count int, err error) {
+func (lr *MemoryRates) TakeRate(_ context.Context, id string, start time.Time, window time.Duration, limit, n int) (granted, count int, err error) {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	at := start.UnixNano()

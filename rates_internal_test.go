@@ -13,7 +13,7 @@ import (
 // 3,000 tokens each, all different, leave at most a few windows' worth.
 func TestRatesForgetEndedWindows(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	local := &localRates{}
+	local := &MemoryRates{}
 	tr := &tokenRates{counter: local, now: func() time.Time { return now }}
 	ctx := context.Background()
 	rl := RateLimit{Requests: 100, Window: Duration(time.Minute)}

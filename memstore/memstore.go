@@ -24,8 +24,8 @@ type Store struct {
 	byName map[string]*entry
 	feed   feed // changes, for WatchChanges
 
-	notices map[notice]bool // given, for ClaimNotice
-	rates   rates           // for TakeRate
+	notices map[notice]bool      // given, for ClaimNotice
+	rates   apitoken.MemoryRates // for TakeRate
 }
 
 type entry struct {
