@@ -5,12 +5,12 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/go-apitoken/apitoken/internal/clients"
 )
 
 // FailureLimit limits failed authentications per client, so that guessing
@@ -54,15 +54,14 @@ type FailureLimit struct {
 type failureLimiter struct {
 	FailureLimit
 	now     func() time.Time
-	mu      sync.Mutex
-	clients map[string]*rate.Limiter
+	clients clients.Limits
 }
 
 func newFailureLimiter(l *FailureLimit, now func() time.Time, client func(*http.Request) string) (*failureLimiter, error) {
 	if l == nil {
 		return nil, nil
 	}
-	fl := &failureLimiter{FailureLimit: *l, now: now, clients: make(map[string]*rate.Limiter)}
+	fl := &failureLimiter{FailureLimit: *l, now: now}
 	if fl.Rate <= 0 {
 		return nil, errors.New("apitoken: FailureLimit.Rate must be positive")
 	}
@@ -75,22 +74,12 @@ func newFailureLimiter(l *FailureLimit, now func() time.Time, client func(*http.
 	if fl.MaxClients <= 0 {
 		fl.MaxClients = 100_000
 	}
+	fl.clients = clients.Limits{Rate: fl.Rate, Burst: fl.Burst, Max: fl.MaxClients}
 	return fl, nil
 }
 
 // client returns the normalised ClientKey of r.
-func (fl *failureLimiter) client(r *http.Request) string {
-	k := fl.ClientKey(r)
-	a, err := netip.ParseAddr(k)
-	if err != nil {
-		return k
-	}
-	if a = a.WithZone("").Unmap(); a.Is4() {
-		return a.String()
-	}
-	p, _ := a.Prefix(64) // never fails: 64 is within an IPv6 address
-	return p.String()
-}
+func (fl *failureLimiter) client(r *http.Request) string { return clients.Normalise(fl.ClientKey(r)) }
 
 // knownKey reports whether r presents a key the Service has verified and
 // remembers (see FailureLimit). It costs a SHA-256 at most: no HMAC, no
@@ -114,13 +103,7 @@ func remoteHost(r *http.Request) string {
 
 // blocked returns how long client must wait, or 0 if it may try now.
 func (fl *failureLimiter) blocked(client string) time.Duration {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	l, ok := fl.clients[client]
-	if !ok {
-		return 0
-	}
-	tokens := l.TokensAt(fl.now())
+	tokens := fl.clients.Tokens(client, fl.now())
 	if tokens >= 1 {
 		return 0
 	}
@@ -129,34 +112,8 @@ func (fl *failureLimiter) blocked(client string) time.Duration {
 
 // fail records a failure of client.
 func (fl *failureLimiter) fail(client string) {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
 	now := fl.now()
-	l, ok := fl.clients[client]
-	if !ok {
-		if len(fl.clients) >= fl.MaxClients {
-			fl.forget(now)
-		}
-		l = rate.NewLimiter(fl.Rate, fl.Burst)
-		fl.clients[client] = l
-	}
-	l.AllowN(now, 1)
-}
-
-// forget drops the clients that have all their tries back, or, if none
-// has, an arbitrary tenth of them.
-func (fl *failureLimiter) forget(now time.Time) {
-	for c, l := range fl.clients {
-		if l.TokensAt(now) >= float64(fl.Burst) {
-			delete(fl.clients, c)
-		}
-	}
-	for c := range fl.clients {
-		if len(fl.clients) < fl.MaxClients*9/10 {
-			break
-		}
-		delete(fl.clients, c)
-	}
+	fl.clients.Do(client, now, func(l *rate.Limiter) { l.AllowN(now, 1) })
 }
 
 func retryAfter(d time.Duration) string {

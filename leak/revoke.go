@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/go-apitoken/apitoken"
+	"github.com/go-apitoken/apitoken/internal/clients"
 )
 
 // Defaults of RevokeConfig.
@@ -102,7 +103,7 @@ type RevokeConfig struct {
 // body is 400, one over MaxBody 413, a method other than POST 405.
 type Revoke struct {
 	cfg    RevokeConfig
-	limits clientLimits
+	limits clients.Limits
 	slots  chan struct{}
 	work   sync.WaitGroup
 	log    *slog.Logger
@@ -146,7 +147,7 @@ func NewRevoke(cfg RevokeConfig) (*Revoke, error) {
 	if cfg.Clock != nil {
 		h.after = cfg.Clock.After
 	}
-	h.limits = clientLimits{rate: cfg.Rate, burst: cfg.Burst, max: cfg.MaxClients, m: map[string]*rate.Limiter{}}
+	h.limits = clients.Limits{Rate: cfg.Rate, Burst: cfg.Burst, Max: cfg.MaxClients}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -159,8 +160,8 @@ func (h *Revoke) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	client := normalise(h.cfg.ClientKey(r))
-	if wait := h.limits.take(client, h.cfg.Service.Now()); wait > 0 {
+	client := clients.Normalise(h.cfg.ClientKey(r))
+	if wait := h.take(client, h.cfg.Service.Now()); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
 		return
