@@ -121,7 +121,6 @@ func (s *Service) spend(ctx context.Context, t *Token) (grant, error) {
 	if t.RateLimit == nil && t.Quota == nil {
 		return grant{}, nil
 	}
-	now := s.now()
 	var g grant
 	if rl := t.RateLimit; rl != nil {
 		g.limit = rl
@@ -138,6 +137,7 @@ func (s *Service) spend(ctx context.Context, t *Token) (grant, error) {
 		if s.spender == nil {
 			return g, fmt.Errorf("%w: the store cannot spend quotas", ErrUnavailable)
 		}
+		now := s.now() // the rate count reads its own, with the token's turn held
 		ctx, cancel := s.bounded(ctx)
 		defer cancel()
 		_, err := s.spender.SpendQuota(ctx, t.ID, now.UTC(), q.PeriodStart(now))
