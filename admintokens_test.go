@@ -411,3 +411,13 @@ func TestAdminTokenOddKind(t *testing.T) {
 		}
 	}
 }
+
+// TestKindJSON: a token without a kind is written as a content-API token's.
+func TestKindJSON(t *testing.T) {
+	t.Parallel()
+	for kind, want := range map[apitoken.Kind]string{"": `"kind":"content-api"`, apitoken.KindAdmin: `"kind":"admin"`} {
+		b, err := json.Marshal(&apitoken.Token{Kind: kind})
+		require.NoError(t, err)
+		assert.Contains(t, string(b), want)
+	}
+}

@@ -104,9 +104,6 @@ func writeSelf(w http.ResponseWriter, status int, t *Token, key string) {
 	if t.Permissions == nil {
 		t.Permissions = []string{}
 	}
-	if t.Kind == "" {
-		t.Kind = KindContentAPI
-	}
 	data := any(t)
 	if key != "" {
 		data = struct {

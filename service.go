@@ -389,7 +389,7 @@ func (s *Service) verify(ctx context.Context, key string, c caller, kind Kind) (
 		s.keyReused(ctx, t, c)
 		return nil, ErrInvalidKey
 	}
-	if t.Kind != kind && (t.Kind != "" || kind != KindContentAPI) {
+	if t.Kind.Resolved() != kind {
 		return nil, ErrInvalidKey // another kind's key, or one of a kind unknown here
 	}
 	if t.Expired(now) {

@@ -54,6 +54,19 @@ const (
 // Valid reports whether k is a token kind.
 func (k Kind) Valid() bool { return k == KindContentAPI || k == KindAdmin }
 
+// Resolved returns k, or KindContentAPI for "": the kind of a token stored
+// without one (a row from before kinds, Strapi's NULL).
+func (k Kind) Resolved() Kind {
+	if k == "" {
+		return KindContentAPI
+	}
+	return k
+}
+
+// MarshalJSON writes k resolved, so that a token's JSON always names its
+// kind.
+func (k Kind) MarshalJSON() ([]byte, error) { return json.Marshal(string(k.Resolved())) }
+
 // Duration is a token's lifespan: how long after creation (or after the edit
 // that set it) the token expires. The zero value, Unlimited, never expires.
 //

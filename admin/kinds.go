@@ -33,10 +33,8 @@ var (
 		map[string]any{}}
 )
 
-// of reports whether t is of kind k ("" reads as content-API).
-func (k kindRoutes) of(t *apitoken.Token) bool {
-	return t.Kind == k.kind || t.Kind == "" && k.kind == apitoken.KindContentAPI
-}
+// of reports whether t is of kind k.
+func (k kindRoutes) of(t *apitoken.Token) bool { return t.Kind.Resolved() == k.kind }
 
 // caller returns the id of the administrator making r and whether r
 // presents an admin token of theirs.

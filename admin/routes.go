@@ -221,18 +221,12 @@ type withKey struct {
 	AccessKey string `json:"accessKey"`
 }
 
-// tokenJSON returns t as Strapi writes it: permissions always a list, and
-// its kind always named ("" from an old row is content-api).
+// tokenJSON returns t as Strapi writes it: permissions always a list.
 func tokenJSON(t *apitoken.Token) *apitoken.Token {
-	if t.Permissions != nil && t.Kind != "" {
+	if t.Permissions != nil {
 		return t
 	}
 	c := *t
-	if c.Permissions == nil {
-		c.Permissions = []string{}
-	}
-	if c.Kind == "" {
-		c.Kind = apitoken.KindContentAPI
-	}
+	c.Permissions = []string{}
 	return &c
 }

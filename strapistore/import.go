@@ -151,7 +151,7 @@ func plan(ctx context.Context, to apitoken.Store, s *apitoken.Token, hash apitok
 		c.Op = ImportAdd
 		return c, nil
 	}
-	if kindOf(cur) != kindOf(s) || cur.Owner != s.Owner {
+	if cur.Kind.Resolved() != s.Kind.Resolved() || cur.Owner != s.Owner {
 		c.Op, c.Reason = ImportSkip, "the token here has another kind or owner, which an update cannot change"
 		return c, nil
 	}
@@ -189,14 +189,6 @@ func diff(cur, s *apitoken.Token) []string {
 		}
 	}
 	return fields
-}
-
-// kindOf returns t's kind, reading none as a content-API token's.
-func kindOf(t *apitoken.Token) apitoken.Kind {
-	if t.Kind == "" {
-		return apitoken.KindContentAPI
-	}
-	return t.Kind
 }
 
 func sameTime(a, b *time.Time) bool {

@@ -218,21 +218,3 @@ func (l *permList) Set(s string) error {
 	}
 	return nil
 }
-
-// kindOf returns t's kind, which reads as content-api when the store
-// keeps none.
-func kindOf(t *apitoken.Token) apitoken.Kind {
-	if t.Kind == "" {
-		return apitoken.KindContentAPI
-	}
-	return t.Kind
-}
-
-// withKind sets the kind of the tokens that have none, for JSON output.
-func withKind(list ...*apitoken.Token) {
-	for _, t := range list {
-		if t != nil {
-			t.Kind = kindOf(t)
-		}
-	}
-}

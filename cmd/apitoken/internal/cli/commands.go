@@ -168,13 +168,12 @@ func setupList(c *command) func(context.Context) error {
 			return err
 		}
 		if *kind != "" {
-			list = slices.DeleteFunc(list, func(t *apitoken.Token) bool { return kindOf(t) != apitoken.Kind(*kind) })
+			list = slices.DeleteFunc(list, func(t *apitoken.Token) bool { return t.Kind.Resolved() != apitoken.Kind(*kind) })
 		}
 		if c.json {
 			if list == nil {
 				list = []*apitoken.Token{}
 			}
-			withKind(list...)
 			return writeJSON(c.stdout, list)
 		}
 		printTable(c.stdout, list)
@@ -279,7 +278,6 @@ func setupDelete(c *command) func(context.Context) error {
 				return err
 			}
 			if c.json {
-				withKind(t)
 				return writeJSON(c.stdout, t)
 			}
 			fmt.Fprintf(c.stdout, "Deleted token %q (%s).\n", clean(t.Name), t.ID)
@@ -311,7 +309,6 @@ func setupRevokeIdle(c *command) func(context.Context) error {
 			if list == nil {
 				list = []*apitoken.Token{}
 			}
-			withKind(list...)
 			if werr := writeJSON(c.stdout, list); werr != nil {
 				return werr
 			}
@@ -373,7 +370,6 @@ func setupVerify(c *command) func(context.Context) error {
 			reason = keyLike.ReplaceAllString(fmt.Sprintf("a %s token may not perform %s", t.Type, *action), "[hidden]")
 		}
 		if c.json {
-			withKind(t)
 			if err := writeJSON(c.stdout, verdict{Valid: reason == "", Reason: reason, Token: t}); err != nil {
 				return err
 			}

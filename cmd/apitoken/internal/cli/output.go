@@ -22,7 +22,6 @@ func (c *command) printKey(t *apitoken.Token, key string, quiet bool, verb strin
 		_, err := fmt.Fprintln(c.stdout, key)
 		return err
 	case c.json:
-		withKind(t)
 		return writeJSON(c.stdout, struct {
 			*apitoken.Token
 			AccessKey string `json:"accessKey"`
@@ -36,7 +35,6 @@ func (c *command) printKey(t *apitoken.Token, key string, quiet bool, verb strin
 
 func (c *command) printToken(t *apitoken.Token) error {
 	if c.json {
-		withKind(t)
 		return writeJSON(c.stdout, t)
 	}
 	printFields(c.stdout, t)
@@ -54,7 +52,7 @@ func printFields(w io.Writer, t *apitoken.Token) {
 		{"name", clean(t.Name)},
 		{"description", clean(t.Description)},
 		{"type", string(t.Type)},
-		{"kind", string(kindOf(t))},
+		{"kind", string(t.Kind.Resolved())},
 		{"owner", owner(t, 0)},
 		{"key", hint(t)},
 		{"lifespan", t.Lifespan.String()},
@@ -78,7 +76,7 @@ func printTable(w io.Writer, list []*apitoken.Token) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tTYPE\tKIND\tOWNER\tKEY\tEXPIRES\tLAST USED")
 	for _, t := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, clean(truncate(t.Name, 40)), t.Type, kindOf(t), owner(t, 40),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, clean(truncate(t.Name, 40)), t.Type, t.Kind.Resolved(), owner(t, 40),
 			hint(t), when(t.ExpiresAt, "never"), when(t.LastUsedAt, "never"))
 	}
 	tw.Flush()
